@@ -1,0 +1,147 @@
+/**
+ * Every error the core raises is a `LatchkeyError` with a stable `code`, so
+ * `switch (err.code)` narrows to the subclass. Messages never contain tokens
+ * (OWASP Logging Cheat Sheet: do not log session identifiers or secrets).
+ */
+export type LatchkeyErrorCode =
+  | 'LK_NETWORK'
+  | 'LK_TIMEOUT'
+  | 'LK_REFRESH_REJECTED'
+  | 'LK_OAUTH'
+  | 'LK_INVALID_TOKEN_RESPONSE'
+  | 'LK_STORAGE'
+  | 'LK_STORAGE_CORRUPT'
+  | 'LK_CREDENTIAL_INVALIDATED'
+  | 'LK_SIGNED_OUT'
+  | 'LK_LOCKED'
+
+abstract class BaseError<C extends LatchkeyErrorCode> extends Error {
+  abstract readonly code: C
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = new.target.name
+  }
+}
+
+export type NetworkErrorDetail = 'unreachable' | 'server_error' | 'rate_limited' | 'malformed_response'
+
+/** The server could not be reached or answered in a way that says "try again later". */
+export class NetworkError extends BaseError<'LK_NETWORK'> {
+  readonly code = 'LK_NETWORK' as const
+  readonly detail: NetworkErrorDetail
+  readonly status: number | undefined
+  constructor(detail: NetworkErrorDetail, message: string, options?: { cause?: unknown; status?: number }) {
+    super(message, options)
+    this.detail = detail
+    this.status = options?.status
+  }
+}
+
+/** A request (refresh, revoke) took longer than its configured timeout. Network-class. */
+export class TimeoutError extends BaseError<'LK_TIMEOUT'> {
+  readonly code = 'LK_TIMEOUT' as const
+  readonly timeoutMs: number
+  constructor(timeoutMs: number) {
+    super(`request timed out after ${timeoutMs} ms`)
+    this.timeoutMs = timeoutMs
+  }
+}
+
+/** The authorization server definitively refused the refresh token (RFC 6749 §5.2 invalid_grant). */
+export class RefreshRejectedError extends BaseError<'LK_REFRESH_REJECTED'> {
+  readonly code = 'LK_REFRESH_REJECTED' as const
+  readonly oauthError: string | undefined
+  constructor(message = 'refresh token rejected', options?: { cause?: unknown; oauthError?: string }) {
+    super(message, options)
+    this.oauthError = options?.oauthError
+  }
+}
+
+/** Any other RFC 6749 §5.2 error, or an unexpected HTTP status, from the authorization server. */
+export class OAuthError extends BaseError<'LK_OAUTH'> {
+  readonly code = 'LK_OAUTH' as const
+  readonly error: string
+  readonly status: number | undefined
+  constructor(error: string, options?: { status?: number; description?: string }) {
+    super(options?.description ? `${error}: ${options.description}` : error)
+    this.error = error
+    this.status = options?.status
+  }
+}
+
+/** A token response (RFC 6749 §5.1) given to `signIn` is missing or mistyping a field. */
+export class InvalidTokenResponseError extends BaseError<'LK_INVALID_TOKEN_RESPONSE'> {
+  readonly code = 'LK_INVALID_TOKEN_RESPONSE' as const
+}
+
+export type StorageOperation = 'getItem' | 'setItem' | 'removeItem'
+
+/** The storage adapter threw; the session in memory is unchanged. */
+export class StorageError extends BaseError<'LK_STORAGE'> {
+  readonly code = 'LK_STORAGE' as const
+  readonly operation: StorageOperation
+  constructor(operation: StorageOperation, options?: { cause?: unknown }) {
+    super(`storage ${operation} failed`, options)
+    this.operation = operation
+  }
+}
+
+/** The stored session record could not be decoded; it is treated as signed out. */
+export class StorageCorruptError extends BaseError<'LK_STORAGE_CORRUPT'> {
+  readonly code = 'LK_STORAGE_CORRUPT' as const
+}
+
+/**
+ * The storage key was invalidated (biometric enrolment changed, restored from a backup).
+ * Adapters signal it by throwing any error whose `code` is 'LK_CREDENTIAL_INVALIDATED'.
+ */
+export class CredentialInvalidatedError extends BaseError<'LK_CREDENTIAL_INVALIDATED'> {
+  readonly code = 'LK_CREDENTIAL_INVALIDATED' as const
+  constructor(options?: { cause?: unknown }) {
+    super('stored credential was invalidated', options)
+  }
+}
+
+export class SignedOutError extends BaseError<'LK_SIGNED_OUT'> {
+  readonly code = 'LK_SIGNED_OUT' as const
+  constructor(message = 'not signed in') {
+    super(message)
+  }
+}
+
+export class LockedError extends BaseError<'LK_LOCKED'> {
+  readonly code = 'LK_LOCKED' as const
+  constructor() {
+    super('session is locked')
+  }
+}
+
+export type LatchkeyError =
+  | NetworkError
+  | TimeoutError
+  | RefreshRejectedError
+  | OAuthError
+  | InvalidTokenResponseError
+  | StorageError
+  | StorageCorruptError
+  | CredentialInvalidatedError
+  | SignedOutError
+  | LockedError
+
+const codes: ReadonlySet<string> = new Set<LatchkeyErrorCode>([
+  'LK_NETWORK', 'LK_TIMEOUT', 'LK_REFRESH_REJECTED', 'LK_OAUTH', 'LK_INVALID_TOKEN_RESPONSE',
+  'LK_STORAGE', 'LK_STORAGE_CORRUPT', 'LK_CREDENTIAL_INVALIDATED', 'LK_SIGNED_OUT', 'LK_LOCKED',
+])
+
+export function isLatchkeyError(value: unknown): value is LatchkeyError {
+  return value instanceof Error && codes.has((value as { code?: unknown }).code as string)
+}
+
+/** Network-class failures keep the session and are retried. */
+export function isNetworkError(value: unknown): value is NetworkError | TimeoutError {
+  return value instanceof NetworkError || value instanceof TimeoutError
+}
+
+export function hasCode(value: unknown, code: string): boolean {
+  return typeof value === 'object' && value !== null && (value as { code?: unknown }).code === code
+}

@@ -1,0 +1,39 @@
+// The public surface of @latchkey/core, listed by name.
+export { createSessionClient, type SessionClient } from './session/client.js'
+export type { SessionClientOptions } from './session/options.js'
+export type { SessionState, SessionStatus, SignOutReason } from './session/state.js'
+export type { SessionEvents, EventName } from './session/events.js'
+export type { Cleanup } from './session/cleanups.js'
+export type { PersistTokens } from './session/session.js'
+export { parseTokenResponse, type TokenResponse, type ParsedTokenResponse } from './session/token-response.js'
+export { decodeClaims } from './session/claims.js'
+
+export { oauth2Refresh, oauth2Revoke, type RefreshFn, type RevokeFn } from './oauth/oauth2.js'
+export type { EndpointOptions } from './oauth/http.js'
+
+export { memoryStorage } from './storage/memory.js'
+export type { SessionStorage } from './storage/types.js'
+export { decodeRecord, encodeRecord, type SessionRecord } from './storage/record.js'
+
+export { inProcessLock, webLocks, type SessionLock, type LockManagerLike } from './lock/lock.js'
+export { broadcastSync, type SessionSync, type SyncMessage, type BroadcastChannelConstructor } from './sync/broadcast.js'
+
+export {
+  createForegroundManager, createOnlineManager,
+  type EnvironmentManager, type ForegroundManager, type OnlineManager,
+} from './env/manager.js'
+export {
+  systemClock, systemTimers, consoleLogger, silentLogger,
+  type Clock, type Timers, type TimerHandle, type Logger, type FetchLike,
+} from './env/ambient.js'
+export { backoffDelay, type BackoffOptions } from './refresh/backoff.js'
+
+export { attachAxios, type AxiosLike, type AxiosConfigLike } from './transport/attach-axios.js'
+export { authorizationHeader, type Credential, type TokenSource } from './transport/fetch.js'
+
+export {
+  NetworkError, TimeoutError, RefreshRejectedError, OAuthError, InvalidTokenResponseError,
+  StorageError, StorageCorruptError, CredentialInvalidatedError, SignedOutError, LockedError,
+  isLatchkeyError, isNetworkError,
+  type LatchkeyError, type LatchkeyErrorCode, type NetworkErrorDetail, type StorageOperation,
+} from './errors/errors.js'

@@ -1,0 +1,102 @@
+import { NetworkError, SignedOutError, TimeoutError } from '../errors/errors.js'
+import type { Clock, Timers } from '../env/ambient.js'
+import type { SessionLock } from '../lock/lock.js'
+import type { RefreshFn } from '../oauth/oauth2.js'
+import { decodeRecord, encodeRecord, remainingLifeMs, type SessionRecord } from '../storage/record.js'
+import type { SessionStorage } from '../storage/types.js'
+import { isUsable, sessionFromRecord, sessionFromResponse, toRecord, type PersistTokens, type Session } from '../session/session.js'
+import { parseTokenResponse } from '../session/token-response.js'
+
+/** Storage no longer holds a session: another context signed out. */
+export class StoredSessionGone extends SignedOutError {
+  constructor() {
+    super('session was signed out in another context')
+  }
+}
+
+export interface RefresherDeps {
+  storage: SessionStorage
+  storageKey: string
+  persistTokens: PersistTokens
+  lock: SessionLock
+  refresh: RefreshFn
+  clock: Clock
+  timers: Timers
+  timeoutMs: number
+  newId: () => string
+  /** The pair in memory now. */
+  current: () => Session | null
+  /** Whether the session that started this refresh is still the live one (no sign-out since). */
+  stillSignedIn: (epoch: number) => boolean
+  /** Make `session` the pair in use. */
+  commit: (session: Session, source: 'network' | 'storage') => void
+  /** A pair obtained after a sign-out: it must not be kept, only revoked. */
+  orphaned: (session: Session) => void
+}
+
+/**
+ * The rotation-aware refresh (one run; the caller provides single-flight). Under the lock it
+ * re-reads storage: a pair that another context already rotated is adopted instead of spending
+ * a refresh token that is already spent. Memory advances only after the new pair is persisted.
+ */
+export function createRefresher(deps: RefresherDeps) {
+  const readStored = async (): Promise<SessionRecord | null> => {
+    const raw = await deps.storage.getItem(deps.storageKey)
+    return raw === null ? null : decodeRecord(raw)
+  }
+
+  const underLock = async (staleId: string, epoch: number, signal: AbortSignal): Promise<Session> => {
+    if (signal.aborted) throw new TimeoutError(deps.timeoutMs)
+    const memory = deps.current()
+    if (!memory || !deps.stillSignedIn(epoch)) throw new SignedOutError()
+    // Someone (a broadcast, an earlier holder of the lock) already replaced the stale pair.
+    if (memory.id !== staleId && isUsable(memory, deps.clock)) return memory
+
+    const stored = await readStored()
+    if (!stored) throw new StoredSessionGone()
+    if (stored.id !== staleId && stored.accessToken && remainingLifeMs(stored, deps.clock.now()) !== 0) {
+      const adopted = sessionFromRecord(stored, deps.clock)
+      deps.commit(adopted, 'storage')
+      return adopted
+    }
+
+    // The stored refresh token is the newest one any context holds.
+    const refreshToken = deps.persistTokens === 'all' ? (stored.refreshToken ?? memory.refreshToken) : memory.refreshToken
+    const body = await deps.refresh(refreshToken, { signal })
+    const arrivedAt = deps.clock.monotonic()
+    let next: Session
+    try {
+      next = sessionFromResponse(parseTokenResponse(body), refreshToken, arrivedAt, deps.clock, deps.newId())
+    } catch (cause) {
+      throw new NetworkError('malformed_response', 'refresh returned a malformed token response', { cause })
+    }
+    if (!deps.stillSignedIn(epoch)) {
+      deps.orphaned(next)
+      throw new SignedOutError()
+    }
+    // Persist first: if this write fails, memory keeps the pair that storage holds.
+    await deps.storage.setItem(deps.storageKey, encodeRecord(toRecord(next, deps.persistTokens)))
+    deps.commit(next, 'network')
+    return next
+  }
+
+  return {
+    /**
+     * Replace the pair `staleId`. Settles within `timeoutMs` (lock wait included) with the new
+     * session or a typed error; the refresh is told to stop through its AbortSignal.
+     */
+    run(staleId: string, epoch: number): Promise<Session> {
+      const controller = new AbortController()
+      return new Promise<Session>((resolve, reject) => {
+        const timer = deps.timers.setTimeout(() => {
+          controller.abort()
+          reject(new TimeoutError(deps.timeoutMs))
+        }, deps.timeoutMs)
+        deps.lock
+          .run(() => underLock(staleId, epoch, controller.signal))
+          .then(resolve, reject)
+          .finally(() => deps.timers.clearTimeout(timer))
+      })
+    },
+  }
+}

@@ -1,0 +1,75 @@
+import {
+  consoleLogger, globalFetch, systemClock, systemTimers,
+  type Clock, type FetchLike, type Logger, type Timers,
+} from '../env/ambient.js'
+import { createForegroundManager, createOnlineManager, type ForegroundManager, type OnlineManager } from '../env/manager.js'
+import { RefreshRejectedError } from '../errors/errors.js'
+import { inProcessLock, type SessionLock } from '../lock/lock.js'
+import type { RefreshFn, RevokeFn } from '../oauth/oauth2.js'
+import type { BackoffOptions } from '../refresh/backoff.js'
+import { memoryStorage } from '../storage/memory.js'
+import type { SessionStorage } from '../storage/types.js'
+import type { SessionSync } from '../sync/broadcast.js'
+import type { PersistTokens } from './session.js'
+
+export interface SessionClientOptions {
+  /** Obtains a new pair: `oauth2Refresh({ tokenEndpoint })` or your own function. */
+  refresh: RefreshFn
+  /** Server-side revocation after sign-out: `oauth2Revoke({ revocationEndpoint })`. */
+  revoke?: RevokeFn
+  storage?: SessionStorage
+  /** Key of the one session record (default `latchkey.session`). */
+  storageKey?: string
+  /** 'all' (default) stores the pair; 'none' stores no secret (web, refresh token in an httpOnly cookie). */
+  persistTokens?: PersistTokens
+  /** Refresh this long before expiry, in ms (default 60 000). */
+  refreshMargin?: number
+  /** Each refresh settles within this, lock wait included (default 20 000 ms). */
+  refreshTimeoutMs?: number
+  revokeTimeoutMs?: number
+  backoff?: BackoffOptions
+  /** Which refresh failures end the session. Default: `invalid_grant` (RefreshRejectedError). */
+  isRefreshRejected?: (error: unknown) => boolean
+  /** Start in `locked` without reading storage; `unlock()` restores (biometric gate). */
+  startLocked?: boolean
+  clock?: Clock
+  timers?: Timers
+  fetch?: FetchLike
+  lock?: SessionLock
+  sync?: SessionSync
+  random?: () => number
+  logger?: Logger
+  foreground?: ForegroundManager
+  online?: OnlineManager
+}
+
+/** Every default resolved once, when the client is created. */
+export function resolveOptions(options: SessionClientOptions) {
+  if (typeof options.refresh !== 'function') throw new TypeError('createSessionClient: `refresh` is required')
+  const margin = options.refreshMargin ?? 60_000
+  if (!(margin >= 0)) throw new TypeError('createSessionClient: `refreshMargin` must be >= 0 (ms)')
+  return {
+    refresh: options.refresh,
+    revoke: options.revoke,
+    storage: options.storage ?? memoryStorage(),
+    storageKey: options.storageKey ?? 'latchkey.session',
+    persistTokens: options.persistTokens ?? 'all',
+    refreshMargin: margin,
+    refreshTimeoutMs: options.refreshTimeoutMs ?? 20_000,
+    revokeTimeoutMs: options.revokeTimeoutMs ?? 15_000,
+    backoff: options.backoff ?? {},
+    isRefreshRejected: options.isRefreshRejected ?? ((error: unknown) => error instanceof RefreshRejectedError),
+    startLocked: options.startLocked ?? false,
+    clock: options.clock ?? systemClock(),
+    timers: options.timers ?? systemTimers(),
+    fetch: options.fetch ?? globalFetch(),
+    lock: options.lock ?? inProcessLock(),
+    sync: options.sync,
+    random: options.random ?? Math.random,
+    logger: options.logger ?? consoleLogger(),
+    foreground: options.foreground ?? createForegroundManager(),
+    online: options.online ?? createOnlineManager(),
+  }
+}
+
+export type ResolvedOptions = ReturnType<typeof resolveOptions>

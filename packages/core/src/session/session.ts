@@ -1,0 +1,87 @@
+import type { Clock } from '../env/ambient.js'
+import { remainingLifeMs, type SessionRecord } from '../storage/record.js'
+import { decodeClaims } from './claims.js'
+import type { ParsedTokenResponse } from './token-response.js'
+
+export type PersistTokens = 'all' | 'none'
+
+/** The pair in memory. Expiry lives on the monotonic timeline only. */
+export interface Session {
+  id: string
+  /** null after a restart in cookie mode: the first need refreshes. */
+  accessToken: string | null
+  refreshToken: string | null
+  tokenType: string
+  /** Monotonic ms; null when the server sent no expires_in (then a 401 decides). */
+  expiresAt: number | null
+  expiresIn: number | null
+  receivedAt: number
+  scope: string | undefined
+  /** Expiry was estimated from the wall clock after a restart; offline, the token is used anyway. */
+  expiryEstimated: boolean
+  claims: Record<string, unknown> | null
+}
+
+/**
+ * Builds the session from a token response that arrived at `arrivedAt` (monotonic). Expiry is
+ * `arrivedAt + expires_in`: the server's notion of lifetime, never `exp` against our wall clock.
+ * RFC 6749 §6: a response without refresh_token keeps the current one.
+ */
+export function sessionFromResponse(
+  parsed: ParsedTokenResponse,
+  previousRefreshToken: string | null,
+  arrivedAt: number,
+  clock: Clock,
+  id: string,
+): Session {
+  return {
+    id,
+    accessToken: parsed.accessToken,
+    refreshToken: parsed.refreshToken ?? previousRefreshToken,
+    tokenType: parsed.tokenType,
+    expiresAt: parsed.expiresIn === null ? null : arrivedAt + parsed.expiresIn * 1000,
+    expiresIn: parsed.expiresIn,
+    receivedAt: clock.now(),
+    scope: parsed.scope,
+    expiryEstimated: false,
+    claims: decodeClaims(parsed.accessToken),
+  }
+}
+
+export function sessionFromRecord(record: SessionRecord, clock: Clock): Session {
+  const remaining = remainingLifeMs(record, clock.now())
+  const accessToken = record.accessToken ?? null
+  return {
+    id: record.id,
+    accessToken,
+    refreshToken: record.refreshToken ?? null,
+    tokenType: record.tokenType,
+    expiresAt: remaining === null ? null : clock.monotonic() + remaining,
+    expiresIn: record.expiresIn,
+    receivedAt: record.receivedAt,
+    scope: record.scope,
+    expiryEstimated: true,
+    claims: accessToken ? decodeClaims(accessToken) : null,
+  }
+}
+
+export function toRecord(session: Session, persist: PersistTokens): SessionRecord {
+  const record: SessionRecord = {
+    v: 1,
+    id: session.id,
+    tokenType: session.tokenType,
+    expiresIn: session.expiresIn,
+    receivedAt: session.receivedAt,
+  }
+  if (session.scope !== undefined) record.scope = session.scope
+  // 'none' (web cookie mode): no secret at rest; the record only says a session exists.
+  if (persist === 'all') {
+    if (session.accessToken !== null) record.accessToken = session.accessToken
+    record.refreshToken = session.refreshToken
+  }
+  return record
+}
+
+export function isUsable(session: Session, clock: Clock): boolean {
+  return session.accessToken !== null && (session.expiresAt === null || clock.monotonic() < session.expiresAt)
+}

@@ -1,0 +1,61 @@
+import type { Credential, TokenSource } from './fetch.js'
+import { authorizationHeader } from './fetch.js'
+
+/** The slice of an axios instance this adapter touches (typed structurally; axios is not imported). */
+export interface AxiosLike {
+  interceptors: {
+    request: { use(onFulfilled: (config: AxiosConfigLike) => unknown): number; eject(id: number): void }
+    response: {
+      use(onFulfilled: (response: unknown) => unknown, onRejected: (error: unknown) => unknown): number
+      eject(id: number): void
+    }
+  }
+  request(config: AxiosConfigLike): Promise<unknown>
+}
+
+export interface AxiosConfigLike {
+  headers?: { set?(name: string, value: string): unknown; [name: string]: unknown }
+  [key: string]: unknown
+}
+
+interface AxiosErrorLike {
+  config?: AxiosConfigLike & { __latchkeyRetried?: boolean; __latchkeyToken?: string }
+  response?: { status?: number }
+}
+
+function setHeader(config: AxiosConfigLike, value: string) {
+  const headers = config.headers ?? (config.headers = {})
+  if (typeof headers.set === 'function') headers.set('Authorization', value)
+  else headers.Authorization = value
+}
+
+/**
+ * Adds the access token to every request of `instance` and replays a 401 once after the one
+ * refresh (same rules as `client.fetch`). Axios keeps the request body in its config, so the
+ * replay resends it unchanged. Returns a function that removes both interceptors.
+ */
+export function attachAxiosToSource(source: TokenSource, instance: AxiosLike): () => void {
+  const requestId = instance.interceptors.request.use(async (config) => {
+    const credential = await source.get()
+    ;(config as AxiosErrorLike['config'] & object).__latchkeyToken = credential.accessToken
+    setHeader(config, authorizationHeader(credential))
+    return config
+  })
+  const responseId = instance.interceptors.response.use(
+    (response) => response,
+    async (error: unknown) => {
+      const { config, response } = (error ?? {}) as AxiosErrorLike
+      if (!config || response?.status !== 401 || config.__latchkeyRetried) throw error
+      const sent: Credential = { accessToken: config.__latchkeyToken ?? '', tokenType: 'Bearer' }
+      const current = source.peek()
+      if (!current || current.accessToken === sent.accessToken) await source.renew(sent)
+      config.__latchkeyRetried = true
+      // The request interceptor runs again on replay and attaches the current token.
+      return instance.request(config)
+    },
+  )
+  return () => {
+    instance.interceptors.request.eject(requestId)
+    instance.interceptors.response.eject(responseId)
+  }
+}
