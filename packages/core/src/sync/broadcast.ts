@@ -12,7 +12,7 @@ export interface SessionSync {
 interface ChannelLike {
   postMessage(message: unknown): void
   close(): void
-  onmessage: ((event: { data: unknown }) => void) | null
+  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void
 }
 export type BroadcastChannelConstructor = new (name: string) => ChannelLike
 
@@ -31,11 +31,11 @@ export function broadcastSync(options: { name?: string; BroadcastChannel?: Broad
       options.BroadcastChannel ?? (globalThis as { BroadcastChannel?: BroadcastChannelConstructor }).BroadcastChannel
     if (!Ctor) return null
     channel = new Ctor(name)
-    channel.onmessage = (event) => {
+    channel.addEventListener('message', (event) => {
       const data = event.data as SyncMessage | undefined
       if (!data || (data.type !== 'pair' && data.type !== 'signedOut')) return
       for (const listener of [...listeners]) listener(data)
-    }
+    })
     return channel
   }
 

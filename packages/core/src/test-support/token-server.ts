@@ -75,7 +75,8 @@ export async function startTokenServer(options: { expiresIn?: number } = {}) {
     if (url.startsWith('/api/')) {
       state.apiRequests++
       const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1]
-      if (!token || !accessTokens.has(token)) {
+      // /api/deny/* refuses every token: a second 401 must reach the caller.
+      if (!token || !accessTokens.has(token) || url.startsWith('/api/deny')) {
         state.unauthorized++
         return send(401, { error: 'invalid_token' }, { 'WWW-Authenticate': 'Bearer error="invalid_token"' })
       }

@@ -2,20 +2,20 @@ import type { Credential, TokenSource } from './fetch.js'
 import { authorizationHeader } from './fetch.js'
 
 /** The slice of an axios instance this adapter touches (typed structurally; axios is not imported). */
-export interface AxiosLike {
+export interface AxiosLike<C extends object = AxiosConfigLike, R = unknown> {
   interceptors: {
-    request: { use(onFulfilled: (config: AxiosConfigLike) => unknown): number; eject(id: number): void }
+    request: { use(onFulfilled: (config: C) => C | Promise<C>): number; eject(id: number): void }
     response: {
-      use(onFulfilled: (response: unknown) => unknown, onRejected: (error: unknown) => unknown): number
+      use(onFulfilled: (response: R) => R | Promise<R>, onRejected: (error: unknown) => unknown): number
       eject(id: number): void
     }
   }
-  request(config: AxiosConfigLike): Promise<unknown>
+  /** Called with the config axios handed to the interceptors, to replay it. */
+  request(config: never): Promise<unknown>
 }
 
 export interface AxiosConfigLike {
   headers?: { set?(name: string, value: string): unknown; [name: string]: unknown }
-  [key: string]: unknown
 }
 
 interface AxiosErrorLike {
@@ -34,11 +34,12 @@ function setHeader(config: AxiosConfigLike, value: string) {
  * refresh (same rules as `client.fetch`). Axios keeps the request body in its config, so the
  * replay resends it unchanged. Returns a function that removes both interceptors.
  */
-export function attachAxiosToSource(source: TokenSource, instance: AxiosLike): () => void {
+export function attachAxiosToSource<C extends object, R>(source: TokenSource, instance: AxiosLike<C, R>): () => void {
   const requestId = instance.interceptors.request.use(async (config) => {
     const credential = await source.get()
-    ;(config as AxiosErrorLike['config'] & object).__latchkeyToken = credential.accessToken
-    setHeader(config, authorizationHeader(credential))
+    const c = config as C & NonNullable<AxiosErrorLike['config']>
+    c.__latchkeyToken = credential.accessToken
+    setHeader(c, authorizationHeader(credential))
     return config
   })
   const responseId = instance.interceptors.response.use(
@@ -51,7 +52,7 @@ export function attachAxiosToSource(source: TokenSource, instance: AxiosLike): (
       if (!current || current.accessToken === sent.accessToken) await source.renew(sent)
       config.__latchkeyRetried = true
       // The request interceptor runs again on replay and attaches the current token.
-      return instance.request(config)
+      return instance.request(config as never)
     },
   )
   return () => {
