@@ -95,10 +95,14 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
 
   const planProactive = () => {
     if (!session) return scheduler.cancel()
-    // No access token (cookie mode after a restart): refresh now. Else expires_in − margin.
-    if (session.accessToken === null) scheduler.plan(o.clock.monotonic())
-    else if (session.expiresAt !== null) scheduler.plan(session.expiresAt - o.refreshMargin)
-    else scheduler.cancel()
+    // No access token (cookie mode after a restart): refresh now. Else at expires_in − margin.
+    if (session.accessToken === null) return scheduler.plan(o.clock.monotonic())
+    if (session.expiresAt === null) return scheduler.cancel()
+    const lifetime = session.expiresAt - o.clock.monotonic()
+    // Already expired: the next need refreshes. A token shorter-lived than the margin refreshes at
+    // half its life, so a server that issues short tokens cannot drive a refresh loop.
+    if (lifetime <= 0) return scheduler.cancel()
+    scheduler.plan(session.expiresAt - Math.min(o.refreshMargin, lifetime / 2))
   }
 
   const publishPair = (s: Session) =>

@@ -52,6 +52,18 @@ describe('guarantee 5: expiry on the monotonic timeline, from expires_in', () =>
     await expectRefreshAtDue(time, refresh)
   })
 
+  it('a token that lives shorter than the margin refreshes at half its life, not in a loop', async () => {
+    const { client, time, refresh } = makeClient()
+    refresh.mockImplementation(async () => pair(2, 30))
+    await client.signIn(pair(1, 30))
+    await time.advance(14_999)
+    expect(refresh).toHaveBeenCalledTimes(0)
+    await time.advance(1)
+    expect(refresh).toHaveBeenCalledTimes(1)
+    await time.advance(15_000)
+    expect(refresh).toHaveBeenCalledTimes(2)
+  })
+
   it('state.expiresAt is monotonic arrival time + expires_in', async () => {
     const { client, time } = makeClient()
     await client.signIn(pair(1, EXPIRES_IN))
