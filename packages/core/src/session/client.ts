@@ -126,6 +126,10 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     if (source === 'network' || source === 'signIn') publishPair(next)
   }
 
+  /**
+   * Local first (OWASP Session Management Cheat Sheet: logout must end the session everywhere it
+   * lives): memory, storage, cleanups, `signedOut`; then RFC 7009 revocation, queued if offline.
+   */
   const endSession = async (
     reason: SignOutReason,
     error?: LatchkeyError,

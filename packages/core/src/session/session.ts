@@ -74,7 +74,8 @@ export function toRecord(session: Session, persist: PersistTokens): SessionRecor
     receivedAt: session.receivedAt,
   }
   if (session.scope !== undefined) record.scope = session.scope
-  // 'none' (web cookie mode): no secret at rest; the record only says a session exists.
+  // 'none' (web cookie mode): no secret at rest (OWASP HTML5 Security Cheat Sheet: keep session
+  // tokens out of localStorage); the record only says a session exists.
   if (persist === 'all') {
     if (session.accessToken !== null) record.accessToken = session.accessToken
     record.refreshToken = session.refreshToken
