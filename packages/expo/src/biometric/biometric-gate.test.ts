@@ -1,0 +1,126 @@
+import { createForegroundManager, createSessionClient, silentLogger, type SessionClient } from '@latchkey/core'
+import { describe, expect, it } from 'vitest'
+import { wireAppState } from '../env/wire.js'
+import { fakeAppState } from '../test-support/fake-rn.js'
+import { createSecureStoreStorage } from '../storage/secure-store-storage.js'
+import { createFakeLocalAuthentication } from '../test-support/fake-local-authentication.js'
+import { createFakeSecureStore } from '../test-support/fake-secure-store.js'
+import { createFakeTime } from '../test-support/fake-time.js'
+import { biometricGate, type BiometricGateOptions } from './biometric-gate.js'
+
+const tokens = { access_token: 'a1', token_type: 'Bearer', expires_in: 600, refresh_token: 'r1' }
+
+async function setup(gateOptions: Partial<BiometricGateOptions> = {}, storageOptions: { requireAuthentication?: boolean } = {}) {
+  const fake = createFakeSecureStore({ maxValueBytes: 2048 })
+  const time = createFakeTime()
+  const make = (startLocked: boolean, foreground = createForegroundManager({ web: false })) =>
+    createSessionClient({
+      storage: createSecureStoreStorage({ secureStore: fake.module, ...storageOptions }),
+      refresh: async () => tokens, logger: silentLogger, clock: time.clock, timers: time.timers, startLocked, foreground,
+    })
+  const first = make(false)
+  await first.signIn(tokens)
+  first.stop()
+  fake.clearCalls()
+  const foreground = createForegroundManager({ web: false })
+  const appState = fakeAppState('active')
+  wireAppState(foreground, appState)
+  const client: SessionClient = make(true, foreground)
+  await client.start()
+  const auth = createFakeLocalAuthentication()
+  const gate = biometricGate({ client, localAuthentication: auth.module, foreground, clock: time.clock, ...gateOptions })
+  return { fake, time, client, auth, gate, appState }
+}
+
+const reads = (fake: ReturnType<typeof createFakeSecureStore>) => fake.calls.filter((c) => c.op === 'get').length
+
+describe('biometricGate', () => {
+  it('reads no storage before a successful unlock (fake secure store call log), then restores', async () => {
+    const { fake, client, auth, gate } = await setup()
+    expect(client.getState().status).toBe('locked')
+    await expect(client.getAccessToken()).rejects.toMatchObject({ code: 'LK_LOCKED' })
+    auth.answer('user_cancel')
+    expect(await gate.unlock()).toEqual({ result: 'cancelled' })
+    expect(fake.calls).toEqual([])
+    expect(await gate.unlock()).toEqual({ result: 'success' })
+    expect(reads(fake)).toBeGreaterThan(0)
+    expect(client.getState().status).toBe('signedIn')
+    expect(await client.getAccessToken()).toBe('a1')
+    expect(auth.prompts[0]).toMatchObject({ disableDeviceFallback: false })
+  })
+
+  it.each([
+    ['user_cancel', 'cancelled'], ['system_cancel', 'cancelled'], ['app_cancel', 'cancelled'],
+    ['lockout', 'lockout'], ['not_enrolled', 'not_enrolled'], ['passcode_not_set', 'not_enrolled'],
+    ['not_available', 'not_available'], ['authentication_failed', 'failed'], ['unknown', 'failed'],
+  ])('maps %s to %s and stays locked without reading', async (error, result) => {
+    const { fake, client, auth, gate } = await setup()
+    auth.answer(error)
+    expect((await gate.unlock()).result).toBe(result)
+    expect(client.getState().status).toBe('locked')
+    expect(fake.calls).toEqual([])
+  })
+
+  it('concurrent unlocks share one prompt', async () => {
+    const { auth, gate } = await setup()
+    const results = await Promise.all([gate.unlock(), gate.unlock(), gate.unlock()])
+    expect(results.map((r) => r.result)).toEqual(['success', 'success', 'success'])
+    expect(auth.prompts).toHaveLength(1)
+  })
+
+  it('no biometrics enrolled: the policy decides (deny / allow / passcode)', async () => {
+    for (const [policy, expected, prompts] of [['deny', 'not_enrolled', 0], ['allow', 'success', 0], ['passcode', 'success', 1]] as const) {
+      const { auth, gate, client } = await setup({ policyWhenNotEnrolled: policy })
+      auth.set({ enrolled: false })
+      expect((await gate.unlock()).result).toBe(expected)
+      expect(auth.prompts).toHaveLength(prompts)
+      expect(client.getState().status).toBe(expected === 'success' ? 'signedIn' : 'locked')
+    }
+    const { auth, gate } = await setup({ policyWhenNotEnrolled: 'deny' })
+    auth.set({ hardware: false })
+    expect((await gate.unlock()).result).toBe('not_available')
+  })
+
+  it('re-locks after a background period of at least relockAfterMs, not after a shorter one', async () => {
+    const { client, gate, appState, time } = await setup({ relockAfterMs: 30_000 })
+    const stop = gate.start()
+    await gate.unlock()
+    appState.emit('background')
+    await time.advance(10_000)
+    appState.emit('active')
+    expect(client.getState().status).toBe('signedIn')
+    appState.emit('background')
+    await time.advance(30_000)
+    appState.emit('active')
+    expect(client.getState()).toMatchObject({ status: 'locked', claims: null })
+    stop()
+  })
+
+  it('relockAfterMs 0 locks as soon as the app goes to the background; inactive (the prompt) does not', async () => {
+    const { client, gate, appState } = await setup({ relockAfterMs: 0 })
+    gate.start()
+    await gate.unlock()
+    appState.emit('inactive')
+    appState.emit('active')
+    expect(client.getState().status).toBe('signedIn')
+    appState.emit('background')
+    expect(client.getState().status).toBe('locked')
+  })
+
+  it("using SecureStore's requireAuthentication: the OS prompt guards the read; a cancel is typed", async () => {
+    const { fake, client, gate } = await setup({ using: 'secureStore', localAuthentication: undefined }, { requireAuthentication: true })
+    fake.setAuthenticator(() => 'cancel')
+    expect(await gate.unlock()).toEqual({ result: 'cancelled' })
+    expect(client.getState().status).toBe('locked')
+    fake.setAuthenticator(() => 'success')
+    expect(await gate.unlock()).toEqual({ result: 'success' })
+    expect(await client.getAccessToken()).toBe('a1')
+  })
+
+  it('biometrics changed (key invalidated): unlock signs out with reason credential_invalidated', async () => {
+    const { fake, client, gate } = await setup({}, { requireAuthentication: true })
+    fake.invalidateAuthenticated({ mode: 'null' })
+    expect(await gate.unlock()).toEqual({ result: 'failed', reason: 'credential_invalidated' })
+    expect(client.getState()).toMatchObject({ status: 'signedOut', reason: 'credential_invalidated' })
+  })
+})
