@@ -6,7 +6,7 @@ import { createSecureStoreStorage } from '../storage/secure-store-storage.js'
 import { createFakeLocalAuthentication } from '../test-support/fake-local-authentication.js'
 import { createFakeSecureStore } from '../test-support/fake-secure-store.js'
 import { createFakeTime } from '../test-support/fake-time.js'
-import { biometricGate, type BiometricGateOptions } from './biometric-gate.js'
+import { createBiometricGate as biometricGate, type BiometricGateOptions } from './biometric-gate.js'
 
 const tokens = { access_token: 'a1', token_type: 'Bearer', expires_in: 600, refresh_token: 'r1' }
 

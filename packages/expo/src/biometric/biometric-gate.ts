@@ -69,7 +69,7 @@ const mapError = (error: string): UnlockResult => {
  * `locked` and reads storage only in `client.unlock()`, which runs after a successful prompt.
  * `disableDeviceFallback: false` lets a lockout fall back to the device passcode.
  */
-export function biometricGate(options: BiometricGateOptions): BiometricGate {
+export function createBiometricGate(options: BiometricGateOptions): BiometricGate {
   const { client } = options
   const using = options.using ?? 'localAuthentication'
   const auth = options.localAuthentication

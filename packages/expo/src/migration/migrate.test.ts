@@ -4,7 +4,7 @@ import { createSecureStoreStorage } from '../storage/secure-store-storage.js'
 import { createFakeAsyncStorage } from '../test-support/fake-async-storage.js'
 import { createFakeSecureStore } from '../test-support/fake-secure-store.js'
 import { textOfBytes } from '../test-support/values.js'
-import { migrateFromAsyncStorage } from './migrate.js'
+import { runAsyncStorageMigration as migrateFromAsyncStorage } from './migrate.js'
 
 const legacy = { 'auth.session': textOfBytes(4000, 's'), 'auth.device': 'device-7' }
 

@@ -46,7 +46,7 @@ const step = async <T>(name: MigrationStep, key: string | undefined, run: () => 
  * copy, or newer: the session may have rotated since), so a rerun never rolls a token back.
  * Never throws: the app gets a result and starts either way.
  */
-export async function migrateFromAsyncStorage(options: MigrationOptions): Promise<MigrationResult> {
+export async function runAsyncStorageMigration(options: MigrationOptions): Promise<MigrationResult> {
   const { version, asyncStorage, storage } = options
   const flagKey = options.flagKey ?? 'latchkey.migrated'
   const pairs: Array<[string, string]> = Array.isArray(options.keys)

@@ -1,0 +1,84 @@
+import { createSessionClient, silentLogger } from '@latchkey/core'
+import { describe, expect, it, vi } from 'vitest'
+
+// The package entry loads the native modules; here they are the fakes (no react-native, no expo-* code runs).
+const native = vi.hoisted(() => ({ os: 'ios', fakes: {} as Record<string, unknown> }))
+vi.mock('expo-secure-store', async () => {
+  const { createFakeSecureStore } = await import('./test-support/fake-secure-store.js')
+  const fake = createFakeSecureStore({ maxValueBytes: 2048 })
+  native.fakes.secureStore = fake
+  return fake.module
+})
+vi.mock('expo-local-authentication', async () => {
+  const { createFakeLocalAuthentication } = await import('./test-support/fake-local-authentication.js')
+  const fake = createFakeLocalAuthentication()
+  native.fakes.localAuthentication = fake
+  return fake.module
+})
+vi.mock('@react-native-async-storage/async-storage', async () => {
+  const { createFakeAsyncStorage } = await import('./test-support/fake-async-storage.js')
+  const fake = createFakeAsyncStorage({ 'legacy.token': 'plaintext-token' })
+  native.fakes.asyncStorage = fake
+  return { default: fake.storage }
+})
+vi.mock('@react-native-community/netinfo', async () => {
+  const { fakeNetInfo } = await import('./test-support/fake-rn.js')
+  return { default: fakeNetInfo() }
+})
+vi.mock('react-native', async () => {
+  const { fakeAppState } = await import('./test-support/fake-rn.js')
+  return { AppState: fakeAppState('active'), Platform: { get OS() { return native.os } } }
+})
+
+const lk = await import('./index.js')
+type Fake<T extends (...a: never[]) => unknown> = ReturnType<T>
+const secureStore = () => native.fakes.secureStore as Fake<typeof import('./test-support/fake-secure-store.js').createFakeSecureStore>
+const asyncStorage = () => native.fakes.asyncStorage as Fake<typeof import('./test-support/fake-async-storage.js').createFakeAsyncStorage>
+
+describe('@latchkey/expo entry', () => {
+  it('exports exactly the documented names', () => {
+    expect(Object.keys(lk).sort()).toEqual([
+      'SecureStoreError', 'SessionGuard', 'SessionProvider', 'TOKEN_DELIVERY_HEADER', 'assertSecureStoreKey', 'biometricGate',
+      'classifySecureStoreError', 'clearSecureItemsOnReinstall', 'containsSecret', 'cookieDelivery', 'createBiometricGate',
+      'createSecureStoreStorage', 'expoEnvironment', 'expoSessionOptions', 'guardStatus', 'insecureLocalStorage',
+      'migrateFromAsyncStorage', 'registerQueryClient', 'runAsyncStorageMigration', 'secureStoreStorage', 'useAuthFetch',
+      'useQueryClientCleanup', 'useSession', 'useSessionClient', 'useSessionGuard', 'webSessionOptions', 'webStorage',
+      'wireAppState', 'wireNetInfo', 'withReinstallCheck',
+    ])
+  })
+
+  it('native (iOS): the session goes to expo-secure-store, stale Keychain items are cleared on first launch', async () => {
+    native.os = 'ios'
+    await secureStore().module.setItemAsync('latchkey.session', 'lk1={"stale":true}')
+    const client = createSessionClient({ ...lk.expoSessionOptions({ tokenEndpoint: 'https://api.example/oauth/token' }), logger: silentLogger })
+    await client.start()
+    expect(client.getState().status).toBe('signedOut')
+    expect(client.getState().reason).toBeUndefined() // not storage_corrupt: the stale item is gone
+    expect(asyncStorage().data.get('latchkey.installed')).toBe('1')
+    await client.signIn({ access_token: 'at', token_type: 'Bearer', expires_in: 600, refresh_token: 'rt' })
+    expect(secureStore().item('latchkey.session')?.keychainAccessible).toBe(6)
+    client.stop()
+  })
+
+  it("web: cookie mode, persisting nothing secret", () => {
+    native.os = 'web'
+    const options = lk.expoSessionOptions({ tokenEndpoint: '/oauth/token' })
+    expect(options.persistTokens).toBe('none')
+    expect(options.lock).toBeDefined()
+    expect(options.sync).toBeDefined()
+    native.os = 'ios'
+  })
+
+  it('migrateFromAsyncStorage and biometricGate default to the native modules', async () => {
+    const result = await lk.migrateFromAsyncStorage({ version: 1, keys: { 'legacy.token': 'legacy.secure' } })
+    expect(result.status).toBe('migrated')
+    expect(asyncStorage().data.has('legacy.token')).toBe(false)
+    expect(await lk.secureStoreStorage().getItem('legacy.secure')).toBe('plaintext-token')
+
+    const client = createSessionClient({ refresh: async () => ({ access_token: 'x' }), startLocked: true, logger: silentLogger })
+    await client.start()
+    const gate = lk.biometricGate({ client })
+    expect(await gate.unlock()).toEqual({ result: 'success' })
+    client.stop()
+  })
+})

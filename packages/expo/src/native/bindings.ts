@@ -1,0 +1,99 @@
+import {
+  broadcastSync, createForegroundManager, createOnlineManager, oauth2Refresh, oauth2Revoke, webLocks,
+  type ForegroundManager, type OnlineManager, type SessionClientOptions, type SessionStorage,
+} from '@latchkey/core'
+import { createBiometricGate, type BiometricGate, type BiometricGateOptions } from '../biometric/biometric-gate.js'
+import type { LocalAuthenticationModule } from '../biometric/types.js'
+import { wireAppState, wireNetInfo } from '../env/wire.js'
+import { runAsyncStorageMigration, type MigrationOptions, type MigrationResult } from '../migration/migrate.js'
+import { withReinstallCheck } from '../storage/reinstall.js'
+import { createSecureStoreStorage, type SecureStoreStorageOptions } from '../storage/secure-store-storage.js'
+import type { AsyncStorageLike, SecureStoreModule } from '../storage/types.js'
+import { webSessionOptions } from '../web/web-mode.js'
+import { insecureLocalStorage } from '../web/web-storage.js'
+import { nativeAppState, nativeAsyncStorage, nativeLocalAuthentication, nativeNetInfo, nativeSecureStore, platformOS } from './modules.js'
+
+/** `createSecureStoreStorage` on the real expo-secure-store module. */
+export function secureStoreStorage(options: Omit<SecureStoreStorageOptions, 'secureStore'> & { secureStore?: SecureStoreModule } = {}): SessionStorage {
+  return createSecureStoreStorage({ ...options, secureStore: options.secureStore ?? nativeSecureStore })
+}
+
+/** Foreground and online managers wired to AppState and NetInfo (like TanStack Query's React Native setup). */
+export function expoEnvironment(): { foreground: ForegroundManager; online: OnlineManager } {
+  const foreground = createForegroundManager({ web: false })
+  const online = createOnlineManager({ web: false })
+  wireAppState(foreground, nativeAppState)
+  wireNetInfo(online, nativeNetInfo)
+  return { foreground, online }
+}
+
+export interface ExpoSessionOptions {
+  tokenEndpoint: string
+  revocationEndpoint?: string
+  clientId?: string
+  /** Default `latchkey.session`. */
+  storageKey?: string
+  /**
+   * Web only. 'cookie' (default, the Latchkey server): refresh token in an httpOnly cookie, access
+   * token in memory. 'insecureLocalStorage': for servers without cookie delivery; the pair sits in
+   * localStorage where any script on the page can read it.
+   */
+  web?: 'cookie' | 'insecureLocalStorage'
+  /** Start `locked` for a biometric gate: nothing is read until it unlocks. */
+  startLocked?: boolean
+  secureStore?: Omit<SecureStoreStorageOptions, 'secureStore'>
+  /** iOS: clear Keychain items left by a previous install on first launch (default true). */
+  clearOnReinstall?: boolean
+}
+
+/**
+ * Everything `createSessionClient` needs from the platform, native or web:
+ * `createSessionClient({ ...expoSessionOptions({ tokenEndpoint }) })`.
+ */
+export function expoSessionOptions(options: ExpoSessionOptions): Partial<SessionClientOptions> & Pick<SessionClientOptions, 'refresh'> {
+  const storageKey = options.storageKey ?? 'latchkey.session'
+  const os = platformOS()
+  const startLocked = options.startLocked ? { startLocked: true } : {}
+  if (os === 'web') {
+    if (options.web === 'insecureLocalStorage') {
+      return {
+        storageKey, ...startLocked,
+        storage: insecureLocalStorage(),
+        refresh: oauth2Refresh({ tokenEndpoint: options.tokenEndpoint, ...(options.clientId ? { clientId: options.clientId } : {}) }),
+        ...(options.revocationEndpoint ? { revoke: oauth2Revoke({ revocationEndpoint: options.revocationEndpoint }) } : {}),
+        lock: webLocks(), sync: broadcastSync(),
+      }
+    }
+    return { storageKey, ...startLocked, ...webSessionOptions(options) }
+  }
+  let storage = secureStoreStorage(options.secureStore)
+  if (os === 'ios' && options.clearOnReinstall !== false) {
+    storage = withReinstallCheck(storage, { asyncStorage: nativeAsyncStorage, keys: [storageKey, `${storageKey}.revocations`] })
+  }
+  return {
+    storageKey, ...startLocked, storage, ...expoEnvironment(),
+    refresh: oauth2Refresh({ tokenEndpoint: options.tokenEndpoint, ...(options.clientId ? { clientId: options.clientId } : {}) }),
+    ...(options.revocationEndpoint ? { revoke: oauth2Revoke({ revocationEndpoint: options.revocationEndpoint }) } : {}),
+  }
+}
+
+/** `createBiometricGate` with expo-local-authentication and an AppState-driven foreground signal by default. */
+export function biometricGate(options: Omit<BiometricGateOptions, 'localAuthentication'> & { localAuthentication?: LocalAuthenticationModule }): BiometricGate {
+  let foreground = options.foreground
+  if (!foreground) {
+    foreground = createForegroundManager({ web: false })
+    wireAppState(foreground, nativeAppState)
+  }
+  return createBiometricGate({ ...options, foreground, localAuthentication: options.localAuthentication ?? nativeLocalAuthentication })
+}
+
+/** `runAsyncStorageMigration` with AsyncStorage and the secure store by default. Never throws. */
+export function migrateFromAsyncStorage(
+  options: Omit<MigrationOptions, 'asyncStorage' | 'storage'> & { asyncStorage?: AsyncStorageLike; storage?: SessionStorage },
+): Promise<MigrationResult> {
+  return runAsyncStorageMigration({
+    ...options,
+    asyncStorage: options.asyncStorage ?? nativeAsyncStorage,
+    storage: options.storage ?? secureStoreStorage(),
+  })
+}

@@ -1,0 +1,56 @@
+import {
+  broadcastSync, oauth2Refresh, oauth2Revoke, webLocks,
+  type BroadcastChannelConstructor, type FetchLike, type LockManagerLike, type SessionClientOptions,
+} from '@latchkey/core'
+import { webStorage, type WebStorageLike } from './web-storage.js'
+
+/** The Latchkey server sets the refresh token as an httpOnly cookie when a request carries this. */
+export const TOKEN_DELIVERY_HEADER = 'X-Latchkey-Token-Delivery'
+
+/**
+ * Request options for the app's own sign-in, sign-up and sign-out calls in cookie mode: the
+ * delivery header, and `credentials: 'include'` so the cookie is stored and sent.
+ */
+export function cookieDelivery(init: RequestInit = {}): RequestInit {
+  const headers = new Headers(init.headers)
+  headers.set(TOKEN_DELIVERY_HEADER, 'cookie')
+  return { ...init, headers, credentials: 'include' }
+}
+
+export interface WebSessionOptions {
+  /** RFC 6749 token endpoint, e.g. `https://api.example.com/oauth/token`. */
+  tokenEndpoint: string
+  /** RFC 7009 revocation endpoint. */
+  revocationEndpoint?: string
+  clientId?: string
+  fetch?: FetchLike
+  localStorage?: WebStorageLike
+  locks?: LockManagerLike
+  BroadcastChannel?: BroadcastChannelConstructor
+  /** Name for the Web Lock and the BroadcastChannel (default `latchkey`). */
+  name?: string
+}
+
+/**
+ * Client options for the web with the Latchkey server: the refresh token lives in an httpOnly,
+ * SameSite=Strict cookie the page cannot read, the access token only in memory, and nothing
+ * secret in localStorage. Tabs share one refresh through the Web Locks API and hand each other
+ * new access tokens over BroadcastChannel.
+ */
+export function webSessionOptions(options: WebSessionOptions): Pick<SessionClientOptions, 'storage' | 'persistTokens' | 'refresh' | 'revoke' | 'lock' | 'sync'> {
+  const name = options.name ?? 'latchkey'
+  const endpoint = {
+    headers: { [TOKEN_DELIVERY_HEADER]: 'cookie' },
+    credentials: 'include' as const,
+    ...(options.clientId ? { clientId: options.clientId } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  }
+  return {
+    storage: webStorage(options.localStorage ? { localStorage: options.localStorage } : {}),
+    persistTokens: 'none',
+    refresh: oauth2Refresh({ ...endpoint, tokenEndpoint: options.tokenEndpoint }),
+    ...(options.revocationEndpoint ? { revoke: oauth2Revoke({ ...endpoint, revocationEndpoint: options.revocationEndpoint }) } : {}),
+    lock: webLocks({ name: `${name}.refresh`, ...(options.locks ? { locks: options.locks } : {}) }),
+    sync: broadcastSync({ name: `${name}.session`, ...(options.BroadcastChannel ? { BroadcastChannel: options.BroadcastChannel } : {}) }),
+  }
+}
