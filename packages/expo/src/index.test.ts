@@ -38,7 +38,7 @@ const asyncStorage = () => native.fakes.asyncStorage as Fake<typeof import('./te
 describe('@latchkey/expo entry', () => {
   it('exports exactly the documented names', () => {
     expect(Object.keys(lk).sort()).toEqual([
-      'SecureStoreError', 'SessionGuard', 'SessionProvider', 'TOKEN_DELIVERY_HEADER', 'assertSecureStoreKey', 'biometricGate',
+      'SecureStoreError', 'SessionGuard', 'SessionProvider', 'TOKEN_DELIVERY_HEADER', 'assertSecureStoreKey', 'authRequestInit', 'biometricGate',
       'classifySecureStoreError', 'clearSecureItemsOnReinstall', 'containsSecret', 'cookieDelivery', 'createBiometricGate',
       'createSecureStoreStorage', 'expoEnvironment', 'expoSessionOptions', 'guardStatus', 'insecureLocalStorage',
       'migrateFromAsyncStorage', 'registerQueryClient', 'runAsyncStorageMigration', 'secureStoreStorage', 'useAuthFetch',
@@ -66,7 +66,9 @@ describe('@latchkey/expo entry', () => {
     expect(options.persistTokens).toBe('none')
     expect(options.lock).toBeDefined()
     expect(options.sync).toBeDefined()
+    expect(lk.authRequestInit({ method: 'POST' }).credentials).toBe('include')
     native.os = 'ios'
+    expect(lk.authRequestInit({ method: 'POST' })).toEqual({ method: 'POST' })
   })
 
   it('migrateFromAsyncStorage and biometricGate default to the native modules', async () => {

@@ -9,7 +9,7 @@ import { runAsyncStorageMigration, type MigrationOptions, type MigrationResult }
 import { withReinstallCheck } from '../storage/reinstall.js'
 import { createSecureStoreStorage, type SecureStoreStorageOptions } from '../storage/secure-store-storage.js'
 import type { AsyncStorageLike, SecureStoreModule } from '../storage/types.js'
-import { webSessionOptions } from '../web/web-mode.js'
+import { cookieDelivery, webSessionOptions } from '../web/web-mode.js'
 import { insecureLocalStorage } from '../web/web-storage.js'
 import { nativeAppState, nativeAsyncStorage, nativeLocalAuthentication, nativeNetInfo, nativeSecureStore, platformOS } from './modules.js'
 
@@ -96,4 +96,13 @@ export function migrateFromAsyncStorage(
     asyncStorage: options.asyncStorage ?? nativeAsyncStorage,
     storage: options.storage ?? secureStoreStorage(),
   })
+}
+
+/**
+ * Options for the app's own sign-in, sign-up and sign-out requests: on the web, cookie delivery
+ * (`X-Latchkey-Token-Delivery: cookie`, `credentials: 'include'`); on native, unchanged (the
+ * refresh token comes back in the body and goes to the secure store).
+ */
+export function authRequestInit(init: RequestInit = {}): RequestInit {
+  return platformOS() === 'web' ? cookieDelivery(init) : init
 }
