@@ -1,0 +1,43 @@
+import { useSession } from '@latchkey/expo'
+import { useEffect, useState } from 'react'
+import { Platform, Switch, Text, View } from 'react-native'
+import { Button, Screen, Title, colors } from '../../src/ui'
+import { biometricsAvailable, biometricLockEnabled, setBiometricLock } from '../../src/biometric-setting'
+
+export default function Settings() {
+  const { signOut } = useSession()
+  const [busy, setBusy] = useState(false)
+  const [available, setAvailable] = useState(false)
+  const [locked, setLocked] = useState(false)
+
+  useEffect(() => {
+    let live = true
+    void biometricsAvailable().then((ok) => live && setAvailable(ok))
+    void biometricLockEnabled().then((on) => live && setLocked(on))
+    return () => {
+      live = false
+    }
+  }, [])
+
+  return (
+    <Screen>
+      <Title>Settings</Title>
+      {available && Platform.OS !== 'web' ? (
+        <View style={{ flexDirection: 'row', alignItems: 'center', justifyContent: 'space-between' }}>
+          <Text style={{ fontSize: 16, color: colors.text }}>Require Face ID / fingerprint</Text>
+          <Switch value={locked} onValueChange={(on) => void setBiometricLock(on).then(() => setLocked(on))} />
+        </View>
+      ) : null}
+      <Button
+        testID="sign-out"
+        kind="danger"
+        title="Sign out"
+        busy={busy}
+        onPress={() => {
+          setBusy(true)
+          void signOut({ reason: 'user' }).finally(() => setBusy(false))
+        }}
+      />
+    </Screen>
+  )
+}

@@ -1,0 +1,5 @@
+import { AuthForm } from '../src/auth-form'
+
+export default function SignUp() {
+  return <AuthForm mode="sign-up" />
+}

@@ -1,0 +1,53 @@
+import type { TokenResponse } from '@latchkey/core'
+import { authRequestInit } from '@latchkey/expo'
+import { errorFromResponse } from './api-errors'
+import { apiUrl } from './config'
+import { session } from './session'
+
+export interface Me {
+  id: string
+  email: string
+}
+
+export interface DeviceSession {
+  id: string
+  device: string | null
+  createdAt: string
+  lastUsedAt: string
+  current: boolean
+}
+
+async function credentials(path: '/auth/sign-in' | '/auth/sign-up', email: string, password: string, device: string) {
+  const res = await fetch(
+    `${apiUrl}${path}`,
+    authRequestInit({
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ email, password, device }),
+    }),
+  )
+  if (!res.ok) throw await errorFromResponse(res)
+  await session.signIn((await res.json()) as TokenResponse)
+}
+
+export const signIn = (email: string, password: string, device: string) => credentials('/auth/sign-in', email, password, device)
+export const signUp = (email: string, password: string, device: string) => credentials('/auth/sign-up', email, password, device)
+
+async function authJson<T>(path: string, init?: RequestInit): Promise<T> {
+  const res = await session.fetch(`${apiUrl}${path}`, init)
+  if (!res.ok) throw await errorFromResponse(res)
+  return (await res.json()) as T
+}
+
+export const fetchMe = () => authJson<Me>('/me')
+export const listSessions = () => authJson<{ sessions: DeviceSession[] }>('/auth/sessions').then((b) => b.sessions)
+
+export async function revokeSession(id: string): Promise<void> {
+  const res = await session.fetch(`${apiUrl}/auth/sessions/${encodeURIComponent(id)}`, { method: 'DELETE' })
+  if (!res.ok) throw await errorFromResponse(res)
+}
+
+export async function signOutOthers(): Promise<void> {
+  const res = await session.fetch(`${apiUrl}/auth/sign-out-others`, { method: 'POST' })
+  if (!res.ok) throw await errorFromResponse(res)
+}

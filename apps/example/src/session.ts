@@ -1,0 +1,20 @@
+import { createSessionClient } from '@latchkey/core'
+import { expoSessionOptions } from '@latchkey/expo'
+import { QueryClient } from '@tanstack/react-query'
+import { Platform } from 'react-native'
+import { apiUrl } from './config'
+
+// One session client for the app: expo-secure-store on iOS/Android, an httpOnly refresh cookie
+// and an in-memory access token on the web.
+export const session = createSessionClient({
+  ...expoSessionOptions({
+    tokenEndpoint: `${apiUrl}/oauth/token`,
+    revocationEndpoint: `${apiUrl}/oauth/revoke`,
+    // Native: read nothing until the biometric preference is known (see biometric-setting.ts).
+    startLocked: Platform.OS !== 'web',
+  }),
+})
+
+export const queryClient = new QueryClient({
+  defaultOptions: { queries: { retry: 1, staleTime: 30_000 } },
+})
