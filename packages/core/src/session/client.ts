@@ -217,7 +217,9 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
       pendingRestore = true
       o.logger.warn('could not read the stored session; will retry', { code: (error as LatchkeyError).code })
       locked = fallback === 'locked'
-      return setStatus(fallback, { error: error as LatchkeyError })
+      // Not a sign-out: the session's fate is unknown until a read succeeds, so `ready` stays
+      // false (a route guard keeps its splash up instead of redirecting to sign-in).
+      return setStatus(fallback, { error: error as LatchkeyError, ...(fallback === 'signedOut' ? { ready: false } : {}) })
     }
     pendingRestore = false
     locked = false

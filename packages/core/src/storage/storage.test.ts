@@ -110,12 +110,12 @@ describe('storage: failures', () => {
     const { client } = makeClient({ storage })
     fail.get = new Error('keychain busy')
     await client.start()
-    expect(client.getState()).toMatchObject({ status: 'signedOut', error: { code: 'LK_STORAGE' } })
+    expect(client.getState()).toMatchObject({ status: 'signedOut', ready: false, error: { code: 'LK_STORAGE' } })
     expect(client.getState().reason).toBeUndefined()
     expect(await inner.getItem('latchkey.session')).not.toBeNull()
     fail.get = null
     expect(await client.getAccessToken()).toBe('access-1')
-    expect(client.getState().status).toBe('signedIn')
+    expect(client.getState()).toMatchObject({ status: 'signedIn', ready: true })
   })
 
   it("an adapter error with code 'LK_CREDENTIAL_INVALIDATED' signs out with reason credential_invalidated", async () => {

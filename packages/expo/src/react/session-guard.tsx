@@ -20,9 +20,9 @@ export function guardStatus(state: SessionState): GuardStatus {
     case 'offline':
       return 'signedIn'
     default:
-      // A transient read failure (device locked, keychain busy) is not a sign-out: the core
-      // reports it as signedOut with an LK_STORAGE error and no reason, and retries.
-      return !state.reason && state.error?.code === 'LK_STORAGE' ? 'restoring' : 'signedOut'
+      // A transient read failure (device locked, keychain busy) keeps `ready` false in the core,
+      // so it is 'restoring' above, never a redirect to sign-in.
+      return 'signedOut'
   }
 }
 
