@@ -121,6 +121,49 @@ describe('guarantee 9: two contexts, one storage, Web Locks + BroadcastChannel',
     expect(stats.calls).toBe(0)
   })
 
+  it('cookie mode: a tab granted the lock before the new pair\'s broadcast arrives waits for it instead of refreshing again', async () => {
+    const storage = memoryStorage()
+    const locks = fakeWebLocks()
+    let n = 0
+    const { refresh, stats } = counting(async () => ({ access_token: `cookie-access-${++n}`, token_type: 'Bearer', expires_in: 600 }))
+    // The channel delivers late: the other tab gets the lock long before it hears of the new pair.
+    class SlowChannel {
+      private inner: BroadcastChannel
+      constructor(name: string) {
+        this.inner = new BroadcastChannel(name)
+      }
+      postMessage(message: unknown) {
+        setTimeout(() => this.inner.postMessage(message), 150)
+      }
+      addEventListener(type: 'message', listener: (event: { data: unknown }) => void) {
+        this.inner.addEventListener(type, listener as (event: MessageEvent) => void)
+      }
+      close() {
+        setTimeout(() => this.inner.close(), 300)
+      }
+    }
+    const apiFetch = async (input: RequestInfo | URL, init?: RequestInit) =>
+      new Response(null, { status: new Request(input, init).headers.get('Authorization') === 'Bearer cookie-access-0' ? 401 : 200 })
+    const slowTab = () => {
+      const sync = broadcastSync({ name: `lk-slow-${server.origin}`, BroadcastChannel: SlowChannel })
+      syncs.push(sync)
+      return createSessionClient({
+        storage, refresh, persistTokens: 'none', lock: webLocks({ locks }), sync, fetch: apiFetch,
+        logger: silentLogger, foreground: createForegroundManager({ web: false }),
+      })
+    }
+    const a = slowTab()
+    const b = slowTab()
+    await b.start()
+    await a.signIn({ access_token: 'cookie-access-0', token_type: 'Bearer', expires_in: 600 })
+    await waitFor(() => b.getState().status === 'signedIn')
+    const [ra, rb] = await Promise.all([a.fetch('https://api.test/me'), b.fetch('https://api.test/me')])
+    expect([ra.status, rb.status]).toEqual([200, 200])
+    expect(stats.calls).toBe(1)
+    expect(await a.getAccessToken()).toBe('cookie-access-1')
+    expect(await b.getAccessToken()).toBe('cookie-access-1')
+  })
+
   it('a restart in cookie mode restores by refreshing with null', async () => {
     const storage = memoryStorage()
     const { refresh, stats } = counting(async () => ({ access_token: 'fresh', token_type: 'Bearer', expires_in: 600 }))

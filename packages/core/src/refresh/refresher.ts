@@ -32,6 +32,10 @@ export interface RefresherDeps {
   commit: (session: Session, source: 'network' | 'storage') => void
   /** A pair obtained after a sign-out: it must not be kept, only revoked. */
   orphaned: (session: Session) => void
+  /** Resolves with pair `id` once another context's broadcast delivers it, or null after `ms`. */
+  awaitPair: (id: string, ms: number) => Promise<Session | null>
+  /** How long to wait for that broadcast (cookie mode), ms. */
+  pairWaitMs: number
 }
 
 /**
@@ -58,6 +62,14 @@ export function createRefresher(deps: RefresherDeps) {
       const adopted = sessionFromRecord(stored, deps.clock)
       deps.commit(adopted, 'storage')
       return adopted
+    }
+
+    // Cookie mode stores no token, only the pair's id: a moved id means another context already
+    // rotated, and its access token travels by BroadcastChannel, which may arrive after this lock
+    // grant. Wait for it briefly rather than rotating the cookie a second time.
+    if (deps.persistTokens === 'none' && stored.id !== staleId && stored.id !== memory.id && remainingLifeMs(stored, deps.clock.now()) !== 0) {
+      const delivered = await deps.awaitPair(stored.id, deps.pairWaitMs)
+      if (delivered && isUsable(delivered, deps.clock)) return delivered
     }
 
     // The stored refresh token is the newest one any context holds.

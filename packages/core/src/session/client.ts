@@ -115,9 +115,27 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
       ...(o.persistTokens === 'none' && s.accessToken !== null ? { accessToken: s.accessToken } : {}),
     })
 
+  /** Refreshes (under the lock) waiting for another context's broadcast of pair `id`. */
+  const pairWaiters = new Map<string, Set<(s: Session) => void>>()
+  const awaitPair = (id: string, ms: number) =>
+    new Promise<Session | null>((resolve) => {
+      if (session?.id === id) return resolve(session)
+      const waiters = pairWaiters.get(id) ?? new Set()
+      pairWaiters.set(id, waiters)
+      const done = (s: Session | null) => {
+        o.timers.clearTimeout(timer)
+        waiters.delete(done)
+        if (waiters.size === 0) pairWaiters.delete(id)
+        resolve(s)
+      }
+      const timer = o.timers.setTimeout(() => done(null), ms)
+      waiters.add(done)
+    })
+
   const commit = (next: Session, source: 'network' | 'storage' | 'broadcast' | 'signIn') => {
     if (locked) return // persisted already; memory stays empty until unlock
     session = next
+    for (const waiter of [...(pairWaiters.get(next.id) ?? [])]) waiter(next)
     failures = 0
     dueWhileOffline = false
     setStatus('signedIn')
@@ -161,6 +179,8 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     storage, storageKey: o.storageKey, persistTokens: o.persistTokens, lock: o.lock, refresh: o.refresh,
     clock: o.clock, timers: o.timers, timeoutMs: o.refreshTimeoutMs, newId,
     current: () => session,
+    awaitPair,
+    pairWaitMs: 2_000,
     stillSignedIn: (epoch) => epoch === signOutEpoch,
     commit,
     orphaned: (s) => {
