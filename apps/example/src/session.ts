@@ -18,3 +18,10 @@ export const session = createSessionClient({
 export const queryClient = new QueryClient({
   defaultOptions: { queries: { retry: 1, staleTime: 30_000 } },
 })
+
+// Test hook for the browser end-to-end suite (e2e/): lets a test fire API calls from the page
+// through the same client the app uses. It exposes nothing a script on the page could not
+// already reach; the refresh token stays in an httpOnly cookie either way.
+if (typeof window !== 'undefined') {
+  ;(window as unknown as { __latchkeyExample?: unknown }).__latchkeyExample = { session, apiUrl }
+}
