@@ -1,0 +1,103 @@
+import { sql, type Kysely, type Transaction } from 'kysely'
+import type { Database } from './schema.js'
+
+interface Migration {
+  version: number
+  name: string
+  up: (db: Transaction<Database>) => Promise<void>
+}
+
+/** Append only: a released migration is never edited, a change is a new version. */
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    async up(db) {
+      await sql`
+        create table users (
+          id text primary key,
+          email text not null unique,
+          password_hash text not null,
+          created_at timestamptz not null
+        )`.execute(db)
+      await sql`
+        create table sessions (
+          id text primary key,
+          user_id text not null references users(id) on delete cascade,
+          counter integer not null,
+          secret text not null,
+          device text,
+          created_at timestamptz not null,
+          last_used_at timestamptz not null,
+          rotated_at timestamptz,
+          revoked_at timestamptz,
+          revoke_reason text
+        )`.execute(db)
+      await sql`create index sessions_user_id on sessions (user_id)`.execute(db)
+      await sql`
+        create table signing_keys (
+          kid text primary key,
+          alg text not null,
+          status text not null check (status in ('current', 'previous', 'retired')),
+          private_jwk text not null,
+          public_jwk text not null,
+          created_at timestamptz not null
+        )`.execute(db)
+      // At most one key signs at a time, even when two processes bootstrap at once.
+      await sql`create unique index signing_keys_one_current on signing_keys (status) where status = 'current'`.execute(db)
+      await sql`
+        create table server_secrets (
+          name text primary key,
+          value text not null,
+          created_at timestamptz not null
+        )`.execute(db)
+      await sql`
+        create table rate_limits (
+          key text primary key,
+          window_start timestamptz not null,
+          count integer not null
+        )`.execute(db)
+      await sql`
+        create table audit_events (
+          id bigserial primary key,
+          type text not null,
+          user_id text,
+          session_id text,
+          ip text,
+          detail text,
+          created_at timestamptz not null
+        )`.execute(db)
+      await sql`create index audit_events_type on audit_events (type)`.execute(db)
+    },
+  },
+]
+
+/** Arbitrary constant naming the advisory lock that serialises migrations across processes. */
+const MIGRATION_LOCK = 0x4c4b5352 // "LKSR"
+
+/**
+ * Applies pending migrations in one transaction. On PostgreSQL a transaction-scoped advisory lock
+ * makes concurrent starts of several processes wait for each other instead of racing.
+ * `afterMigrate` runs inside the same locked transaction (bootstrap of keys and secrets).
+ */
+export async function migrate(db: Kysely<Database>, afterMigrate?: (trx: Transaction<Database>) => Promise<void>): Promise<number[]> {
+  return db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(trx)
+    await sql`
+      create table if not exists latchkey_migrations (
+        version integer primary key,
+        name text not null,
+        applied_at timestamptz not null
+      )`.execute(trx)
+    const done = new Set((await trx.selectFrom('latchkey_migrations').select('version').execute()).map((r) => r.version))
+    const applied: number[] = []
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue
+      await m.up(trx)
+      await trx.insertInto('latchkey_migrations').values({ version: m.version, name: m.name, applied_at: new Date() }).execute()
+      applied.push(m.version)
+    }
+    if (afterMigrate) await afterMigrate(trx)
+    return applied
+  })
+}

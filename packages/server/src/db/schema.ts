@@ -1,0 +1,79 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely'
+
+type Timestamp = ColumnType<Date, Date, Date>
+
+export interface UsersTable {
+  id: string
+  email: string
+  password_hash: string
+  created_at: Timestamp
+}
+
+export interface SessionsTable {
+  /** base64url of 16 random bytes; also the `sid` claim and the first part of refresh tokens. */
+  id: string
+  user_id: string
+  /** Rotation counter: the only refresh token that is valid carries this value. */
+  counter: number
+  /** Per-session random secret (32 bytes, base64url), an input of the refresh-token MAC. */
+  secret: string
+  device: string | null
+  created_at: Timestamp
+  last_used_at: Timestamp
+  rotated_at: Timestamp | null
+  revoked_at: Timestamp | null
+  revoke_reason: string | null
+}
+
+export interface SigningKeysTable {
+  kid: string
+  alg: string
+  /** `current` signs; `previous` is still published in the JWKS; `retired` is neither. */
+  status: 'current' | 'previous' | 'retired'
+  private_jwk: string
+  public_jwk: string
+  created_at: Timestamp
+}
+
+export interface ServerSecretsTable {
+  name: string
+  value: string
+  created_at: Timestamp
+}
+
+export interface RateLimitsTable {
+  key: string
+  window_start: Timestamp
+  count: number
+}
+
+export interface AuditEventsTable {
+  id: Generated<string>
+  type: string
+  user_id: string | null
+  session_id: string | null
+  ip: string | null
+  detail: string | null
+  created_at: Timestamp
+}
+
+export interface MigrationsTable {
+  version: number
+  name: string
+  applied_at: Timestamp
+}
+
+export interface Database {
+  users: UsersTable
+  sessions: SessionsTable
+  signing_keys: SigningKeysTable
+  server_secrets: ServerSecretsTable
+  rate_limits: RateLimitsTable
+  audit_events: AuditEventsTable
+  latchkey_migrations: MigrationsTable
+}
+
+export type SessionRow = Selectable<SessionsTable>
+export type UserRow = Selectable<UsersTable>
+export type SigningKeyRow = Selectable<SigningKeysTable>
+export type NewAuditEvent = Insertable<AuditEventsTable>
