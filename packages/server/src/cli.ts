@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+import { consoleLogger } from './app.js'
+import { ConfigError, loadConfig } from './config.js'
+import { rotateSigningKeys } from './crypto/keys.js'
+import { openDatabase, redactUrl } from './db/connect.js'
+import { migrate } from './db/migrations.js'
+import { startServer } from './server.js'
+
+const USAGE = `latchkey-server [serve|rotate-keys|help]
+
+  serve        start the auth server (default)
+  rotate-keys  make a new signing key; the previous one stays in the JWKS
+
+Environment: PORT (8787), HOST (127.0.0.1), DATA_DIR (./data), DATABASE_URL, LATCHKEY_ISSUER,
+LATCHKEY_ACCESS_TTL (600), LATCHKEY_REFRESH_GRACE (10), LATCHKEY_SESSION_IDLE (30d),
+LATCHKEY_SESSION_MAX (90d), LATCHKEY_SECRET, LATCHKEY_STATIC_DIR, LATCHKEY_RATE_LIMIT (on|off),
+LATCHKEY_TRUST_PROXY (off|on), LATCHKEY_CORS_ORIGINS (comma-separated)`
+
+async function serve(): Promise<void> {
+  const config = loadConfig()
+  const flag = (name: string, fallback: boolean) => {
+    const v = process.env[name]?.trim().toLowerCase()
+    if (!v) return fallback
+    if (['1', 'on', 'true', 'yes'].includes(v)) return true
+    if (['0', 'off', 'false', 'no'].includes(v)) return false
+    throw new ConfigError(`${name} must be on or off; got ${JSON.stringify(process.env[name])}`)
+  }
+  const server = await startServer({
+    port: config.port,
+    host: config.host,
+    dataDir: config.dataDir,
+    ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
+    // Unset: startServer derives it from the port actually bound (PORT=0 picks a free one).
+    ...(process.env.LATCHKEY_ISSUER?.trim() ? { issuer: config.issuer } : {}),
+    accessTtl: config.accessTtl,
+    refreshGrace: config.refreshGrace,
+    sessionIdle: config.sessionIdle,
+    sessionMax: config.sessionMax,
+    ...(config.secret ? { secret: config.secret } : {}),
+    ...(process.env.LATCHKEY_STATIC_DIR ? { staticDir: process.env.LATCHKEY_STATIC_DIR } : {}),
+    rateLimit: flag('LATCHKEY_RATE_LIMIT', true) ? {} : false,
+    trustProxy: flag('LATCHKEY_TRUST_PROXY', false),
+    ...(process.env.LATCHKEY_CORS_ORIGINS ? { corsOrigins: process.env.LATCHKEY_CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+    logger: consoleLogger,
+  })
+  const store = config.databaseUrl ? `PostgreSQL ${redactUrl(config.databaseUrl)}` : `PGlite in ${config.dataDir}`
+  console.log(`Latchkey server listening on ${server.url} (${store}; issuer ${server.issuer})`)
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    console.log(`${signal}: finishing requests in flight, then closing the database`)
+    server.close().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        console.error(`shutdown failed: ${(e as Error).message}`)
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+}
+
+async function rotateKeys(): Promise<void> {
+  const config = loadConfig()
+  const handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
+  try {
+    await migrate(handle.db)
+    const { kid, previous } = await rotateSigningKeys(handle.db)
+    console.log(`new signing key ${kid}; previous key ${previous ?? '(none)'} stays published in the JWKS`)
+  } finally {
+    await handle.close()
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const command = argv[0] ?? 'serve'
+  if (command === 'serve') return serve()
+  if (command === 'rotate-keys') return rotateKeys()
+  if (command === 'help' || command === '--help' || command === '-h') {
+    console.log(USAGE)
+    return
+  }
+  console.error(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`)
+  process.exit(2)
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  if (e instanceof ConfigError) console.error(`configuration error: ${e.message}`)
+  else console.error(`latchkey-server: ${(e as Error)?.message ?? String(e)}`)
+  process.exit(1)
+})

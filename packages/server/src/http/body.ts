@@ -1,0 +1,87 @@
+import type { Context } from 'hono'
+import { z } from 'zod'
+import { HttpError, invalidRequest } from './errors.js'
+
+export type BodyKind = 'json' | 'form'
+
+function mediaType(c: Context): string {
+  return (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
+}
+
+/**
+ * Reads a request body as a flat object of the accepted kinds. Wrong content type → 415;
+ * unparseable JSON, a non-object JSON body or a form parameter given twice (RFC 6749 §3.2) → 400.
+ * An empty body is `{}` when `optional`.
+ */
+export async function readBody(c: Context, kinds: BodyKind[], optional = false): Promise<Record<string, unknown>> {
+  const text = await c.req.text()
+  if (text.length === 0 && optional) return {}
+  const type = mediaType(c)
+  if (type === 'application/json' && kinds.includes('json')) {
+    let value: unknown
+    try {
+      value = JSON.parse(text)
+    } catch {
+      throw invalidRequest('the body is not valid JSON')
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidRequest('the JSON body must be an object')
+    return value as Record<string, unknown>
+  }
+  if (type === 'application/x-www-form-urlencoded' && kinds.includes('form')) {
+    const params = new URLSearchParams(text)
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of params) {
+      if (Object.hasOwn(out, k)) throw invalidRequest(`the parameter ${safeName(k)} is given more than once`)
+      out[k] = v
+    }
+    return out
+  }
+  const accepted = kinds.map((k) => (k === 'json' ? 'application/json' : 'application/x-www-form-urlencoded')).join(' or ')
+  throw new HttpError(415, 'invalid_request', `the body must be ${accepted}`)
+}
+
+const safeName = (k: string) => JSON.stringify(k.slice(0, 40).replace(/[^\x20-\x7e]/g, '?'))
+
+/** Validates with a zod schema; the first problem becomes a 400 naming the field (never echoing values). */
+export function validate<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
+  const r = schema.safeParse(value)
+  if (r.success) return r.data
+  const issue = r.error.issues[0]!
+  const field = issue.path.length ? issue.path.map(String).join('.') : 'body'
+  throw invalidRequest(`${field}: ${issue.message}`)
+}
+
+const noNul = (s: string) => !s.includes('\u0000')
+
+export const emailSchema = z
+  .string({ error: 'must be a string' })
+  .max(254, 'must be at most 254 characters')
+  .refine(noNul, 'must not contain NUL characters')
+  .transform((s) => s.trim())
+  .pipe(z.email({ error: 'must be a valid email address' }))
+
+/** NIST SP 800-63B §5.1.1.2: at least 8 characters, long passphrases allowed, any Unicode. */
+export const passwordSchema = z
+  .string({ error: 'must be a string' })
+  .min(8, 'must be at least 8 characters')
+  .max(256, 'must be at most 256 characters')
+  .refine(noNul, 'must not contain NUL characters')
+  .transform((s) => s.normalize('NFKC'))
+
+export const deviceSchema = z
+  .string({ error: 'must be a string' })
+  .max(100, 'must be at most 100 characters')
+  // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
+  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters')
+  .transform((s) => s.trim() || null)
+  .nullish()
+  .transform((s) => s ?? null)
+
+export const credentialsSchema = z.object({ email: emailSchema, password: passwordSchema, device: deviceSchema }, { error: 'must be an object' })
+
+/** A token-ish string parameter: bounded, printable ASCII (what any of our tokens is). */
+export const tokenParam = z
+  .string({ error: 'must be a string' })
+  .min(1, 'must not be empty')
+  .max(4096, 'is too long')
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII')

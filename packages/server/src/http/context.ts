@@ -1,0 +1,59 @@
+import type { Context, MiddlewareHandler } from 'hono'
+import { getConnInfo } from '@hono/node-server/conninfo'
+import type { AuthService, Caller, TokenResponse } from '../service.js'
+import { setRefreshCookie, wantsCookie } from './cookies.js'
+
+export interface AppEnv {
+  Variables: {
+    service: AuthService
+    caller: Caller
+  }
+}
+
+export interface AppContextOptions {
+  /** Take the client IP from the first X-Forwarded-For entry (only behind a proxy you run). */
+  trustProxy: boolean
+}
+
+/** The client's IP for rate limits and the audit log. */
+export function clientIp(c: Context, trustProxy: boolean): string | null {
+  if (trustProxy) {
+    const fwd = c.req.header('x-forwarded-for')?.split(',')[0]?.trim()
+    if (fwd) return fwd.slice(0, 64)
+  }
+  try {
+    return getConnInfo(c).remote.address ?? null
+  } catch {
+    return null // not running on @hono/node-server (app.request in tests)
+  }
+}
+
+/** Requires `Authorization: Bearer <access token>` (RFC 6750 §2.1); sets `caller`. */
+export function requireCaller(opts: { allowSignedOut?: boolean } = {}): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const service = c.get('service')
+    c.set('caller', await service.authenticate(bearerToken(c.req.header('authorization')), opts))
+    await next()
+  }
+}
+
+export function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined
+  const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header)
+  return m?.[1]
+}
+
+/**
+ * Sends a token response (RFC 6749 §5.1) with `Cache-Control: no-store` and `Pragma: no-cache`.
+ * In cookie mode the refresh token goes into the httpOnly cookie instead of the body.
+ */
+export function tokenResponse(c: Context, body: TokenResponse, status: 200 | 201, cookieMaxAge: number): Response {
+  c.header('Cache-Control', 'no-store')
+  c.header('Pragma', 'no-cache')
+  if (wantsCookie(c)) {
+    setRefreshCookie(c, body.refresh_token, cookieMaxAge)
+    const { refresh_token: _omitted, ...rest } = body
+    return c.json(rest, status)
+  }
+  return c.json(body, status)
+}

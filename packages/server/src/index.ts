@@ -1,0 +1,16 @@
+/**
+ * @latchkey/server: the public surface.
+ */
+export { startServer, type ServerOptions, type RunningServer } from './server.js'
+export { createApp, consoleLogger, silentLogger, type AppOptions, type LatchkeyApp } from './app.js'
+export { loadConfig, ConfigError, type ServerConfig } from './config.js'
+export { verifyAccessToken, requireAccessToken, type VerifyAccessTokenOptions, type AccessTokenClaims } from './resource.js'
+export { InvalidAccessTokenError } from './crypto/jwt.js'
+export { rotateSigningKeys, ACCESS_TOKEN_ALG } from './crypto/keys.js'
+export { countAuditEvents, listAuditEvents, type AuditEvent, type AuditType } from './store/audit.js'
+export { openDatabase, type DatabaseHandle } from './db/connect.js'
+export { migrate } from './db/migrations.js'
+export { PGliteDialect } from './db/pglite-dialect.js'
+export type { Database } from './db/schema.js'
+export type { TokenResponse, RateLimitOptions, Logger } from './service.js'
+export { TOKEN_DELIVERY_HEADER, REFRESH_COOKIE, REFRESH_COOKIE_PATH } from './http/cookies.js'

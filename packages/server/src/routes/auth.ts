@@ -1,0 +1,63 @@
+import { Hono } from 'hono'
+import { readBody, validate, credentialsSchema, tokenParam } from '../http/body.js'
+import { clearRefreshCookie, refreshCookie, wantsCookie } from '../http/cookies.js'
+import { bearerToken, clientIp, requireCaller, tokenResponse, type AppEnv } from '../http/context.js'
+import { invalidToken } from '../http/errors.js'
+import { z } from 'zod'
+
+export interface AuthRouteOptions {
+  trustProxy: boolean
+  cookieMaxAge: number
+}
+
+/** Sign-up, sign-in, sign-out (one, others, all). */
+export function authRoutes(o: AuthRouteOptions) {
+  const r = new Hono<AppEnv>()
+
+  r.post('/sign-up', async (c) => {
+    const body = validate(credentialsSchema, await readBody(c, ['json', 'form']))
+    const pair = await c.get('service').signUp({ ...body, ip: clientIp(c, o.trustProxy) })
+    return tokenResponse(c, pair, 201, o.cookieMaxAge)
+  })
+
+  r.post('/sign-in', async (c) => {
+    const body = validate(credentialsSchema, await readBody(c, ['json', 'form']))
+    const pair = await c.get('service').signIn({ ...body, ip: clientIp(c, o.trustProxy) })
+    return tokenResponse(c, pair, 200, o.cookieMaxAge)
+  })
+
+  /**
+   * Ends this session. Identified by the access token (`Authorization: Bearer`, even one whose
+   * session already ended, so sign-out is idempotent) or by a refresh token in the body; in cookie
+   * mode the refresh cookie is cleared as well.
+   */
+  r.post('/sign-out', async (c) => {
+    const service = c.get('service')
+    const ip = clientIp(c, o.trustProxy)
+    const body = validate(z.object({ refresh_token: tokenParam.optional() }).loose(), await readBody(c, ['json', 'form'], true))
+    const access = bearerToken(c.req.header('authorization'))
+    const refresh = body.refresh_token ?? refreshCookie(c)
+    if (access) {
+      await service.signOut(await service.authenticate(access, { allowSignedOut: true }), ip)
+    } else if (refresh) {
+      await service.revokeRefreshToken(refresh, ip)
+    } else {
+      throw invalidToken('sign-out needs the access token (Authorization: Bearer) or the refresh token')
+    }
+    if (wantsCookie(c)) clearRefreshCookie(c)
+    return c.json({ ok: true })
+  })
+
+  r.post('/sign-out-others', requireCaller(), async (c) => {
+    const count = await c.get('service').signOutMany(c.get('caller'), 'others', clientIp(c, o.trustProxy))
+    return c.json({ ok: true, signedOut: count })
+  })
+
+  r.post('/sign-out-all', requireCaller({ allowSignedOut: true }), async (c) => {
+    const count = await c.get('service').signOutMany(c.get('caller'), 'all', clientIp(c, o.trustProxy))
+    if (wantsCookie(c)) clearRefreshCookie(c)
+    return c.json({ ok: true, signedOut: count })
+  })
+
+  return r
+}

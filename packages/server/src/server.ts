@@ -1,0 +1,79 @@
+import type { AddressInfo } from 'node:net'
+import type { Server } from 'node:http'
+import { createAdaptorServer } from '@hono/node-server'
+import type { Hono } from 'hono'
+import type { Kysely } from 'kysely'
+import { createApp, type AppOptions } from './app.js'
+import { DEFAULTS, hostForUrl } from './config.js'
+import type { Database } from './db/schema.js'
+import type { AppEnv } from './http/context.js'
+import type { AuthService } from './service.js'
+
+export interface ServerOptions extends Omit<AppOptions, 'issuer'> {
+  /** Default 8787; 0 picks a free port. */
+  port?: number
+  /** Default 127.0.0.1. */
+  host?: string
+  /** Default `http://<host>:<port>` with the port actually bound. */
+  issuer?: string
+  /** Milliseconds close() waits for requests in flight before cutting connections. Default 10 000. */
+  shutdownTimeoutMs?: number
+}
+
+export interface RunningServer {
+  /** `http://host:port`, no trailing slash. */
+  url: string
+  port: number
+  issuer: string
+  db: Kysely<Database>
+  app: Hono<AppEnv>
+  service: AuthService
+  /** Stops accepting connections, lets requests in flight finish, then closes the database. */
+  close(): Promise<void>
+}
+
+/** Starts the auth server on Node (http). */
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const host = options.host ?? DEFAULTS.host
+  // Requests are handed to the app once it is built (after listen: the issuer needs the port).
+  const state: { handler?: (req: Request, env: unknown) => Response | Promise<Response> } = {}
+  const server = createAdaptorServer({
+    fetch: (req: Request, env: unknown) => (state.handler ? state.handler(req, env) : new Response('starting', { status: 503 })),
+  }) as Server
+  server.keepAliveTimeout = 5_000
+  // Listen first so the issuer can name the port actually bound (port 0 in tests).
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? DEFAULTS.port, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const port = (server.address() as AddressInfo).port
+  const url = `http://${hostForUrl(host)}:${port}`
+  let built: Awaited<ReturnType<typeof createApp>>
+  try {
+    built = await createApp({ ...options, issuer: options.issuer ?? url })
+  } catch (e) {
+    await new Promise<void>((r) => server.close(() => r()))
+    throw e
+  }
+  const { app, db, service } = built
+  state.handler = (req, env) => app.fetch(req, env as never)
+
+  let closing: Promise<void> | undefined
+  const close = () =>
+    (closing ??= (async () => {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.closeAllConnections(), options.shutdownTimeoutMs ?? 10_000)
+        timer.unref()
+        server.close(() => {
+          clearTimeout(timer)
+          resolve()
+        })
+        server.closeIdleConnections()
+      })
+      await built.close()
+    })())
+  return { url, port, issuer: service.o.issuer, db, app, service, close }
+}

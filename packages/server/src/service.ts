@@ -1,0 +1,271 @@
+import type { Kysely } from 'kysely'
+import type { Database, SessionRow } from './db/schema.js'
+import { signAccessToken, verifyAccessTokenWith, keyStoreResolver, InvalidAccessTokenError, type AccessTokenClaims } from './crypto/jwt.js'
+import type { KeyStore } from './crypto/keys.js'
+import { dummyPasswordHash, hashPassword, verifyPassword } from './crypto/password.js'
+import { formatRefreshToken, parseRefreshToken, verifyRefreshMac, type RefreshTokenParts } from './crypto/refresh-token.js'
+import { HttpError, invalidGrant, invalidToken } from './http/errors.js'
+import { audit, type AuditInput } from './store/audit.js'
+import { hitRateLimit, peekRateLimit, type RateRule } from './store/rate-limit.js'
+import { createSession, getSession, isLive, listLiveSessions, revokeSession, revokeUserSessions, rotateSession, type Lifetimes } from './store/sessions.js'
+import { randomUUID } from 'node:crypto'
+
+/** RFC 6749 §5.1 successful token response. */
+export interface TokenResponse {
+  access_token: string
+  token_type: 'Bearer'
+  expires_in: number
+  refresh_token: string
+}
+
+export interface RateLimitOptions {
+  /** Failed sign-ins per account (email) per window; also sign-up attempts per email. Default 10 / 15 min. */
+  perAccount: RateRule
+  /** Sign-in + sign-up attempts per client IP per window. Default 50 / 15 min. */
+  perIp: RateRule
+}
+
+export const DEFAULT_RATE_LIMITS: RateLimitOptions = {
+  perAccount: { max: 10, windowSeconds: 900 },
+  perIp: { max: 50, windowSeconds: 900 },
+}
+
+export interface Logger {
+  info(message: string, data?: Record<string, unknown>): void
+  warn(message: string, data?: Record<string, unknown>): void
+  error(message: string, data?: Record<string, unknown>): void
+}
+
+export interface ServiceOptions {
+  db: Kysely<Database>
+  keys: KeyStore
+  /** Key of the refresh-token MAC. */
+  macKey: Buffer
+  issuer: string
+  audience: string
+  accessTtl: number
+  refreshGrace: number
+  life: Lifetimes
+  rateLimit: RateLimitOptions | false
+  /**
+   * Protected endpoints (/me, sessions, sign-out) also require the access token's session to be
+   * unrevoked (one primary-key read). Default true. Stateless resource servers using
+   * `verifyAccessToken` cannot do this; there an access token lives until it expires.
+   */
+  checkSessionOnAccess: boolean
+  now: () => Date
+  logger: Logger
+}
+
+export interface Caller {
+  userId: string
+  sessionId: string
+  claims: AccessTokenClaims
+}
+
+const normalizeEmail = (email: string) => email.trim().toLowerCase()
+
+export class AuthService {
+  constructor(readonly o: ServiceOptions) {}
+
+  #audit(e: Omit<AuditInput, 'now'> & { now?: Date }): Promise<void> {
+    return audit(this.o.db, { now: this.o.now(), ...e })
+  }
+
+  async #pair(session: SessionRow, now: Date): Promise<TokenResponse> {
+    const access = await signAccessToken(this.o.keys, {
+      issuer: this.o.issuer,
+      audience: this.o.audience,
+      userId: session.user_id,
+      sessionId: session.id,
+      ttlSeconds: this.o.accessTtl,
+      now,
+    })
+    return {
+      access_token: access,
+      token_type: 'Bearer',
+      expires_in: this.o.accessTtl,
+      refresh_token: formatRefreshToken(this.o.macKey, session.id, session.counter, session.secret),
+    }
+  }
+
+  async #limit(key: string, rule: RateRule, now: Date, ip: string | null): Promise<void> {
+    const { count, retryAfter } = await hitRateLimit(this.o.db, key, rule, now)
+    if (count > rule.max) await this.#tooMany(key, retryAfter, ip)
+  }
+
+  async #tooMany(key: string, retryAfter: number, ip: string | null): Promise<never> {
+    await this.#audit({ type: 'rate_limited', ip, detail: { scope: key.slice(0, key.indexOf(':')) } })
+    throw new HttpError(429, 'rate_limited', 'too many attempts; try again later', { 'Retry-After': String(retryAfter) })
+  }
+
+  async signUp(input: { email: string; password: string; device: string | null; ip: string | null }): Promise<TokenResponse> {
+    const now = this.o.now()
+    const email = normalizeEmail(input.email)
+    if (this.o.rateLimit) {
+      await this.#limit(`ip:${input.ip ?? 'unknown'}`, this.o.rateLimit.perIp, now, input.ip)
+      await this.#limit(`signup:${email}`, this.o.rateLimit.perAccount, now, input.ip)
+    }
+    // Hash before looking at the table, so a taken email answers in the same time as a new one.
+    const passwordHash = await hashPassword(input.password)
+    const user = await this.o.db
+      .insertInto('users')
+      .values({ id: randomUUID(), email, password_hash: passwordHash, created_at: now })
+      .onConflict((oc) => oc.column('email').doNothing())
+      .returning('id')
+      .executeTakeFirst()
+    if (!user) throw new HttpError(409, 'account_exists', 'an account with this email already exists')
+    const session = await createSession(this.o.db, { userId: user.id, device: input.device, now })
+    await this.#audit({ type: 'sign_up', userId: user.id, sessionId: session.id, ip: input.ip, now })
+    return this.#pair(session, now)
+  }
+
+  async signIn(input: { email: string; password: string; device: string | null; ip: string | null }): Promise<TokenResponse> {
+    const now = this.o.now()
+    const email = normalizeEmail(input.email)
+    const accountKey = `account:${email}`
+    if (this.o.rateLimit) {
+      await this.#limit(`ip:${input.ip ?? 'unknown'}`, this.o.rateLimit.perIp, now, input.ip)
+      const failures = await peekRateLimit(this.o.db, accountKey, this.o.rateLimit.perAccount, now)
+      if (failures.count >= this.o.rateLimit.perAccount.max) await this.#tooMany(accountKey, failures.retryAfter, input.ip)
+    }
+    const user = await this.o.db.selectFrom('users').select(['id', 'password_hash']).where('email', '=', email).executeTakeFirst()
+    // Unknown account: verify against a dummy hash so both paths cost one Argon2id verification.
+    const ok = await verifyPassword(user?.password_hash ?? (await dummyPasswordHash()), input.password)
+    if (!user || !ok) {
+      if (this.o.rateLimit) await hitRateLimit(this.o.db, accountKey, this.o.rateLimit.perAccount, now)
+      await this.#audit({ type: 'sign_in_failed', userId: user?.id ?? null, ip: input.ip, now })
+      throw new HttpError(401, 'invalid_credentials', 'the email or password is incorrect')
+    }
+    const session = await createSession(this.o.db, { userId: user.id, device: input.device, now })
+    await this.#audit({ type: 'sign_in', userId: user.id, sessionId: session.id, ip: input.ip, now })
+    return this.#pair(session, now)
+  }
+
+  /** Looks a refresh token up and checks its MAC; undefined for anything not issued by us. */
+  async #authenticRefresh(token: unknown): Promise<{ parts: RefreshTokenParts; session: SessionRow } | undefined> {
+    const parts = parseRefreshToken(token)
+    if (!parts) return undefined
+    const session = await getSession(this.o.db, parts.sessionId)
+    if (!session || !verifyRefreshMac(this.o.macKey, parts, session.secret)) return undefined
+    return { parts, session }
+  }
+
+  /**
+   * RFC 6749 §6 refresh with rotation and reuse detection (RFC 9700 §4.14.2):
+   * 1. the current token rotates the session in one conditional UPDATE and gets a new pair;
+   * 2. the previous token within `refreshGrace` seconds of that rotation gets the current pair
+   *    (a lost response or a concurrent retry must not sign the user out);
+   * 3. any other authentic token (older, or the previous one after the window) means a copy is in
+   *    someone else's hands: the whole session is revoked and `refresh_reuse_detected` audited.
+   * A token that fails the MAC check is rejected without touching any session.
+   */
+  async refresh(token: unknown, ip: string | null): Promise<TokenResponse> {
+    const found = await this.#authenticRefresh(token)
+    if (!found) throw invalidGrant()
+    const { parts } = found
+    const now = this.o.now()
+    const rotated = await rotateSession(this.o.db, { id: parts.sessionId, counter: parts.counter, now, life: this.o.life })
+    if (rotated) {
+      await this.#audit({ type: 'refresh', userId: rotated.user_id, sessionId: rotated.id, ip, detail: { counter: rotated.counter }, now })
+      return this.#pair(rotated, now)
+    }
+    const current = await getSession(this.o.db, parts.sessionId)
+    if (!current || !isLive(current, this.o.life, now)) throw invalidGrant()
+    if (parts.counter === current.counter - 1 && current.rotated_at && now.getTime() - current.rotated_at.getTime() <= this.o.refreshGrace * 1000) {
+      await this.#audit({ type: 'refresh_grace', userId: current.user_id, sessionId: current.id, ip, detail: { counter: current.counter }, now })
+      return this.#pair(current, now)
+    }
+    if (await revokeSession(this.o.db, current.id, 'reuse', now)) {
+      await this.#audit({ type: 'refresh_reuse_detected', userId: current.user_id, sessionId: current.id, ip, detail: { presented: parts.counter, current: current.counter }, now })
+      this.o.logger.warn('refresh token reuse detected; session revoked', { sessionId: current.id })
+    }
+    throw invalidGrant()
+  }
+
+  /** RFC 7009: revoking an authentic refresh token (any counter) ends its session; anything else is ignored. */
+  async revokeRefreshToken(token: unknown, ip: string | null): Promise<void> {
+    const found = await this.#authenticRefresh(token)
+    if (!found) return
+    const now = this.o.now()
+    if (await revokeSession(this.o.db, found.session.id, 'revoked', now)) {
+      await this.#audit({ type: 'revoke', userId: found.session.user_id, sessionId: found.session.id, ip, now })
+    }
+  }
+
+  /** RFC 7009: a refresh token or an access token; unknown or invalid tokens are ignored. */
+  async revoke(token: string, ip: string | null): Promise<void> {
+    if (parseRefreshToken(token)) await this.revokeRefreshToken(token, ip)
+    else await this.revokeAccessToken(token, ip)
+  }
+
+  /** RFC 7009 for an access token: ends the session it belongs to. */
+  async revokeAccessToken(token: string, ip: string | null): Promise<void> {
+    let caller: Caller
+    try {
+      caller = await this.authenticate(token)
+    } catch {
+      return
+    }
+    await this.signOut(caller, ip, 'revoke')
+  }
+
+  /** Verifies a bearer access token (and, by default, that its session is still live). */
+  async authenticate(token: string | undefined, opts: { allowSignedOut?: boolean } = {}): Promise<Caller> {
+    let claims: AccessTokenClaims
+    try {
+      claims = await verifyAccessTokenWith(token, keyStoreResolver(this.o.keys), {
+        issuer: this.o.issuer,
+        audience: this.o.audience,
+        currentDate: this.o.now(),
+      })
+    } catch (e) {
+      if (e instanceof InvalidAccessTokenError) throw invalidToken(e.message === 'token expired' ? 'the access token expired' : undefined)
+      throw e
+    }
+    if (this.o.checkSessionOnAccess && !opts.allowSignedOut) {
+      const s = await getSession(this.o.db, claims.sid)
+      if (!s || s.revoked_at !== null || s.user_id !== claims.sub) throw invalidToken('the session was signed out')
+    }
+    return { userId: claims.sub, sessionId: claims.sid, claims }
+  }
+
+  async signOut(caller: Pick<Caller, 'userId' | 'sessionId'>, ip: string | null, type: 'sign_out' | 'revoke' = 'sign_out'): Promise<void> {
+    const now = this.o.now()
+    if (await revokeSession(this.o.db, caller.sessionId, type === 'revoke' ? 'revoked' : 'sign_out', now)) {
+      await this.#audit({ type, userId: caller.userId, sessionId: caller.sessionId, ip, now })
+    }
+  }
+
+  /** Signs out every other session of the caller's account (or all of them). Returns how many ended. */
+  async signOutMany(caller: Caller, scope: 'others' | 'all', ip: string | null): Promise<number> {
+    const now = this.o.now()
+    const ids = await revokeUserSessions(this.o.db, caller.userId, scope === 'all' ? 'sign_out_all' : 'sign_out_others', now, scope === 'others' ? caller.sessionId : undefined)
+    for (const id of ids) await this.#audit({ type: 'sign_out', userId: caller.userId, sessionId: id, ip, detail: { scope }, now })
+    return ids.length
+  }
+
+  async listSessions(caller: Caller) {
+    const rows = await listLiveSessions(this.o.db, caller.userId, this.o.life, this.o.now())
+    return rows.map((s) => ({
+      id: s.id,
+      device: s.device,
+      createdAt: s.created_at.toISOString(),
+      lastUsedAt: s.last_used_at.toISOString(),
+      current: s.id === caller.sessionId,
+    }))
+  }
+
+  /** Revokes one of the caller's own sessions; 404 for ids that are not theirs (no probing). */
+  async deleteSession(caller: Caller, id: string, ip: string | null): Promise<void> {
+    const s = await getSession(this.o.db, id)
+    if (!s || s.user_id !== caller.userId || s.revoked_at !== null) throw new HttpError(404, 'not_found', 'no such session')
+    await this.signOut({ userId: caller.userId, sessionId: id }, ip)
+  }
+
+  async me(caller: Caller): Promise<{ id: string; email: string }> {
+    const u = await this.o.db.selectFrom('users').select(['id', 'email']).where('id', '=', caller.userId).executeTakeFirst()
+    if (!u) throw invalidToken('the account no longer exists')
+    return { id: u.id, email: u.email }
+  }
+}
