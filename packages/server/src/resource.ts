@@ -20,14 +20,22 @@ export type VerifyAccessTokenOptions = ({ jwksUrl: string | URL; keys?: never } 
 const remoteSets = new Map<string, JWTVerifyGetKey>()
 
 function resolver(o: VerifyAccessTokenOptions): JWTVerifyGetKey {
-  if (o.keys) return createLocalJWKSet(o.keys)
-  const url = String(o.jwksUrl)
-  let set = remoteSets.get(url)
-  if (!set) {
-    set = createRemoteJWKSet(new URL(url), { cooldownDuration: 30_000, cacheMaxAge: 600_000 })
-    remoteSets.set(url, set)
+  let set: JWTVerifyGetKey | undefined
+  if (o.keys) set = createLocalJWKSet(o.keys)
+  else {
+    const url = String(o.jwksUrl)
+    set = remoteSets.get(url)
+    if (!set) {
+      set = createRemoteJWKSet(new URL(url), { cooldownDuration: 30_000, cacheMaxAge: 600_000 })
+      remoteSets.set(url, set)
+    }
   }
-  return set
+  const keySet = set
+  // Our tokens always name their key; one without a `kid` is not ours (same rule as the server).
+  return (header, token) => {
+    if (typeof header.kid !== 'string' || header.kid === '') throw new InvalidAccessTokenError('token has no kid')
+    return keySet(header, token)
+  }
 }
 
 /**

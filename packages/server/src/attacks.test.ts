@@ -1,0 +1,194 @@
+import { generateKeyPair, importJWK, SignJWT, exportSPKI, type JWK } from 'jose'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { verifyAccessToken } from './resource.js'
+import { createPgliteDir, type TestDatabase } from './test-support/databases.js'
+import { PASSWORD, getMe, postJson, signUp, startTestServer, uniqueEmail } from './test-support/server.js'
+import type { RunningServer } from './server.js'
+import type { Logger } from './service.js'
+
+let tdb: TestDatabase
+let server: RunningServer
+let base: string
+const errors: string[] = []
+const logger: Logger = { info() {}, warn() {}, error: (m, d) => errors.push(`${m} ${JSON.stringify(d)}`) }
+
+beforeAll(async () => {
+  tdb = createPgliteDir()
+  server = await startTestServer(tdb, { logger, rateLimit: { perAccount: { max: 5, windowSeconds: 60 }, perIp: { max: 60, windowSeconds: 60 } } })
+  base = server.url
+})
+afterAll(async () => {
+  await server?.close()
+  await tdb?.cleanup()
+})
+
+type Key = Awaited<ReturnType<typeof importJWK>>
+const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
+
+describe('forged and altered access tokens → 401 from /me and from verifyAccessToken', () => {
+  let valid: string
+  let kid: string
+  let privateKey: Key
+  let publicJwk: JWK
+  let claims: Record<string, unknown>
+
+  beforeAll(async () => {
+    valid = (await signUp(base)).access_token
+    const row = await server.db.selectFrom('signing_keys').selectAll().where('status', '=', 'current').executeTakeFirstOrThrow()
+    kid = row.kid
+    privateKey = (await importJWK(JSON.parse(row.private_jwk) as JWK, 'ES256')) as Key
+    publicJwk = JSON.parse(row.public_jwk) as JWK
+    claims = JSON.parse(Buffer.from(valid.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>
+  })
+
+  /** Signs with the server's real key, so only the one altered property can be what fails. */
+  const realSigned = (over: Record<string, unknown>, header: Record<string, unknown> = {}) =>
+    new SignJWT({ ...claims, ...over }).setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt', ...header }).sign(privateKey)
+
+  const now = () => Math.floor(Date.now() / 1000)
+
+  const cases: [string, () => Promise<string>][] = [
+    ['alg none', async () => `${b64({ alg: 'none', kid, typ: 'at+jwt' })}.${b64(claims)}.`],
+    ['alg none with the original signature', async () => `${b64({ alg: 'none', kid, typ: 'at+jwt' })}.${valid.split('.')[1]}.${valid.split('.')[2]}`],
+    [
+      'HS256 signed with the public key (PEM) as the secret',
+      async () => {
+        const pem = await exportSPKI((await importJWK(publicJwk, 'ES256')) as Parameters<typeof exportSPKI>[0])
+        return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid, typ: 'at+jwt' }).sign(new TextEncoder().encode(pem))
+      },
+    ],
+    ['HS256 signed with the public JWK JSON as the secret', () => new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid, typ: 'at+jwt' }).sign(new TextEncoder().encode(JSON.stringify(publicJwk)))],
+    [
+      'a foreign ES256 key claiming our kid',
+      async () => {
+        const { privateKey: foreign } = await generateKeyPair('ES256')
+        return new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' }).sign(foreign)
+      },
+    ],
+    [
+      'tampered payload (other sub), original signature',
+      async () => {
+        const [h, , s] = valid.split('.')
+        return `${h}.${b64({ ...claims, sub: 'someone-else' })}.${s}`
+      },
+    ],
+    ['wrong iss', () => realSigned({ iss: 'https://evil.example' })],
+    ['wrong aud', () => realSigned({ aud: 'https://other-api.example' })],
+    ['expired', () => realSigned({ iat: now() - 7200, exp: now() - 3600 })],
+    ['not yet valid (nbf in the future)', () => realSigned({ nbf: now() + 3600 })],
+    ['kid pointing nowhere', () => realSigned({}, { kid: 'no-such-key' })],
+    ['no kid', () => realSigned({}, { kid: undefined })],
+    ['typ JWT instead of at+jwt (an ID token or other JWT)', () => realSigned({}, { typ: 'JWT' })],
+    ['no sid claim', () => realSigned({ sid: undefined })],
+    ['no exp claim', () => realSigned({ exp: undefined })],
+    ['truncated signature', async () => valid.slice(0, -10)],
+  ]
+
+  test('the forging harness itself produces an accepted token when nothing is altered', async () => {
+    expect((await getMe(base, await realSigned({}))).status).toBe(200)
+  })
+
+  test.each(cases)('%s', async (_name, make) => {
+    const token = await make()
+    const res = await getMe(base, token)
+    expect(res.status).toBe(401)
+    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/)
+    await expect(verifyAccessToken(token, { jwksUrl: `${base}/.well-known/jwks.json`, issuer: server.issuer, audience: server.issuer })).rejects.toThrow()
+  })
+})
+
+describe('rate limits', () => {
+  test('per IP: sign-in/sign-up attempts beyond the limit get 429 + Retry-After, whatever the account', async () => {
+    const local = createPgliteDir()
+    const s = await startTestServer(local, { rateLimit: { perAccount: { max: 100, windowSeconds: 60 }, perIp: { max: 4, windowSeconds: 60 } } })
+    try {
+      const statuses: number[] = []
+      for (let i = 0; i < 6; i++) statuses.push((await postJson(s.url, '/auth/sign-in', { email: uniqueEmail(), password: 'wrong password' })).status)
+      expect(statuses).toEqual([401, 401, 401, 401, 429, 429])
+      const r = await postJson(s.url, '/auth/sign-up', { email: uniqueEmail(), password: PASSWORD })
+      expect(r.status).toBe(429)
+      expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0)
+      expect(Number(r.headers.get('retry-after'))).toBeLessThanOrEqual(60)
+    } finally {
+      await s.close()
+      await local.cleanup()
+    }
+  })
+})
+
+describe('malformed input → 4xx with {error, error_description}; the server keeps serving', () => {
+  const J = { 'content-type': 'application/json' }
+  const F = { 'content-type': 'application/x-www-form-urlencoded' }
+  const huge = 'a'.repeat(100_000)
+  type Case = [string, string, string, RequestInit]
+  const post = (body: RequestInit['body'], headers: Record<string, string> = J): RequestInit => ({ method: 'POST', headers, body })
+  const cred = (o: unknown) => post(JSON.stringify(o))
+  const cases: Case[] = [
+    ['sign-up: not JSON', 'POST', '/auth/sign-up', post('{"email":')],
+    ['sign-up: JSON array', 'POST', '/auth/sign-up', post('[1,2]')],
+    ['sign-up: JSON null', 'POST', '/auth/sign-up', post('null')],
+    ['sign-up: JSON string', 'POST', '/auth/sign-up', post('"x"')],
+    ['sign-up: text/plain', 'POST', '/auth/sign-up', post('email=a', { 'content-type': 'text/plain' })],
+    ['sign-up: no content type', 'POST', '/auth/sign-up', { method: 'POST', body: new Uint8Array([1, 2, 3]) }],
+    ['sign-up: empty body', 'POST', '/auth/sign-up', post('')],
+    ['sign-up: missing email', 'POST', '/auth/sign-up', cred({ password: PASSWORD })],
+    ['sign-up: email is a number', 'POST', '/auth/sign-up', cred({ email: 42, password: PASSWORD })],
+    ['sign-up: email with NUL', 'POST', '/auth/sign-up', cred({ email: 'a\u0000@example.com', password: PASSWORD })],
+    ['sign-up: email of 10 000 chars', 'POST', '/auth/sign-up', cred({ email: `${'a'.repeat(10_000)}@example.com`, password: PASSWORD })],
+    ['sign-up: SQL injection email', 'POST', '/auth/sign-up', cred({ email: "' OR 1=1; DROP TABLE users; --", password: PASSWORD })],
+    ['sign-up: password too short', 'POST', '/auth/sign-up', cred({ email: uniqueEmail(), password: 'short' })],
+    ['sign-up: password with NUL', 'POST', '/auth/sign-up', cred({ email: uniqueEmail(), password: 'abc\u0000defghij' })],
+    ['sign-up: password too long', 'POST', '/auth/sign-up', cred({ email: uniqueEmail(), password: 'p'.repeat(5000) })],
+    ['sign-up: password is an object', 'POST', '/auth/sign-up', cred({ email: uniqueEmail(), password: { $gt: '' } })],
+    ['sign-up: device is an object', 'POST', '/auth/sign-up', cred({ email: uniqueEmail(), password: PASSWORD, device: { a: 1 } })],
+    ['sign-up: device with control characters', 'POST', '/auth/sign-up', cred({ email: uniqueEmail(), password: PASSWORD, device: 'x\u001b[31m' })],
+    ['sign-up: body over the size limit', 'POST', '/auth/sign-up', cred({ email: uniqueEmail(), password: huge })],
+    ['sign-up: __proto__ pollution', 'POST', '/auth/sign-up', post('{"__proto__":{"email":"a@b.co","password":"xxxxxxxxxxx"}}')],
+    ['sign-up: deeply nested JSON', 'POST', '/auth/sign-up', post(`${'['.repeat(20_000)}${']'.repeat(20_000)}`)],
+    ['sign-up: invalid UTF-8', 'POST', '/auth/sign-up', post(new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]))],
+    ['sign-in: NoSQL-style operator object', 'POST', '/auth/sign-in', cred({ email: { $ne: null }, password: { $ne: null } })],
+    ['sign-in: unicode homoglyph email, no password', 'POST', '/auth/sign-in', cred({ email: 'аdmin@exаmple.com' })],
+    ['token: duplicated grant_type (RFC 6749 §3.2)', 'POST', '/oauth/token', post('grant_type=refresh_token&grant_type=refresh_token&refresh_token=x', F)],
+    ['token: refresh_token with NUL', 'POST', '/oauth/token', post('grant_type=refresh_token&refresh_token=a%00b', F)],
+    ['token: refresh_token of 10 000 chars', 'POST', '/oauth/token', post(`grant_type=refresh_token&refresh_token=${'x'.repeat(10_000)}`, F)],
+    ['token: refresh_token is a number (JSON)', 'POST', '/oauth/token', cred({ grant_type: 'refresh_token', refresh_token: 12345 })],
+    ['token: grant_type is an array (JSON)', 'POST', '/oauth/token', cred({ grant_type: ['refresh_token'], refresh_token: 'x' })],
+    ['token: multipart/form-data', 'POST', '/oauth/token', post('--b\r\nContent-Disposition: form-data; name="grant_type"\r\n\r\nrefresh_token\r\n--b--', { 'content-type': 'multipart/form-data; boundary=b' })],
+    ['token: form body labelled JSON', 'POST', '/oauth/token', post('grant_type=refresh_token&refresh_token=x')],
+    ['token: emoji refresh token', 'POST', '/oauth/token', post('grant_type=refresh_token&refresh_token=%F0%9F%94%91', F)],
+    ['token: SQL injection refresh token', 'POST', '/oauth/token', post(`grant_type=refresh_token&refresh_token=${encodeURIComponent("x' OR '1'='1")}`, F)],
+    ['token: grant_type unknown and huge', 'POST', '/oauth/token', post(`grant_type=${'z'.repeat(5000)}`, F)],
+    ['revoke: token is an array (JSON)', 'POST', '/oauth/revoke', cred({ token: ['a'] })],
+    ['revoke: no token', 'POST', '/oauth/revoke', post('token_type_hint=refresh_token', F)],
+    ['revoke: XML body', 'POST', '/oauth/revoke', post('<token>x</token>', { 'content-type': 'application/xml' })],
+    ['me: Bearer of 10 000 chars', 'GET', '/me', { headers: { authorization: `Bearer ${'a'.repeat(10_000)}` } }],
+    ['me: Bearer with latin-1 bytes', 'GET', '/me', { headers: { authorization: 'Bearer \u00ff\u00fe.\u00e9.x' } }],
+    ['me: three dots of nothing', 'GET', '/me', { headers: { authorization: 'Bearer ..' } }],
+    ['sessions: bad percent-encoding in the id', 'DELETE', '/auth/sessions/%E0%A4%A', {}],
+    ['sessions: SQL injection id', 'DELETE', '/auth/sessions/1%27%20OR%20%271%27%3D%271', {}],
+    ['sign-out: garbage bearer', 'POST', '/auth/sign-out', { method: 'POST', headers: { authorization: 'Bearer x.y.z' } }],
+    ['sign-out-all: no credentials', 'POST', '/auth/sign-out-all', { method: 'POST' }],
+    ['unknown path', 'GET', '/admin', {}],
+    ['token endpoint with GET', 'GET', '/oauth/token', {}],
+  ]
+
+  test(`there are at least 30 cases (${cases.length})`, () => expect(cases.length).toBeGreaterThanOrEqual(30))
+
+  test.each(cases)('%s', async (_name, method, path, init) => {
+    const res = await fetch(`${base}${path}`, { ...init, method })
+    expect(res.status, await res.clone().text()).toBeGreaterThanOrEqual(400)
+    expect(res.status).toBeLessThan(500)
+    const body = (await res.json()) as { error: unknown; error_description: unknown }
+    expect(typeof body.error).toBe('string')
+    expect(typeof body.error_description).toBe('string')
+    // Nothing sensitive is echoed back.
+    expect(JSON.stringify(body)).not.toContain(PASSWORD)
+  })
+
+  test('afterwards the server still serves and logged no unhandled error', async () => {
+    expect(await (await fetch(`${base}/health`)).json()).toEqual({ ok: true })
+    const p = await signUp(base)
+    expect((await getMe(base, p.access_token)).status).toBe(200)
+    expect(errors).toEqual([])
+  })
+})
