@@ -2,30 +2,72 @@
 // Options: startServer's own (databaseUrl | dataDir, accessTtl, refreshGrace, rateLimit, …) plus
 // `clockOffsetS` support: the server's clock is Date.now() + an offset the parent can move, so a
 // token can be made expired on the server's clock without waiting (refresh-storm).
+// With `tap: true` the same app (createApp, served by @hono/node-server as startServer does) sits
+// behind a thin handler that counts refresh requests (POST /oauth/token) from any client library
+// and can answer them with 503 itself: no proxy process, so no extra hop on a 2-core machine.
 import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { startServer, silentLogger } from '@latchkey/server'
+import { createAdaptorServer } from '@hono/node-server'
+import { createApp, startServer, silentLogger } from '@latchkey/server'
 import { childMain } from './children.mjs'
 
 const serverDist = fileURLToPath(new URL('../../packages/server/dist/', import.meta.url))
 // Internal modules of the server, used only to pre-make sessions without 10,000 Argon2 hashes.
 const internal = (p) => import(pathToFileURL(join(serverDist, p)).href)
 
-childMain(async (options) => {
+async function startTapped(options, tap) {
+  const server = createAdaptorServer({ fetch: (req, env) => tap.handle(req, env) })
+  server.keepAliveTimeout = 5_000
+  await new Promise((r) => server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, r))
+  const url = `http://127.0.0.1:${server.address().port}`
+  const built = await createApp({ ...options, issuer: url })
+  tap.handle = (req, env) => {
+    if (req.method === 'POST' && new URL(req.url).pathname === '/oauth/token') {
+      tap.counts.refreshCalls++
+      if (tap.refreshStatus) {
+        return new Response('{"error":"temporarily_unavailable","error_description":"the token endpoint is down (bench)"}', {
+          status: tap.refreshStatus,
+          headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+        })
+      }
+    }
+    return built.app.fetch(req, env)
+  }
+  return {
+    url,
+    port: server.address().port,
+    db: built.db,
+    service: built.service,
+    close: async () => {
+      await new Promise((r) => {
+        server.close(() => r())
+        server.closeAllConnections()
+      })
+      await built.close()
+    },
+  }
+}
+
+childMain(async ({ tap: tapped = false, ...options }) => {
   let offsetMs = 0
-  const running = await startServer({
-    port: 0,
-    host: '127.0.0.1',
-    logger: silentLogger,
-    ...options,
-    now: () => new Date(Date.now() + offsetMs),
-  })
+  const tap = { handle: () => new Response('starting', { status: 503 }), counts: { refreshCalls: 0 }, refreshStatus: null }
+  const serverOptions = { port: 0, host: '127.0.0.1', logger: silentLogger, ...options, now: () => new Date(Date.now() + offsetMs) }
+  const running = tapped ? await startTapped(serverOptions, tap) : await startServer(serverOptions)
   const db = running.db
   return {
     info: { url: running.url, port: running.port, pid: process.pid },
     close: () => running.close(),
     commands: {
+      setRefreshStatus({ status }) {
+        tap.refreshStatus = status ?? null
+        return tap.refreshStatus
+      },
+      resetCounts() {
+        tap.counts = { refreshCalls: 0 }
+        return true
+      },
+      counts: () => tap.counts,
       advanceClock({ seconds }) {
         offsetMs += seconds * 1000
         return offsetMs

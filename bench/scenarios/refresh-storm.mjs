@@ -4,13 +4,14 @@
 // A second round answers every refresh with 503 (the token endpoint is down).
 import { decodeClaims } from '@latchkey/core'
 import { startChild } from '../lib/children.mjs'
+import { createDatabase } from '../lib/pg.mjs'
 import { CLIENTS } from '../lib/storm-clients.mjs'
 import { log, now, settleWithin } from '../lib/util.mjs'
 
 const HUNG_AFTER_MS = 10_000
 const PASSWORD = 'correct horse battery staple'
 
-async function round({ server, proxy, clientName, roundName, requests, refreshStatus, index }) {
+async function round({ server, clientName, roundName, requests, refreshStatus, index }) {
   // A fresh account and session per client and round.
   const email = `storm-${index}-${clientName}-${roundName}@bench.example`
   const res = await fetch(`${server.info.url}/auth/sign-up`, {
@@ -26,9 +27,9 @@ async function round({ server, proxy, clientName, roundName, requests, refreshSt
   // meets a 401 and the client has to refresh.
   await server.call('advanceClock', { seconds: 700 })
 
-  await proxy.call('reset')
-  await proxy.call('setRefreshStatus', { status: refreshStatus })
-  const client = await CLIENTS[clientName]({ baseUrl: proxy.info.url, tokenEndpoint: `${proxy.info.url}/oauth/token`, signedIn })
+  await server.call('resetCounts')
+  await server.call('setRefreshStatus', { status: refreshStatus })
+  const client = await CLIENTS[clientName]({ baseUrl: server.info.url, tokenEndpoint: `${server.info.url}/oauth/token`, signedIn })
   const t0 = now()
   let lastSettled = t0
   const promises = Array.from({ length: requests }, () =>
@@ -40,8 +41,8 @@ async function round({ server, proxy, clientName, roundName, requests, refreshSt
   const hung = states.filter((s) => !s.done).length
   const succeeded = states.filter((s) => s.done && s.ok && s.value === 200).length
   const failed = states.filter((s) => s.done && !(s.ok && s.value === 200)).length
-  const { refreshCalls } = await proxy.call('counts')
-  await proxy.call('setRefreshStatus', { status: null })
+  const { refreshCalls } = await server.call('counts')
+  await server.call('setRefreshStatus', { status: null })
   const session = await server.call('session', { id: sid })
   const audit = await server.call('auditCounts', { sessionId: sid })
   client.close()
@@ -66,15 +67,15 @@ async function round({ server, proxy, clientName, roundName, requests, refreshSt
 
 export async function run({ quick }) {
   const requests = quick ? 200 : 1000
-  const server = await startChild('latchkey-child.mjs', { dataDir: 'memory://', refreshGrace: 0, rateLimit: false })
-  const proxy = await startChild('proxy-child.mjs', { upstream: server.info.url })
+  const db = await createDatabase('storm')
+  const server = await startChild('latchkey-child.mjs', { databaseUrl: db.url, refreshGrace: 0, rateLimit: false, tap: true })
   try {
     const clients = {}
     let index = 0
     for (const clientName of Object.keys(CLIENTS)) {
       clients[clientName] = {}
       for (const [roundName, refreshStatus] of [['refreshOk', null], ['refresh503', 503]]) {
-        const r = await round({ server, proxy, clientName, roundName, requests, refreshStatus, index: index++ })
+        const r = await round({ server, clientName, roundName, requests, refreshStatus, index: index++ })
         clients[clientName][roundName] = r
         log(`${clientName.padEnd(18)} ${roundName.padEnd(10)} refreshCalls=${r.refreshCalls} ok=${r.succeeded} failed=${r.failed} hung=${r.hung} revoked=${r.sessionRevoked} ${r.wallMs ?? '>10000'} ms`)
       }
@@ -82,15 +83,15 @@ export async function run({ quick }) {
     return {
       params: {
         requests,
-        server: 'Latchkey server, PGlite (in memory), refreshGrace 0, access TTL 600 s, token expired by moving the server clock 700 s',
-        path: 'client → counting proxy (another process) → server',
+        server: 'Latchkey server (another process) on PostgreSQL, refreshGrace 0, access TTL 600 s; the token is expired by moving the server clock 700 s',
+        refreshCalls: 'POST /oauth/token counted at the server, in front of the app; in refresh503 that handler answers 503',
         hungAfterMs: HUNG_AFTER_MS,
-        rounds: 'refreshOk: the token endpoint works; refresh503: the proxy answers every refresh with 503',
+        rounds: 'refreshOk: the token endpoint works; refresh503: every refresh is answered 503 (in front of the app)',
       },
       ...clients,
     }
   } finally {
-    await proxy.stop()
     await server.stop()
+    await db.drop()
   }
 }
