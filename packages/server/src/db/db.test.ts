@@ -71,3 +71,9 @@ describe.each(testBackends())('database on $name', (backend) => {
 test('redactUrl hides the password', () => {
   expect(redactUrl('postgres://u:secret@h:5432/d')).not.toContain('secret')
 })
+
+test('an unreachable PostgreSQL is an error, not a skip (CI with LATCHKEY_TEST_DATABASE_URL set)', async () => {
+  const { createPostgresDatabase } = await import('../test-support/databases.js')
+  await expect(createPostgresDatabase('postgres://postgres@127.0.0.1:1/test')).rejects.toThrow()
+  await expect(openDatabase({ databaseUrl: 'postgres://u:hunter22@127.0.0.1:1/x' })).rejects.toThrow(/cannot connect to PostgreSQL at postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/x/)
+})
