@@ -6,6 +6,7 @@
 // behind a thin handler that counts refresh requests (POST /oauth/token) from any client library
 // and can answer them with 503 itself: no proxy process, so no extra hop on a 2-core machine.
 import { randomUUID } from 'node:crypto'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { createAdaptorServer } from '@hono/node-server'
@@ -68,6 +69,19 @@ childMain(async ({ tap: tapped = false, ...options }) => {
         return true
       },
       counts: () => tap.counts,
+      /** Event-loop delay of this server process between start and stop (ms). */
+      loopDelayStart() {
+        tap.loop?.disable()
+        tap.loop = monitorEventLoopDelay({ resolution: 10 })
+        tap.loop.enable()
+        return true
+      },
+      loopDelayStop() {
+        const h = tap.loop
+        h.disable()
+        const ms = (ns) => Math.round(ns / 1e4) / 100
+        return { p50Ms: ms(h.percentile(50)), p99Ms: ms(h.percentile(99)), maxMs: ms(h.max) }
+      },
       advanceClock({ seconds }) {
         offsetMs += seconds * 1000
         return offsetMs

@@ -12,13 +12,14 @@ export async function load(options) {
   const ok2xx = Object.entries(result.statusCodeStats ?? {})
     .filter(([code]) => code.startsWith('2'))
     .reduce((n, [, s]) => n + Number(s.count), 0)
+  const sampled = total > 0 // with no completed request autocannon reports 0 latencies; say "none" instead
   return {
     requests: total,
     ok: ok2xx,
     perSec: round(ok2xx / result.duration, 1),
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    maxMs: result.latency.max,
+    p50Ms: sampled ? result.latency.p50 : null,
+    p99Ms: sampled ? result.latency.p99 : null,
+    maxMs: sampled ? result.latency.max : null,
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
