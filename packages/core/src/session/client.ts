@@ -258,9 +258,14 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
   const onResume = () => {
     if (pendingRestore && !locked) void restore('signedOut')
     if (!session || locked) return
-    if (store.get().status === 'offline' || dueWhileOffline) {
+    const state = store.get()
+    // A refresh that failed (offline with an error) or fell due while offline runs now; a device
+    // that was merely offline with a still-valid token just goes back to signedIn.
+    if ((state.status === 'offline' && state.error) || dueWhileOffline) {
       dueWhileOffline = false
       void refresh(session.id).catch(() => undefined)
+    } else if (state.status === 'offline' && o.online.isOnline()) {
+      setStatus('signedIn')
     }
   }
 
@@ -298,7 +303,11 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
         if (o.foreground.isForeground()) onResume()
       }),
       o.online.subscribe((online) => {
-        if (!online) return
+        if (!online) {
+          // Report it at once (DESIGN: offline is a state, never a sign-out); refreshes wait.
+          if (session && !locked && store.get().status === 'signedIn') setStatus('offline')
+          return
+        }
         onResume()
         void revoker.flush()
       }),

@@ -64,6 +64,32 @@ describe('guarantee 6: proactive refresh only in the foreground; catch-up and re
     expect(client.getState().status).toBe('signedIn')
   })
 
+  it('losing connectivity shows offline at once; back online with a valid token it is signedIn again without a refresh', async () => {
+    const { client, time, refresh, online } = makeClient()
+    await client.signIn(pair(1, 600))
+    online.setOnline(false)
+    expect(client.getState().status).toBe('offline')
+    expect(client.getState().reason).toBeUndefined()
+    await time.advance(60_000)
+    online.setOnline(true)
+    await time.advance(0)
+    expect(client.getState().status).toBe('signedIn')
+    expect(refresh).not.toHaveBeenCalled()
+  })
+
+  it('offline past the due time: still signed in (offline), one refresh when connectivity returns', async () => {
+    const { client, time, refresh, online } = makeClient()
+    await client.signIn(pair(1, 600))
+    online.setOnline(false)
+    await time.advance(DUE + 600_000) // well past expiry
+    expect(client.getState().status).toBe('offline')
+    expect(refresh).not.toHaveBeenCalled()
+    online.setOnline(true)
+    await time.advance(0)
+    expect(refresh).toHaveBeenCalledTimes(1)
+    expect(client.getState().status).toBe('signedIn')
+  })
+
   it('stop() clears timers and listeners', async () => {
     const { client, time, refresh } = makeClient()
     await client.signIn(pair(1, 600))
