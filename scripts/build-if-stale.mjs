@@ -32,7 +32,7 @@ function run(cmd, args, cwd = root) {
 export function buildPackages(names) {
   const stale = names.filter((name) => {
     const dir = join(root, 'packages', name)
-    return isStale(join(dir, 'dist'), [join(dir, 'src'), join(dir, 'package.json'), join(dir, 'tsconfig.json')])
+    return isStale(join(dir, 'dist'), [join(dir, 'src'), join(dir, 'package.json'), join(dir, 'tsconfig.json'), join(dir, 'tsconfig.build.json')])
   })
   if (stale.length === 0) return
   process.stderr.write(`building ${stale.map((n) => `@latchkey/${n}`).join(', ')}\n`)

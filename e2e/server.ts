@@ -1,0 +1,27 @@
+import { countAuditEvents, silentLogger, startServer } from '@latchkey/server'
+
+export interface E2eServer {
+  url: string
+  /** Refresh-token grants the server has performed (audit log `refresh` events). */
+  refreshCount(): Promise<number>
+  close(): Promise<void>
+}
+
+/** The real server on a free loopback port, serving the example app's web build. */
+export async function startE2eServer(options: { dataDir: string; staticDir: string; accessTtl: number }): Promise<E2eServer> {
+  const server = await startServer({
+    port: 0,
+    host: '127.0.0.1',
+    dataDir: options.dataDir,
+    staticDir: options.staticDir,
+    accessTtl: options.accessTtl,
+    logger: silentLogger,
+    // Many accounts are made from one IP in one run; the limits themselves are tested in the server package.
+    rateLimit: false,
+  })
+  return {
+    url: server.url,
+    refreshCount: () => countAuditEvents(server.db, 'refresh'),
+    close: () => server.close(),
+  }
+}
