@@ -5,7 +5,7 @@ import { hash, verify } from '@node-rs/argon2'
 import { latchkeyHashSettings } from '../lib/hash-settings.mjs'
 import { load } from '../lib/load.mjs'
 import { PASSWORD, signUp, startLatchkey } from '../lib/latchkey.mjs'
-import { log, now, ratio, round } from '../lib/util.mjs'
+import { log, now, ratio, round, sleep } from '../lib/util.mjs'
 
 /** Runs `fn` with `concurrency` in flight for `seconds`; returns completions per second. */
 async function rate(fn, concurrency, seconds) {
@@ -42,6 +42,7 @@ async function measureEngine({ engine, duration, connections, verifyPerSec }) {
     await load({ ...signIn, duration: 1 }) // warm-up
     const meIdle = await load({ ...me, duration: Math.max(2, duration / 2) })
     const s = await load({ ...signIn, duration })
+    await sleep(2000) // let the sign-ins still in flight finish
     await server.first.call('loopDelayStart')
     const [sBusy, meBusy] = await Promise.all([load({ ...signIn, duration }), load({ ...me, duration })])
     const loop = await server.first.call('loopDelayStop')
