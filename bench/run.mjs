@@ -153,6 +153,8 @@ async function main() {
     cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model ?? null,
     totalMemoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    // Other work on the machine skews absolute figures; the 1-minute load average tells how much.
+    loadAverageAtStart: Math.round(os.loadavg()[0] * 100) / 100,
   }
   process.stderr.write(`latchkey bench ${args.quick ? '(quick) ' : ''}${machine.date} · node ${machine.node} · ${machine.cpus} CPUs · ${machine.totalMemoryGiB} GiB\n`)
 
@@ -175,7 +177,7 @@ async function main() {
     }
   }
 
-  const doc = { ...machine, quick: args.quick, totalSeconds: Math.round((Date.now() - started) / 1000), results, failures }
+  const doc = { ...machine, loadAverageAtEnd: Math.round(os.loadavg()[0] * 100) / 100, quick: args.quick, totalSeconds: Math.round((Date.now() - started) / 1000), results, failures }
   mkdirSync(join(benchDir, 'results'), { recursive: true })
   writeFileSync(join(benchDir, 'results', 'latest.json'), `${JSON.stringify(doc, null, 2)}\n`)
 

@@ -14,7 +14,7 @@ function flatten(value, prefix, rows) {
 
 export function renderTable(doc, { markdown = false } = {}) {
   const lines = []
-  const head = `${doc.date} · node ${doc.node} · ${doc.cpus} CPUs (${doc.cpuModel ?? 'unknown'}) · ${doc.totalMemoryGiB} GiB${doc.quick ? ' · QUICK' : ''}`
+  const head = `${doc.date} · node ${doc.node} · ${doc.cpus} CPUs (${doc.cpuModel ?? 'unknown'}) · ${doc.totalMemoryGiB} GiB · load ${doc.loadAverageAtStart ?? '?'} → ${doc.loadAverageAtEnd ?? '?'}${doc.quick ? ' · QUICK' : ''}`
   if (markdown) {
     lines.push(`_${head}_`, '', '| bench | figure | value |', '|---|---|---|')
   } else lines.push(head)
