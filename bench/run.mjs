@@ -3,11 +3,12 @@
 // Builds the workspace packages when their dist is missing or stale, runs each scenario in its
 // own Node process (so servers, sockets and timers of one never leak into the next), prints one
 // JSON line per scenario to stdout, writes bench/results/latest.json, and a table to stderr.
-import { spawn, execFileSync } from 'node:child_process'
-import { existsSync, readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { writeFileSync, mkdirSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { buildPackages } from '../scripts/build-if-stale.mjs'
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url))
 const root = join(benchDir, '..')
@@ -49,43 +50,16 @@ function parseArgs(argv) {
   return args
 }
 
-/** Newest mtime under `paths`, skipping build output and dependencies. */
-function newest(paths) {
-  let max = 0
-  const visit = (p) => {
-    if (!existsSync(p)) return
-    const st = statSync(p)
-    if (st.isDirectory()) {
-      for (const n of readdirSync(p)) if (n !== 'node_modules' && n !== 'dist' && !n.startsWith('.')) visit(join(p, n))
-    } else if (st.mtimeMs > max) max = st.mtimeMs
-  }
-  paths.forEach(visit)
-  return max
-}
-
-/** Builds the packages whose dist is missing or older than their sources; returns the ones that failed. */
-function buildPackages(names) {
-  const stale = names.filter((n) => {
-    const dir = join(root, 'packages', n)
-    const out = join(dir, 'dist', 'index.js')
-    return !existsSync(out) || newest([join(dir, 'dist')]) < newest([join(dir, 'src'), join(dir, 'package.json'), join(dir, 'tsconfig.json'), join(dir, 'tsconfig.build.json')])
+/** Builds stale packages (in order) with the same rule as `npm start`; returns the ones that failed. */
+function buildPackagesReportingFailures(names) {
+  return names.filter((name) => {
+    try {
+      buildPackages([name])
+      return false
+    } catch {
+      return true
+    }
   })
-  if (stale.length === 0) return []
-  process.stderr.write(`building ${stale.map((n) => `@latchkey/${n}`).join(', ')}\n`)
-  try {
-    execFileSync('npm', ['run', 'build', ...stale.flatMap((n) => ['-w', `@latchkey/${n}`])], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
-    return []
-  } catch {
-    // Build one by one to tell which failed.
-    return stale.filter((n) => {
-      try {
-        execFileSync('npm', ['run', 'build', '-w', `@latchkey/${n}`], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
-        return false
-      } catch {
-        return true
-      }
-    })
-  }
 }
 
 function runScenario(name, { quick, timeoutS }) {
@@ -144,7 +118,7 @@ async function main() {
   const selected = SCENARIOS.filter((s) => !args.only || args.only.includes(s.name))
   const started = Date.now()
   const needs = [...new Set(selected.flatMap((s) => s.needs))].sort((a, b) => ['core', 'server', 'expo'].indexOf(a) - ['core', 'server', 'expo'].indexOf(b))
-  const failedBuilds = buildPackages(needs)
+  const failedBuilds = buildPackagesReportingFailures(needs)
 
   const machine = {
     date: new Date().toISOString(),
