@@ -21,30 +21,32 @@ export function authorizationHeader(credential: Credential): string {
   return `${scheme} ${credential.accessToken}`
 }
 
-function withAuthorization(request: Request, credential: Credential): Request {
-  const headers = new Headers(request.headers)
-  headers.set('Authorization', authorizationHeader(credential))
-  return new Request(request, { headers })
+/** Sets the header on a Request this module built (never on the caller's own object). */
+function authorize(request: Request, credential: Credential): Request {
+  request.headers.set('Authorization', authorizationHeader(credential))
+  return request
 }
 
 /**
  * fetch with the access token. A 401 (RFC 6750 §3.1 invalid_token) for the token it was sent
  * with triggers or joins the one refresh and is replayed once; if the token changed while the
  * request was in flight it is replayed with the current token, no refresh. A second 401 is
- * returned to the caller. The request is cloned before the first send, so its body (string,
- * JSON, FormData, URLSearchParams, Blob) is replayed intact.
+ * returned to the caller. A request with a body is cloned before the first send, so its body
+ * (string, JSON, FormData, URLSearchParams, Blob, stream) is replayed intact; one without a body
+ * is rebuilt from the caller's arguments only if a replay is needed (one Request per call on the
+ * common path).
  */
 export function createAuthFetch(source: TokenSource, fetchImpl: FetchLike) {
   return async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
-    const original = new Request(input, init)
-    const spare = original.clone()
+    const first = new Request(input, init)
+    const spare = first.body === null ? null : first.clone()
     const sent = await source.get()
-    const response = await fetchImpl(withAuthorization(original, sent))
+    const response = await fetchImpl(authorize(first, sent))
     if (response.status !== 401) return response
     // Free the connection; the caller never sees this response.
     void response.body?.cancel().catch(() => undefined)
     const current = source.peek()
     const next = current && current.accessToken !== sent.accessToken ? current : await source.renew(sent)
-    return fetchImpl(withAuthorization(spare, next))
+    return fetchImpl(authorize(spare ?? new Request(input, init), next))
   }
 }

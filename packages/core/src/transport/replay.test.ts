@@ -110,6 +110,33 @@ describe('guarantee 4: a 401 is replayed once, with the body intact', () => {
     client.stop()
   })
 
+  it.each([
+    ['a Request', (url: string) => [new Request(url, { headers: { 'X-Trace': 't1' } })] as const],
+    ['a URL and init', (url: string) => [url, { headers: { 'X-Trace': 't1' } }] as const],
+  ])('replays a body-less GET given as %s with the caller\'s headers and leaves the caller\'s objects untouched', async (_label, args) => {
+    const sent: Request[] = []
+    const client = makeClient(async (input, init) => {
+      sent.push(new Request(input, init))
+      return globalThis.fetch(input, init)
+    })
+    await client.signIn(server.initial(600))
+    server.expireAccessTokens()
+    const callerArgs = args(`${server.origin}/api/me`)
+    const res = await (client.fetch as (...a: unknown[]) => Promise<Response>)(...callerArgs)
+    expect(res.status).toBe(200)
+    expect(server.state.unauthorized).toBe(1)
+    expect(server.state.refreshRequests).toBe(1)
+    expect(sent.map((r) => r.headers.get('x-trace'))).toEqual(['t1', 't1'])
+    expect(sent.map((r) => r.method)).toEqual(['GET', 'GET'])
+    const [a, b] = sent.map((r) => r.headers.get('authorization'))
+    expect(a).toMatch(/^Bearer /)
+    expect(b).toBe(`Bearer ${(await decode(res)).token}`)
+    expect(b).not.toBe(a)
+    const callerHeaders = callerArgs[0] instanceof Request ? callerArgs[0].headers : new Headers((callerArgs[1] as RequestInit).headers)
+    expect(callerHeaders.get('authorization')).toBeNull()
+    client.stop()
+  })
+
   it('client.fetch while signed out rejects with LK_SIGNED_OUT and sends nothing', async () => {
     const client = makeClient()
     await client.start()
