@@ -83,7 +83,7 @@ export async function run({ quick }) {
       signInConnections: `${SIGN_IN_CONNECTIONS} (signInPerSec) and ${connections} (signInBurstPerSec)`,
       database: 'PostgreSQL, one throwaway database per side, pg Pool of 10 per server process',
       betterAuthConfig: 'betterAuth({ database: pg.Pool, emailAndPassword: { enabled: true } }); rate limit off (its default outside production; Latchkey also runs with rateLimit: false); cookie cache off (default)',
-      sessionCheck: 'Better Auth GET /api/auth/get-session with the session cookie (a database read); Latchkey GET /me with the bearer JWT (signature + session read + user read)',
+      sessionCheck: 'Better Auth GET /api/auth/get-session with the session cookie (a database read); Latchkey GET /me with the bearer JWT (signature + one joined session and user read)',
     },
     betterAuth: {
       signInPerSec: ba.s.perSec,

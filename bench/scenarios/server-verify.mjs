@@ -40,7 +40,7 @@ export async function run({ quick }) {
       durationS: duration,
       connections,
       loadGenerator: 'autocannon in the scenario process; server in another process',
-      me: 'ES256 JWT verification + one session read (checkSessionOnAccess, default) + the user read',
+      me: 'ES256 JWT verification + one joined read of the session (checkSessionOnAccess, default) and the user',
     },
     ...engines,
     meOverHealth: engines.pglite.meOverHealth,

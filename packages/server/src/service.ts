@@ -212,9 +212,18 @@ export class AuthService {
 
   /** Verifies a bearer access token (and, by default, that its session is still live). */
   async authenticate(token: string | undefined, opts: { allowSignedOut?: boolean } = {}): Promise<Caller> {
-    let claims: AccessTokenClaims
+    const claims = await this.#verifyClaims(token)
+    if (this.o.checkSessionOnAccess && !opts.allowSignedOut) {
+      const s = await getSession(this.o.db, claims.sid)
+      if (!s || s.revoked_at !== null || s.user_id !== claims.sub) throw sessionEnded()
+    }
+    return { userId: claims.sub, sessionId: claims.sid, claims }
+  }
+
+  /** RFC 9068 §4 validation (signature by an allowlisted key, iss, aud, exp, nbf, typ) of a bearer token. */
+  async #verifyClaims(token: string | undefined): Promise<AccessTokenClaims> {
     try {
-      claims = await verifyAccessTokenWith(token, keyStoreResolver(this.o.keys), {
+      return await verifyAccessTokenWith(token, keyStoreResolver(this.o.keys), {
         issuer: this.o.issuer,
         audience: this.o.audience,
         currentDate: this.o.now(),
@@ -223,11 +232,6 @@ export class AuthService {
       if (e instanceof InvalidAccessTokenError) throw invalidToken(e.message === 'token expired' ? 'the access token expired' : undefined)
       throw e
     }
-    if (this.o.checkSessionOnAccess && !opts.allowSignedOut) {
-      const s = await getSession(this.o.db, claims.sid)
-      if (!s || s.revoked_at !== null || s.user_id !== claims.sub) throw invalidToken('the session was signed out')
-    }
-    return { userId: claims.sub, sessionId: claims.sid, claims }
   }
 
   async signOut(caller: Pick<Caller, 'userId' | 'sessionId'>, ip: string | null, type: 'sign_out' | 'revoke' = 'sign_out'): Promise<void> {
@@ -263,9 +267,28 @@ export class AuthService {
     await this.signOut({ userId: caller.userId, sessionId: id }, ip)
   }
 
-  async me(caller: Caller): Promise<{ id: string; email: string }> {
-    const u = await this.o.db.selectFrom('users').select(['id', 'email']).where('id', '=', caller.userId).executeTakeFirst()
+  /**
+   * GET /me: the account behind a bearer token. With the session check on, the session and the
+   * user come from one joined read (the same rule as `authenticate`: a signed-out session's
+   * tokens are refused at once).
+   */
+  async me(token: string | undefined): Promise<{ id: string; email: string }> {
+    const claims = await this.#verifyClaims(token)
+    if (this.o.checkSessionOnAccess) {
+      const row = await this.o.db
+        .selectFrom('sessions')
+        .innerJoin('users', 'users.id', 'sessions.user_id')
+        .select(['users.id', 'users.email', 'sessions.revoked_at'])
+        .where('sessions.id', '=', claims.sid)
+        .where('sessions.user_id', '=', claims.sub)
+        .executeTakeFirst()
+      if (!row || row.revoked_at !== null) throw sessionEnded()
+      return { id: row.id, email: row.email }
+    }
+    const u = await this.o.db.selectFrom('users').select(['id', 'email']).where('id', '=', claims.sub).executeTakeFirst()
     if (!u) throw invalidToken('the account no longer exists')
     return { id: u.id, email: u.email }
   }
 }
+
+const sessionEnded = () => invalidToken('the session was signed out')
