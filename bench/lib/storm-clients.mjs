@@ -27,6 +27,25 @@ export async function latchkey({ baseUrl, tokenEndpoint, signedIn }) {
   }
 }
 
+/** An axios instance whose request interceptor sends the current access token (where every tutorial starts). */
+function bearerAxios(baseUrl, currentToken) {
+  const api = axios.create({ baseURL: baseUrl })
+  api.interceptors.request.use((config) => {
+    config.headers['Authorization'] = `Bearer ${currentToken()}`
+    return config
+  })
+  return api
+}
+
+/** The storm's view of an axios-based client: GET a path, report the status. */
+const axiosClient = (api) => ({
+  async request(path) {
+    const res = await api.get(path)
+    return res.status
+  },
+  close() {},
+})
+
 /**
  * axios-auth-refresh, configured as its README shows: a request interceptor that reads the current
  * token, and createAuthRefresh(instance, refreshAuthLogic) whose logic posts to the token endpoint
@@ -34,11 +53,7 @@ export async function latchkey({ baseUrl, tokenEndpoint, signedIn }) {
  */
 export async function axiosAuthRefresh({ baseUrl, tokenEndpoint, signedIn }) {
   let tokens = { access: signedIn.access_token, refresh: signedIn.refresh_token }
-  const api = axios.create({ baseURL: baseUrl })
-  api.interceptors.request.use((request) => {
-    request.headers['Authorization'] = `Bearer ${tokens.access}`
-    return request
-  })
+  const api = bearerAxios(baseUrl, () => tokens.access)
   const refreshAuthLogic = (failedRequest) =>
     axios.post(tokenEndpoint, form(tokens.refresh), { headers: FORM_HEADERS }).then((tokenRefreshResponse) => {
       tokens = { access: tokenRefreshResponse.data.access_token, refresh: tokenRefreshResponse.data.refresh_token }
@@ -46,13 +61,7 @@ export async function axiosAuthRefresh({ baseUrl, tokenEndpoint, signedIn }) {
       return Promise.resolve()
     })
   createAuthRefresh(api, refreshAuthLogic)
-  return {
-    async request(path) {
-      const res = await api.get(path)
-      return res.status
-    },
-    close() {},
-  }
+  return axiosClient(api)
 }
 
 /** What most hand-written code does: a fetch wrapper that refreshes whenever it sees a 401. */
@@ -86,11 +95,7 @@ export async function naiveInterceptor({ baseUrl, tokenEndpoint, signedIn }) {
  */
 export async function queueInterceptor({ baseUrl, tokenEndpoint, signedIn }) {
   let tokens = { access: signedIn.access_token, refresh: signedIn.refresh_token }
-  const api = axios.create({ baseURL: baseUrl })
-  api.interceptors.request.use((config) => {
-    config.headers['Authorization'] = `Bearer ${tokens.access}`
-    return config
-  })
+  const api = bearerAxios(baseUrl, () => tokens.access)
   let isRefreshing = false
   let failedQueue = []
   const processQueue = (error, token = null) => {
@@ -127,13 +132,7 @@ export async function queueInterceptor({ baseUrl, tokenEndpoint, signedIn }) {
       return Promise.reject(error)
     },
   )
-  return {
-    async request(path) {
-      const res = await api.get(path)
-      return res.status
-    },
-    close() {},
-  }
+  return axiosClient(api)
 }
 
 /**
@@ -143,11 +142,7 @@ export async function queueInterceptor({ baseUrl, tokenEndpoint, signedIn }) {
  */
 export async function queueInterceptorSubscribers({ baseUrl, tokenEndpoint, signedIn }) {
   let tokens = { access: signedIn.access_token, refresh: signedIn.refresh_token }
-  const api = axios.create({ baseURL: baseUrl })
-  api.interceptors.request.use((config) => {
-    config.headers['Authorization'] = `Bearer ${tokens.access}`
-    return config
-  })
+  const api = bearerAxios(baseUrl, () => tokens.access)
   let isRefreshing = false
   let refreshSubscribers = []
   const subscribeTokenRefresh = (cb) => refreshSubscribers.push(cb)
@@ -180,13 +175,7 @@ export async function queueInterceptorSubscribers({ baseUrl, tokenEndpoint, sign
       return Promise.reject(error)
     },
   )
-  return {
-    async request(path) {
-      const res = await api.get(path)
-      return res.status
-    },
-    close() {},
-  }
+  return axiosClient(api)
 }
 
 export const CLIENTS = {
