@@ -55,7 +55,7 @@ if (si) {
 }
 const pb = by['peer-better-auth']
 if (pb) {
-  out.push(`| peer-better-auth: sign-in (${signInLabel(pb)}) | ${pb.latchkey.signInPerSec}/s, ${pb.latchkey.passwordHash} | Better Auth ${pb.betterAuth.signInPerSec}/s, ${pb.betterAuth.passwordHash} | ${pb.signInLatchkeyOverBetterAuth}× |`)
+  out.push(`| peer-better-auth: sign-in (${signInLabel(pb)}) | ${pb.latchkey.signInPerSec}/s, ${pb.latchkey.passwordHash}; bare hash ${pb.latchkey.bareArgon2idPerSec}/s | Better Auth ${pb.betterAuth.signInPerSec}/s, ${pb.betterAuth.passwordHash}; bare hash ${pb.betterAuth.bareScryptPerSec}/s | ${pb.signInLatchkeyOverBetterAuth}× (bare hashes ${pb.bareHashArgon2idOverScrypt}×; each sign-in over its own hash: Latchkey ${pb.latchkey.signInOverOwnHash}, Better Auth ${pb.betterAuth.signInOverOwnHash}) |`)
   out.push(`| peer-better-auth: session check | \`/me\` ${pb.latchkey.mePerSec}/s (p99 ${pb.latchkey.meP99Ms} ms) | \`getSession\` ${pb.betterAuth.getSessionPerSec}/s (p99 ${pb.betterAuth.getSessionP99Ms} ms) | ${pb.sessionCheckLatchkeyOverBetterAuth}× |`)
 }
 function signInLabel(r) {

@@ -64,3 +64,19 @@ export function fakeJwt(claims = {}, padBytes = 0) {
   if (padBytes > 0) body.pad = 'x'.repeat(padBytes)
   return `${b64({ alg: 'ES256', typ: 'at+jwt' })}.${b64(body)}.${Buffer.alloc(64, 7).toString('base64url')}`
 }
+
+/** Runs `fn` with `concurrency` in flight for `seconds`; returns completions per second. */
+export async function rate(fn, concurrency, seconds) {
+  const end = now() + seconds * 1000
+  let done = 0
+  const t0 = now()
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (now() < end) {
+        await fn()
+        done++
+      }
+    }),
+  )
+  return round(done / ((now() - t0) / 1000), 1)
+}

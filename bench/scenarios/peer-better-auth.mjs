@@ -3,12 +3,14 @@
 // sign-ins per second, and session checks per second (getSession with the session cookie versus
 // /me with the bearer token). Each side's password hashing is stated beside the figures: sign-in
 // throughput is mostly the hash, and the two hashes differ.
+import { randomBytes, scrypt } from 'node:crypto'
+import { hash, verify } from '@node-rs/argon2'
 import { startChild } from '../lib/children.mjs'
 import { betterAuthHashSettings, latchkeyHashSettings } from '../lib/hash-settings.mjs'
 import { load } from '../lib/load.mjs'
 import { PASSWORD, signUp, startLatchkey } from '../lib/latchkey.mjs'
 import { createDatabase } from '../lib/pg.mjs'
-import { log, ratio, sleep } from '../lib/util.mjs'
+import { log, rate, ratio, sleep } from '../lib/util.mjs'
 
 // Sign-in is CPU-bound (the hash), so it is measured at a concurrency near the machine's best
 // (SIGN_IN_CONNECTIONS) and under a burst of `connections`; session checks at `connections`.
@@ -67,6 +69,21 @@ async function latchkeySide({ duration, connections }) {
   }
 }
 
+/** Bare hash rates with each side's settings, at the sign-in concurrency, in this process. */
+async function bareHashRates(baHash, lkHash, seconds) {
+  const salt = randomBytes(16)
+  const scryptOnce = () =>
+    new Promise((resolve, reject) =>
+      scrypt(PASSWORD, salt, baHash.dkLen, { N: baHash.N, r: baHash.r, p: baHash.p, maxmem: 256 * baHash.N * baHash.r }, (err, key) => (err ? reject(err) : resolve(key))),
+    )
+  const stored = await hash(PASSWORD, lkHash.options)
+  await rate(scryptOnce, SIGN_IN_CONNECTIONS, 1) // warm-up
+  const scryptPerSec = await rate(scryptOnce, SIGN_IN_CONNECTIONS, seconds)
+  await rate(() => verify(stored, PASSWORD), SIGN_IN_CONNECTIONS, 1)
+  const argon2idPerSec = await rate(() => verify(stored, PASSWORD), SIGN_IN_CONNECTIONS, seconds)
+  return { scryptPerSec, argon2idPerSec }
+}
+
 export async function run({ quick }) {
   const duration = quick ? 3 : 10
   const connections = 32
@@ -76,6 +93,8 @@ export async function run({ quick }) {
   log(`latchkey: sign-in ${lk.s.perSec}/s (burst ${lk.burst.perSec}/s), /me ${lk.g.perSec}/s`)
   const baHash = betterAuthHashSettings()
   const lkHash = await latchkeyHashSettings()
+  const bare = await bareHashRates(baHash, lkHash, duration)
+  log(`bare hashes: scrypt ${bare.scryptPerSec}/s, argon2id ${bare.argon2idPerSec}/s`)
   return {
     params: {
       durationS: duration,
@@ -92,7 +111,9 @@ export async function run({ quick }) {
       signInBurstP99Ms: ba.burst.p99Ms,
       getSessionPerSec: ba.g.perSec,
       getSessionP99Ms: ba.g.p99Ms,
-      passwordHash: `scrypt N=${baHash.N} r=${baHash.r} p=${baHash.p} dkLen=${baHash.dkLen} (${baHash.memoryKiB / 1024} MiB per hash; Better Auth's default)`,
+      bareScryptPerSec: bare.scryptPerSec,
+      signInOverOwnHash: ratio(ba.s.perSec, bare.scryptPerSec),
+      passwordHash: `scrypt N=${baHash.N} r=${baHash.r} p=${baHash.p} dkLen=${baHash.dkLen} (${baHash.memoryKiB / 1024} MiB per hash; Better Auth's default; node:crypto on the libuv thread pool)`,
     },
     latchkey: {
       signInPerSec: lk.s.perSec,
@@ -101,10 +122,13 @@ export async function run({ quick }) {
       signInBurstP99Ms: lk.burst.p99Ms,
       mePerSec: lk.g.perSec,
       meP99Ms: lk.g.p99Ms,
-      passwordHash: `${lkHash.algorithm} m=${lkHash.memoryKiB} KiB t=${lkHash.iterations} p=${lkHash.parallelism} (${Math.round(lkHash.memoryKiB / 1024)} MiB per hash; OWASP's first Argon2id setting)`,
+      bareArgon2idPerSec: bare.argon2idPerSec,
+      signInOverOwnHash: ratio(lk.s.perSec, bare.argon2idPerSec),
+      passwordHash: `${lkHash.algorithm} m=${lkHash.memoryKiB} KiB t=${lkHash.iterations} p=${lkHash.parallelism} (${Math.round(lkHash.memoryKiB / 1024)} MiB per hash; OWASP's first Argon2id setting; @node-rs/argon2 on the libuv thread pool)`,
     },
     signInLatchkeyOverBetterAuth: ratio(lk.s.perSec, ba.s.perSec),
     signInBurstLatchkeyOverBetterAuth: ratio(lk.burst.perSec, ba.burst.perSec),
+    bareHashArgon2idOverScrypt: ratio(bare.argon2idPerSec, bare.scryptPerSec),
     sessionCheckLatchkeyOverBetterAuth: ratio(lk.g.perSec, ba.g.perSec),
   }
 }

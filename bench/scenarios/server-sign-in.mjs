@@ -5,23 +5,7 @@ import { hash, verify } from '@node-rs/argon2'
 import { latchkeyHashSettings } from '../lib/hash-settings.mjs'
 import { load } from '../lib/load.mjs'
 import { PASSWORD, signUp, startLatchkey } from '../lib/latchkey.mjs'
-import { log, now, ratio, round, sleep } from '../lib/util.mjs'
-
-/** Runs `fn` with `concurrency` in flight for `seconds`; returns completions per second. */
-async function rate(fn, concurrency, seconds) {
-  const end = now() + seconds * 1000
-  let done = 0
-  const t0 = now()
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (now() < end) {
-        await fn()
-        done++
-      }
-    }),
-  )
-  return round(done / ((now() - t0) / 1000), 1)
-}
+import { log, ratio, rate, sleep } from '../lib/util.mjs'
 
 async function measureEngine({ engine, duration, connections, verifyPerSec }) {
   const server = await startLatchkey({ engine, tag: 'signin' })
