@@ -51,6 +51,10 @@ export interface AppOptions {
   checkSessionOnAccess?: boolean
   /** Largest accepted request body, bytes. Default 64 KiB. */
   maxBodyBytes?: number
+  /** Seconds audit events and ended sessions are kept before pruning. Default 90 days. */
+  retention?: number
+  /** Seconds between prunes (the first a minute after start); 0 turns the schedule off. Default 3600. */
+  pruneInterval?: number
   /** Clock (tests). */
   now?: () => Date
   logger?: Logger
@@ -103,14 +107,49 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
       life: { idle: options.sessionIdle ?? DEFAULTS.sessionIdle, max: options.sessionMax ?? DEFAULTS.sessionMax },
       rateLimit: options.rateLimit === false ? false : { ...DEFAULT_RATE_LIMITS, ...options.rateLimit },
       checkSessionOnAccess: options.checkSessionOnAccess ?? true,
+      retention: options.retention ?? DEFAULTS.retention,
       now,
       logger,
     })
     const app = buildRoutes(service, options, logger)
-    return { app, db: handle.db, service, close: () => handle.close() }
+    const stopPruning = schedulePrune(service, options.pruneInterval ?? 3600, logger)
+    const close = async () => {
+      await stopPruning()
+      await handle.close()
+    }
+    return { app, db: handle.db, service, close }
   } catch (e) {
     await handle.close().catch(() => undefined)
     throw e
+  }
+}
+
+/** Runs `service.prune()` on a timer that never keeps the process alive; the stopper waits for a run in flight. */
+function schedulePrune(service: AuthService, seconds: number, logger: Logger): () => Promise<void> {
+  if (!(seconds > 0)) return async () => undefined
+  let running: Promise<void> | undefined
+  const run = () => {
+    if (running) return
+    running = service
+      .prune()
+      .then(
+        (n) => {
+          if (n.rateLimits + n.auditEvents + n.sessions > 0) logger.info('pruned expired rows', { ...n })
+        },
+        (e: unknown) => logger.warn('pruning failed', { error: e instanceof Error ? e.message : String(e) }),
+      )
+      .finally(() => {
+        running = undefined
+      })
+  }
+  const first = setTimeout(run, Math.min(60, seconds) * 1000)
+  const every = setInterval(run, seconds * 1000)
+  first.unref()
+  every.unref()
+  return async () => {
+    clearTimeout(first)
+    clearInterval(every)
+    await running
   }
 }
 

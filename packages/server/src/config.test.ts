@@ -4,16 +4,16 @@ import { ConfigError, loadConfig, parseDuration } from './config.js'
 describe('loadConfig', () => {
   test('defaults with an empty environment', () => {
     const c = loadConfig({})
-    expect(c).toMatchObject({ port: 8787, host: '127.0.0.1', issuer: 'http://127.0.0.1:8787', accessTtl: 600, refreshGrace: 10, sessionIdle: 30 * 86400, sessionMax: 90 * 86400, databaseUrl: undefined })
+    expect(c).toMatchObject({ port: 8787, host: '127.0.0.1', issuer: 'http://127.0.0.1:8787', accessTtl: 600, refreshGrace: 10, sessionIdle: 30 * 86400, sessionMax: 90 * 86400, retention: 90 * 86400, databaseUrl: undefined })
     expect(c.dataDir.endsWith('/data')).toBe(true)
   })
 
   test('reads every variable', () => {
     const c = loadConfig({
       PORT: '9000', HOST: '0.0.0.0', DATA_DIR: '/tmp/x', DATABASE_URL: 'postgres://u@h/db', LATCHKEY_ISSUER: 'https://auth.example.com/',
-      LATCHKEY_ACCESS_TTL: '5m', LATCHKEY_REFRESH_GRACE: '3', LATCHKEY_SESSION_IDLE: '1d', LATCHKEY_SESSION_MAX: '12h',
+      LATCHKEY_ACCESS_TTL: '5m', LATCHKEY_REFRESH_GRACE: '3', LATCHKEY_SESSION_IDLE: '1d', LATCHKEY_SESSION_MAX: '12h', LATCHKEY_RETENTION: '30d',
     })
-    expect(c).toMatchObject({ port: 9000, host: '0.0.0.0', dataDir: '/tmp/x', databaseUrl: 'postgres://u@h/db', issuer: 'https://auth.example.com', accessTtl: 300, refreshGrace: 3, sessionIdle: 86400, sessionMax: 43200 })
+    expect(c).toMatchObject({ port: 9000, host: '0.0.0.0', dataDir: '/tmp/x', databaseUrl: 'postgres://u@h/db', issuer: 'https://auth.example.com', accessTtl: 300, refreshGrace: 3, sessionIdle: 86400, sessionMax: 43200, retention: 2592000 })
   })
 
   test.each([
@@ -22,6 +22,7 @@ describe('loadConfig', () => {
     [{ LATCHKEY_ACCESS_TTL: '-1' }, /LATCHKEY_ACCESS_TTL/],
     [{ LATCHKEY_ACCESS_TTL: '0' }, /LATCHKEY_ACCESS_TTL/],
     [{ LATCHKEY_SESSION_IDLE: '30 days' }, /LATCHKEY_SESSION_IDLE/],
+    [{ LATCHKEY_RETENTION: 'forever' }, /LATCHKEY_RETENTION/],
     [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL/],
     [{ DATABASE_URL: 'not a url' }, /DATABASE_URL/],
     [{ LATCHKEY_ISSUER: 'ftp://x' }, /LATCHKEY_ISSUER/],

@@ -20,6 +20,8 @@ export interface ServerConfig {
   sessionMax: number
   /** Key for refresh-token MACs; when unset, one is generated and kept in the database. */
   secret: string | undefined
+  /** Audit events and ended sessions are deleted this long (seconds) after they happened or ended. */
+  retention: number
 }
 
 export class ConfigError extends Error {
@@ -72,6 +74,7 @@ export const DEFAULTS = {
   refreshGrace: 10,
   sessionIdle: 30 * DAY,
   sessionMax: 90 * DAY,
+  retention: 90 * DAY,
 } as const
 
 /**
@@ -95,6 +98,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const refreshGrace = get('LATCHKEY_REFRESH_GRACE') === '0' ? 0 : dur('LATCHKEY_REFRESH_GRACE', DEFAULTS.refreshGrace)
   const sessionIdle = dur('LATCHKEY_SESSION_IDLE', DEFAULTS.sessionIdle)
   const sessionMax = dur('LATCHKEY_SESSION_MAX', DEFAULTS.sessionMax)
+  const retention = dur('LATCHKEY_RETENTION', DEFAULTS.retention)
   const secret = get('LATCHKEY_SECRET')
   if (secret !== undefined && secret.length < 32) {
     throw new ConfigError('LATCHKEY_SECRET must be at least 32 characters (use 32 random bytes, e.g. `openssl rand -base64 32`)')
@@ -110,6 +114,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessionIdle,
     sessionMax,
     secret,
+    retention,
   }
 }
 

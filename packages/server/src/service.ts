@@ -8,6 +8,7 @@ import { HttpError, invalidGrant, invalidToken } from './http/errors.js'
 import { audit, type AuditInput } from './store/audit.js'
 import { hitRateLimit, peekRateLimit, type RateRule } from './store/rate-limit.js'
 import { createSession, getSession, isLive, listLiveSessions, revokeSession, revokeUserSessions, rotateSession, type Lifetimes } from './store/sessions.js'
+import { pruneExpired, type PruneCounts } from './store/retention.js'
 import { randomUUID } from 'node:crypto'
 
 /** RFC 6749 §5.1 successful token response. */
@@ -53,6 +54,8 @@ export interface ServiceOptions {
    * `verifyAccessToken` cannot do this; there an access token lives until it expires.
    */
   checkSessionOnAccess: boolean
+  /** Seconds that audit events and ended sessions are kept (see `prune`). */
+  retention: number
   now: () => Date
   logger: Logger
 }
@@ -265,6 +268,13 @@ export class AuthService {
     const s = await getSession(this.o.db, id)
     if (!s || s.user_id !== caller.userId || s.revoked_at !== null) throw new HttpError(404, 'not_found', 'no such session')
     await this.signOut({ userId: caller.userId, sessionId: id }, ip)
+  }
+
+  /** Deletes expired rate-limit windows, audit events past retention and sessions ended longer ago than that. */
+  async prune(): Promise<PruneCounts> {
+    const rules = this.o.rateLimit ? [this.o.rateLimit.perAccount, this.o.rateLimit.perIp] : []
+    const rateWindowSeconds = Math.max(0, ...rules.map((r) => r.windowSeconds))
+    return pruneExpired(this.o.db, { retentionSeconds: this.o.retention, rateWindowSeconds, life: this.o.life }, this.o.now())
   }
 
   /**

@@ -70,6 +70,15 @@ export const MIGRATIONS: Migration[] = [
       await sql`create index audit_events_type on audit_events (type)`.execute(db)
     },
   },
+  {
+    version: 2,
+    name: 'retention indexes',
+    async up(db) {
+      // Pruning deletes audit events and ended sessions by age (store/retention.ts).
+      await sql`create index audit_events_created_at on audit_events (created_at)`.execute(db)
+      await sql`create index sessions_last_used_at on sessions (last_used_at)`.execute(db)
+    },
+  },
 ]
 
 /** Arbitrary constant naming the advisory lock that serialises migrations across processes. */

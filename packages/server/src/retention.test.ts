@@ -1,0 +1,103 @@
+// Pruning keeps every table bounded: expired rate-limit windows, audit events past retention and
+// sessions ended longer ago than that are deleted; everything still needed stays and keeps working.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { countAuditEvents } from './store/audit.js'
+import { testBackends, type TestDatabase } from './test-support/databases.js'
+import { PASSWORD, TestClock, getMe, postJson, refresh, sidOf, signUp, startTestServer, uniqueEmail, type Pair } from './test-support/server.js'
+import type { RunningServer } from './server.js'
+
+const RETENTION = 1000
+const IDLE = 5000
+const MAX = 20_000
+const WINDOW = 60
+
+describe.each(testBackends())('retention on $name', (backend) => {
+  let tdb: TestDatabase
+  let server: RunningServer
+  const clock = new TestClock()
+
+  beforeAll(async () => {
+    tdb = await backend.create()
+    server = await startTestServer(tdb, {
+      now: clock.now,
+      retention: RETENTION,
+      sessionIdle: IDLE,
+      sessionMax: MAX,
+      pruneInterval: 0, // pruned by hand below
+      rateLimit: { perAccount: { max: 3, windowSeconds: WINDOW }, perIp: { max: 1000, windowSeconds: WINDOW } },
+    })
+  })
+  afterAll(async () => {
+    await server?.close()
+    await tdb?.cleanup()
+  })
+
+  const sessionExists = async (sid: string) => (await server.db.selectFrom('sessions').select('id').where('id', '=', sid).executeTakeFirst()) !== undefined
+  const rateRow = (key: string) => server.db.selectFrom('rate_limits').select(['key', 'count']).where('key', 'like', `%${key}%`).executeTakeFirst()
+
+  test('prunes only what has expired, and the server keeps answering 4xx for what is gone', async () => {
+    const base = server.url
+    clock.freeze()
+    const live = await signUp(base)
+    const ended = await signUp(base)
+    expect((await postJson(base, '/auth/sign-out', {}, { authorization: `Bearer ${ended.access_token}` })).status).toBe(200)
+    const victim = uniqueEmail('victim')
+    for (let i = 0; i < 2; i++) expect((await postJson(base, '/auth/sign-in', { email: victim, password: `wrong-${i}-password` })).status).toBe(401)
+    const auditBefore = await countAuditEvents(server.db, 'sign_up')
+    expect(auditBefore).toBeGreaterThanOrEqual(2)
+
+    // Inside every window: nothing goes.
+    clock.advance(WINDOW / 2)
+    expect(await server.service.prune()).toEqual({ rateLimits: 0, auditEvents: 0, sessions: 0 })
+    expect((await rateRow(victim))?.count).toBe(2)
+
+    // The rate-limit window has passed; the ended session and the audit are still within retention.
+    clock.advance(WINDOW)
+    const first = await server.service.prune()
+    expect(first.rateLimits).toBeGreaterThanOrEqual(2) // the account key and the IP key at least
+    expect(first.sessions).toBe(0)
+    expect(await rateRow(victim)).toBeUndefined()
+    expect(await sessionExists(sidOf(ended.access_token))).toBe(true)
+
+    // Keep the live session in use, then pass the retention period.
+    const rotated = (await (await refresh(base, live.refresh_token)).json()) as Pair
+    clock.advance(RETENTION)
+    const second = await server.service.prune()
+    expect(second.sessions).toBe(1)
+    expect(second.auditEvents).toBeGreaterThanOrEqual(auditBefore)
+    expect(await sessionExists(sidOf(ended.access_token))).toBe(false)
+    expect(await sessionExists(sidOf(live.access_token))).toBe(true)
+    // What is gone answers as any ended session: 400 invalid_grant, never 500.
+    const gone = await refresh(base, ended.refresh_token)
+    expect(gone.status).toBe(400)
+    expect(await gone.json()).toMatchObject({ error: 'invalid_grant' })
+    // What stays works.
+    const next = await refresh(base, rotated.refresh_token)
+    expect(next.status).toBe(200)
+    expect((await getMe(base, ((await next.json()) as Pair).access_token)).status).toBe(200)
+    expect((await postJson(base, '/auth/sign-in', { email: live.email, password: PASSWORD })).status).toBe(200)
+
+    // A session unused past its idle lifetime is deleted once retention has passed after that.
+    clock.advance(IDLE + 1)
+    expect((await server.service.prune()).sessions).toBe(0) // expired, but only just
+    clock.advance(RETENTION)
+    expect((await server.service.prune()).sessions).toBeGreaterThanOrEqual(1)
+    expect(await sessionExists(sidOf(live.access_token))).toBe(false)
+    clock.unfreeze()
+  })
+
+  test('the schedule runs on its own and close() waits for it', async () => {
+    const ownDb = await backend.create()
+    const own = await startTestServer(ownDb, { pruneInterval: 0.05, retention: 1 })
+    try {
+      const { access_token } = await signUp(own.url)
+      await postJson(own.url, '/auth/sign-out', {}, { authorization: `Bearer ${access_token}` })
+      const deadline = Date.now() + 15_000
+      while (Date.now() < deadline && (await own.db.selectFrom('sessions').select('id').execute()).length > 0) await new Promise((r) => setTimeout(r, 100))
+      expect(await own.db.selectFrom('sessions').select('id').execute()).toEqual([])
+    } finally {
+      await own.close()
+      await ownDb.cleanup()
+    }
+  })
+})

@@ -1,0 +1,42 @@
+import type { Kysely } from 'kysely'
+import type { Database } from '../db/schema.js'
+import type { Lifetimes } from './sessions.js'
+
+export interface RetentionRules {
+  /** Audit events, and sessions after they ended (revoked or expired), are kept this long (seconds). */
+  retentionSeconds: number
+  /** The longest rate-limit window: a counter whose window has passed is dropped. */
+  rateWindowSeconds: number
+  life: Lifetimes
+}
+
+export interface PruneCounts {
+  rateLimits: number
+  auditEvents: number
+  sessions: number
+}
+
+/**
+ * Deletes what no rule needs any more, so that no table grows without bound (OWASP Logging Cheat
+ * Sheet: a defined retention for security logs; ASVS V7.1 / V8.3.8: personal data kept no longer
+ * than needed; unbounded rate-limit rows would let anyone with many source addresses grow the
+ * database). A refresh token of a deleted session is answered `invalid_grant`, as for any ended
+ * session. Idempotent, so every server process may run it.
+ */
+export async function pruneExpired(db: Kysely<Database>, rules: RetentionRules, now: Date): Promise<PruneCounts> {
+  const ago = (seconds: number) => new Date(now.getTime() - seconds * 1000)
+  const rateLimits = await db.deleteFrom('rate_limits').where('window_start', '<=', ago(rules.rateWindowSeconds)).executeTakeFirst()
+  const auditEvents = await db.deleteFrom('audit_events').where('created_at', '<', ago(rules.retentionSeconds)).executeTakeFirst()
+  const sessions = await db
+    .deleteFrom('sessions')
+    .where((eb) =>
+      eb.or([
+        eb('revoked_at', '<', ago(rules.retentionSeconds)),
+        eb('last_used_at', '<', ago(rules.life.idle + rules.retentionSeconds)),
+        eb('created_at', '<', ago(rules.life.max + rules.retentionSeconds)),
+      ]),
+    )
+    .executeTakeFirst()
+  return { rateLimits: Number(rateLimits.numDeletedRows), auditEvents: Number(auditEvents.numDeletedRows), sessions: Number(sessions.numDeletedRows) }
+}
+
