@@ -1,10 +1,9 @@
 // Pruning keeps every table bounded: expired rate-limit windows, audit events past retention and
 // sessions ended longer ago than that are deleted; everything still needed stays and keeps working.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import { countAuditEvents } from './store/audit.js'
-import { testBackends, type TestDatabase } from './test-support/databases.js'
-import { PASSWORD, TestClock, getMe, postJson, refresh, sidOf, signUp, startTestServer, uniqueEmail, type Pair } from './test-support/server.js'
-import type { RunningServer } from './server.js'
+import { testBackends } from './test-support/databases.js'
+import { PASSWORD, TestClock, getMe, serverForSuite, postJson, refresh, sidOf, signUp, startTestServer, uniqueEmail, type Pair } from './test-support/server.js'
 
 const RETENTION = 1000
 const IDLE = 5000
@@ -12,13 +11,8 @@ const MAX = 20_000
 const WINDOW = 60
 
 describe.each(testBackends())('retention on $name', (backend) => {
-  let tdb: TestDatabase
-  let server: RunningServer
   const clock = new TestClock()
-
-  beforeAll(async () => {
-    tdb = await backend.create()
-    server = await startTestServer(tdb, {
+  const suite = serverForSuite(backend, {
       now: clock.now,
       retention: RETENTION,
       sessionIdle: IDLE,
@@ -26,34 +20,29 @@ describe.each(testBackends())('retention on $name', (backend) => {
       pruneInterval: 0, // pruned by hand below
       rateLimit: { perAccount: { max: 3, windowSeconds: WINDOW }, perIp: { max: 1000, windowSeconds: WINDOW } },
     })
-  })
-  afterAll(async () => {
-    await server?.close()
-    await tdb?.cleanup()
-  })
 
-  const sessionExists = async (sid: string) => (await server.db.selectFrom('sessions').select('id').where('id', '=', sid).executeTakeFirst()) !== undefined
-  const rateRow = (key: string) => server.db.selectFrom('rate_limits').select(['key', 'count']).where('key', 'like', `%${key}%`).executeTakeFirst()
+  const sessionExists = async (sid: string) => (await suite.server.db.selectFrom('sessions').select('id').where('id', '=', sid).executeTakeFirst()) !== undefined
+  const rateRow = (key: string) => suite.server.db.selectFrom('rate_limits').select(['key', 'count']).where('key', 'like', `%${key}%`).executeTakeFirst()
 
   test('prunes only what has expired, and the server keeps answering 4xx for what is gone', async () => {
-    const base = server.url
+    const base = suite.server.url
     clock.freeze()
     const live = await signUp(base)
     const ended = await signUp(base)
     expect((await postJson(base, '/auth/sign-out', {}, { authorization: `Bearer ${ended.access_token}` })).status).toBe(200)
     const victim = uniqueEmail('victim')
     for (let i = 0; i < 2; i++) expect((await postJson(base, '/auth/sign-in', { email: victim, password: `wrong-${i}-password` })).status).toBe(401)
-    const auditBefore = await countAuditEvents(server.db, 'sign_up')
+    const auditBefore = await countAuditEvents(suite.server.db, 'sign_up')
     expect(auditBefore).toBeGreaterThanOrEqual(2)
 
     // Inside every window: nothing goes.
     clock.advance(WINDOW / 2)
-    expect(await server.service.prune()).toEqual({ rateLimits: 0, auditEvents: 0, sessions: 0 })
+    expect(await suite.server.service.prune()).toEqual({ rateLimits: 0, auditEvents: 0, sessions: 0 })
     expect((await rateRow(victim))?.count).toBe(2)
 
     // The rate-limit window has passed; the ended session and the audit are still within retention.
     clock.advance(WINDOW)
-    const first = await server.service.prune()
+    const first = await suite.server.service.prune()
     expect(first.rateLimits).toBeGreaterThanOrEqual(2) // the account key and the IP key at least
     expect(first.sessions).toBe(0)
     expect(await rateRow(victim)).toBeUndefined()
@@ -62,7 +51,7 @@ describe.each(testBackends())('retention on $name', (backend) => {
     // Keep the live session in use, then pass the retention period.
     const rotated = (await (await refresh(base, live.refresh_token)).json()) as Pair
     clock.advance(RETENTION)
-    const second = await server.service.prune()
+    const second = await suite.server.service.prune()
     expect(second.sessions).toBe(1)
     expect(second.auditEvents).toBeGreaterThanOrEqual(auditBefore)
     expect(await sessionExists(sidOf(ended.access_token))).toBe(false)
@@ -79,9 +68,9 @@ describe.each(testBackends())('retention on $name', (backend) => {
 
     // A session unused past its idle lifetime is deleted once retention has passed after that.
     clock.advance(IDLE + 1)
-    expect((await server.service.prune()).sessions).toBe(0) // expired, but only just
+    expect((await suite.server.service.prune()).sessions).toBe(0) // expired, but only just
     clock.advance(RETENTION)
-    expect((await server.service.prune()).sessions).toBeGreaterThanOrEqual(1)
+    expect((await suite.server.service.prune()).sessions).toBeGreaterThanOrEqual(1)
     expect(await sessionExists(sidOf(live.access_token))).toBe(false)
     clock.unfreeze()
   })

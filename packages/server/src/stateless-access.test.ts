@@ -2,33 +2,22 @@
 // stateless resource server: after reuse detection revokes a session, that session's access tokens
 // still pass /me until they expire (RFC 9068 §4: a JWT access token is self-contained), while every
 // refresh of the session fails with invalid_grant. The default (session checked on /me, so a
-// revoked session's tokens are refused at once) is proven in server.test.ts.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+// revoked session's tokens are refused at once) is proven in suite.server.test.ts.
+import { describe, expect, test } from 'vitest'
 import { verifyAccessToken } from './resource.js'
 import { countAuditEvents } from './store/audit.js'
-import { testBackends, type TestDatabase } from './test-support/databases.js'
-import { TestClock, getMe, refresh, sidOf, signUp, startTestServer, type Pair } from './test-support/server.js'
-import type { RunningServer } from './server.js'
+import { testBackends } from './test-support/databases.js'
+import { TestClock, getMe, serverForSuite, refresh, sidOf, signUp, type Pair } from './test-support/server.js'
 
 const GRACE = 2
 const ACCESS_TTL = 60
 
 describe.each(testBackends())('stateless access tokens on $name', (backend) => {
-  let tdb: TestDatabase
-  let server: RunningServer
   const clock = new TestClock()
-
-  beforeAll(async () => {
-    tdb = await backend.create()
-    server = await startTestServer(tdb, { refreshGrace: GRACE, accessTtl: ACCESS_TTL, now: clock.now, checkSessionOnAccess: false, rateLimit: false })
-  })
-  afterAll(async () => {
-    await server?.close()
-    await tdb?.cleanup()
-  })
+  const suite = serverForSuite(backend, { refreshGrace: GRACE, accessTtl: ACCESS_TTL, now: clock.now, checkSessionOnAccess: false, rateLimit: false })
 
   test('after reuse revokes the session, /me still passes with its access tokens until they expire; every refresh fails', async () => {
-    const base = server.url
+    const base = suite.server.url
     const p0 = await signUp(base)
     const sid = sidOf(p0.access_token)
     const p1 = (await (await refresh(base, p0.refresh_token)).json()) as Pair
@@ -36,14 +25,14 @@ describe.each(testBackends())('stateless access tokens on $name', (backend) => {
     const late = await refresh(base, p0.refresh_token)
     expect(late.status).toBe(400)
     expect(await late.json()).toMatchObject({ error: 'invalid_grant' })
-    const row = await server.db.selectFrom('sessions').select(['revoked_at', 'revoke_reason']).where('id', '=', sid).executeTakeFirstOrThrow()
+    const row = await suite.server.db.selectFrom('sessions').select(['revoked_at', 'revoke_reason']).where('id', '=', sid).executeTakeFirstOrThrow()
     expect(row.revoke_reason).toBe('reuse')
-    expect(await countAuditEvents(server.db, 'refresh_reuse_detected', { sessionId: sid })).toBe(1)
+    expect(await countAuditEvents(suite.server.db, 'refresh_reuse_detected', { sessionId: sid })).toBe(1)
 
-    // Access tokens of the revoked session: still accepted here and by a resource server.
+    // Access tokens of the revoked session: still accepted here and by a resource suite.server.
     expect((await getMe(base, p1.access_token)).status).toBe(200)
     expect((await getMe(base, p0.access_token)).status).toBe(200)
-    const claims = await verifyAccessToken(p1.access_token, { jwksUrl: `${base}/.well-known/jwks.json`, issuer: server.issuer, audience: server.issuer })
+    const claims = await verifyAccessToken(p1.access_token, { jwksUrl: `${base}/.well-known/jwks.json`, issuer: suite.server.issuer, audience: suite.server.issuer })
     expect(claims.sid).toBe(sid)
     // The refresh side is closed for good.
     expect(await (await refresh(base, p1.refresh_token)).json()).toMatchObject({ error: 'invalid_grant' })

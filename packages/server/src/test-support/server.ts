@@ -1,6 +1,7 @@
 import { silentLogger } from '../app.js'
 import { startServer, type RunningServer, type ServerOptions } from '../server.js'
-import type { TestDatabase } from './databases.js'
+import { afterAll, beforeAll } from 'vitest'
+import type { TestBackend, TestDatabase } from './databases.js'
 
 /** A clock the tests can move forward (or freeze) while the server uses it. */
 export class TestClock {
@@ -26,6 +27,26 @@ export async function startTestServer(db: TestDatabase, options: ServerOptions =
     logger: silentLogger,
     ...options,
   })
+}
+
+/** A server on a fresh database of `backend` for the enclosing describe block, closed (and the database dropped) after it. */
+export function serverForSuite(backend: TestBackend, options: ServerOptions): { readonly server: RunningServer } {
+  let tdb: TestDatabase | undefined
+  let server: RunningServer | undefined
+  beforeAll(async () => {
+    tdb = await backend.create()
+    server = await startTestServer(tdb, options)
+  })
+  afterAll(async () => {
+    await server?.close()
+    await tdb?.cleanup()
+  })
+  return {
+    get server() {
+      if (!server) throw new Error('the suite server is not started yet (use it inside a test)')
+      return server
+    },
+  }
 }
 
 let seq = 0
