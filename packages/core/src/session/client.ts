@@ -169,10 +169,15 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     if (revoke && revocable && revoker.enabled) {
       await revoker.enqueue(ending.refreshToken).catch((e: unknown) => o.logger.error('could not queue revocation', { code: (e as LatchkeyError).code }))
     }
+    // A newer pair that storage refused is live at the server too.
+    const held = refresher.takeUnsaved()
+    if (revoke && held?.refreshToken && revoker.enabled) {
+      await revoker.enqueue(held.refreshToken).catch((e: unknown) => o.logger.error('could not queue revocation', { code: (e as LatchkeyError).code }))
+    }
     await cleanups.runAll()
     emitter.emit('signedOut', { reason, ...(error ? { error } : {}) })
     if (broadcast) o.sync?.publish({ type: 'signedOut', reason })
-    if (revoke && revocable && o.online.isOnline()) void revoker.flush()
+    if (revoke && (revocable || held?.refreshToken) && o.online.isOnline()) void revoker.flush()
   }
 
   const refresher = createRefresher({

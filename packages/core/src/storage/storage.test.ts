@@ -77,10 +77,49 @@ describe('storage: failures', () => {
     // Memory did not advance past storage: both still hold pair 1.
     expect(decodeRecord((await inner.getItem('latchkey.session'))!).accessToken).toBe('access-1')
     expect(client.tokenSource.peek()?.accessToken).toBe('access-1')
-    // Once storage works again, the next need refreshes and both advance together.
+    // Once storage works again, the next need saves the pair the server issued (held aside, not
+    // used) and both advance together, without another refresh.
     fail.set = null
+    expect(await client.getAccessToken()).toBe('access-101')
+    expect(refresh).toHaveBeenCalledTimes(1)
+    expect(decodeRecord((await inner.getItem('latchkey.session'))!).accessToken).toBe('access-101')
+  })
+
+  it('after a failed write the spent refresh token is never sent again; the held pair\'s token is', async () => {
+    const inner = memoryStorage()
+    const { storage, fail } = flaky(inner)
+    const { client, time, refresh, foreground } = makeClient({ storage })
+    await client.signIn(pair(1, 600))
+    foreground.setForeground(false)
+    await time.advance(601_000)
+    fail.set = new Error('disk full')
+    await expect(client.getAccessToken()).rejects.toMatchObject({ code: 'LK_STORAGE' })
+    // Still failing: the held pair stays held, nothing is spent twice.
+    await expect(client.getAccessToken()).rejects.toMatchObject({ code: 'LK_STORAGE' })
+    expect(refresh.mock.calls.map((c) => c[0])).toEqual(['refresh-1'])
+    // Storage works again, but the held pair has expired meanwhile: its refresh token is spent.
+    fail.set = null
+    await time.advance(601_000)
     expect(await client.getAccessToken()).toBe('access-102')
-    expect(decodeRecord((await inner.getItem('latchkey.session'))!).accessToken).toBe('access-102')
+    expect(refresh.mock.calls.map((c) => c[0])).toEqual(['refresh-1', 'refresh-101'])
+    expect(decodeRecord((await inner.getItem('latchkey.session'))!).refreshToken).toBe('refresh-102')
+    expect(client.getState().status).toBe('signedIn')
+  })
+
+  it('signing out while a pair is held revokes the held refresh token too', async () => {
+    const inner = memoryStorage()
+    const { storage, fail } = flaky(inner)
+    const revoked: Array<string | null> = []
+    const { client, time, foreground } = makeClient({ storage, revoke: async (token) => void revoked.push(token) })
+    await client.signIn(pair(1, 600))
+    foreground.setForeground(false)
+    await time.advance(601_000)
+    fail.set = new Error('disk full')
+    await expect(client.getAccessToken()).rejects.toMatchObject({ code: 'LK_STORAGE' })
+    fail.set = null
+    await client.signOut()
+    await client.flushRevocations()
+    expect(revoked.sort()).toEqual(['refresh-1', 'refresh-101'])
   })
 
   it('corrupt data at start is a typed error and a sign-out, and the bad record is removed', async () => {
