@@ -6,6 +6,7 @@ import { secureHeaders } from 'hono/secure-headers'
 import type { Kysely } from 'kysely'
 import { DEFAULTS, normalizeIssuer } from './config.js'
 import { KeyStore, ensureSigningKey } from './crypto/keys.js'
+import { setHashConcurrency } from './crypto/password.js'
 import { macKeyFromSecret } from './crypto/refresh-token.js'
 import { openDatabase } from './db/connect.js'
 import { migrate } from './db/migrations.js'
@@ -51,6 +52,8 @@ export interface AppOptions {
   checkSessionOnAccess?: boolean
   /** Largest accepted request body, bytes. Default 64 KiB. */
   maxBodyBytes?: number
+  /** Password hashes at once in this process (Argon2id, on libuv's pool). Default: the number of CPU cores. */
+  hashConcurrency?: number
   /** Seconds audit events and ended sessions are kept before pruning. Default 90 days. */
   retention?: number
   /** Seconds between prunes (the first a minute after start); 0 turns the schedule off. Default 3600. */
@@ -86,6 +89,7 @@ export const consoleLogger: Logger = {
 export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
   const logger = options.logger ?? consoleLogger
   const now = options.now ?? (() => new Date())
+  if (options.hashConcurrency !== undefined) setHashConcurrency(options.hashConcurrency)
   const handle = await openDatabase({ databaseUrl: options.databaseUrl, dataDir: options.dataDir ?? DEFAULTS.dataDir })
   try {
     let storedSecret = ''

@@ -13,7 +13,7 @@ const USAGE = `latchkey-server [serve|rotate-keys|help]
 
 Environment: PORT (8787), HOST (127.0.0.1), DATA_DIR (./data), DATABASE_URL, LATCHKEY_ISSUER,
 LATCHKEY_ACCESS_TTL (600), LATCHKEY_REFRESH_GRACE (10), LATCHKEY_SESSION_IDLE (30d),
-LATCHKEY_SESSION_MAX (90d), LATCHKEY_RETENTION (90d), LATCHKEY_SECRET, LATCHKEY_STATIC_DIR, LATCHKEY_RATE_LIMIT (on|off),
+LATCHKEY_SESSION_MAX (90d), LATCHKEY_RETENTION (90d), LATCHKEY_HASH_CONCURRENCY (cores), LATCHKEY_SECRET, LATCHKEY_STATIC_DIR, LATCHKEY_RATE_LIMIT (on|off),
 LATCHKEY_TRUST_PROXY (off|on), LATCHKEY_SESSION_CHECK (on|off), LATCHKEY_CORS_ORIGINS (comma-separated)`
 
 async function serve(): Promise<void> {
@@ -37,6 +37,7 @@ async function serve(): Promise<void> {
     sessionIdle: config.sessionIdle,
     sessionMax: config.sessionMax,
     retention: config.retention,
+    ...(config.hashConcurrency ? { hashConcurrency: config.hashConcurrency } : {}),
     ...(config.secret ? { secret: config.secret } : {}),
     ...(process.env.LATCHKEY_STATIC_DIR ? { staticDir: process.env.LATCHKEY_STATIC_DIR } : {}),
     rateLimit: flag('LATCHKEY_RATE_LIMIT', true) ? {} : false,

@@ -22,6 +22,8 @@ export interface ServerConfig {
   secret: string | undefined
   /** Audit events and ended sessions are deleted this long (seconds) after they happened or ended. */
   retention: number
+  /** Password hashes at once; undefined: one per CPU core. */
+  hashConcurrency: number | undefined
 }
 
 export class ConfigError extends Error {
@@ -99,6 +101,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const sessionIdle = dur('LATCHKEY_SESSION_IDLE', DEFAULTS.sessionIdle)
   const sessionMax = dur('LATCHKEY_SESSION_MAX', DEFAULTS.sessionMax)
   const retention = dur('LATCHKEY_RETENTION', DEFAULTS.retention)
+  const hashRaw = get('LATCHKEY_HASH_CONCURRENCY')
+  if (hashRaw !== undefined && !/^[1-9]\d{0,2}$/.test(hashRaw)) {
+    throw new ConfigError(`LATCHKEY_HASH_CONCURRENCY must be an integer from 1 to 999; got ${JSON.stringify(hashRaw)}`)
+  }
   const secret = get('LATCHKEY_SECRET')
   if (secret !== undefined && secret.length < 32) {
     throw new ConfigError('LATCHKEY_SECRET must be at least 32 characters (use 32 random bytes, e.g. `openssl rand -base64 32`)')
@@ -115,6 +121,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessionMax,
     secret,
     retention,
+    hashConcurrency: hashRaw === undefined ? undefined : Number(hashRaw),
   }
 }
 
