@@ -157,6 +157,25 @@ function schedulePrune(service: AuthService, seconds: number, logger: Logger): (
   }
 }
 
+const routePatterns = new WeakMap<Hono<AppEnv>, Array<{ method: string; pattern: RegExp }>>()
+
+/** The methods the app's routes (not middleware) answer on `path`; GET implies HEAD. */
+function allowedMethods(app: Hono<AppEnv>, path: string): string[] {
+  let routes = routePatterns.get(app)
+  if (!routes) {
+    routes = app.routes
+      .filter((r) => r.method !== 'ALL')
+      .map((r) => ({
+        method: r.method,
+        pattern: new RegExp(`^${r.path.split('/').map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/')}/?$`),
+      }))
+    routePatterns.set(app, routes)
+  }
+  const methods = new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))
+  if (methods.has('GET')) methods.add('HEAD')
+  return [...methods].sort()
+}
+
 function buildRoutes(service: AuthService, options: AppOptions, logger: Logger): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
   const trustProxy = options.trustProxy ?? false
@@ -176,7 +195,15 @@ function buildRoutes(service: AuthService, options: AppOptions, logger: Logger):
     logger.error('unhandled error', { path: c.req.path, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) })
     return c.json({ error: 'server_error', error_description: 'internal error' }, 500)
   })
-  app.notFound((c) => c.json({ error: 'not_found', error_description: 'no such endpoint' }, 404))
+  app.notFound((c) => {
+    // RFC 9110 §15.5.6: a known path asked with another method is 405 with the methods it has.
+    const allow = allowedMethods(app, c.req.path)
+    if (allow.length > 0) {
+      c.header('Allow', allow.join(', '))
+      return c.json({ error: 'method_not_allowed', error_description: `use ${allow.join(' or ')}` }, 405)
+    }
+    return c.json({ error: 'not_found', error_description: 'no such endpoint' }, 404)
+  })
 
   app.use(async (c, next) => {
     c.set('service', service)

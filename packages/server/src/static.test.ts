@@ -40,3 +40,24 @@ test('staticDir: files, index.html for client routes, API paths untouched, no tr
     expect(await (await get(p)).text()).not.toContain('root:')
   }
 })
+
+test('a known API path asked with another method answers 405 with Allow (RFC 9110 §15.5.6); unknown paths 404', async () => {
+  const call = (method: string, p: string) => fetch(`${server.url}${p}`, { method })
+  const cases: Array<[string, string, string]> = [
+    ['GET', '/oauth/token', 'POST'],
+    ['PUT', '/auth/sign-in', 'POST'],
+    ['DELETE', '/me', 'GET, HEAD'],
+    ['POST', '/.well-known/jwks.json', 'GET, HEAD'],
+  ]
+  for (const [method, path, allow] of cases) {
+    const res = await call(method, path)
+    expect(res.status, `${method} ${path}`).toBe(405)
+    expect(res.headers.get('allow')).toBe(allow)
+    expect(await res.json()).toMatchObject({ error: 'method_not_allowed' })
+  }
+  // Paths behind authentication answer an anonymous caller 401 first, whatever the method.
+  expect((await call('PATCH', '/auth/sessions/00000000-0000-4000-8000-000000000000')).status).toBe(401)
+  const missing = await call('POST', '/auth/nothing-here')
+  expect(missing.status).toBe(404)
+  expect(missing.headers.get('allow')).toBeNull()
+})
