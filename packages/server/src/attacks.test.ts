@@ -108,7 +108,8 @@ describe('rate limits', () => {
       const r = await postJson(s.url, '/auth/sign-up', { email: uniqueEmail(), password: PASSWORD })
       expect(r.status).toBe(429)
       expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0)
-      expect(Number(r.headers.get('retry-after'))).toBeLessThanOrEqual(60)
+      // Sliding window: the 7 counted hits fade through the next window, so the wait can pass 60 s but never 2 windows.
+      expect(Number(r.headers.get('retry-after'))).toBeLessThanOrEqual(120)
     } finally {
       await s.close()
       await local.cleanup()

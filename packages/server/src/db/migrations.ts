@@ -79,6 +79,13 @@ export const MIGRATIONS: Migration[] = [
       await sql`create index sessions_last_used_at on sessions (last_used_at)`.execute(db)
     },
   },
+  {
+    version: 3,
+    name: 'sliding rate-limit windows',
+    async up(db) {
+      await sql`alter table rate_limits add column prev_count integer not null default 0`.execute(db)
+    },
+  },
 ]
 
 /** Arbitrary constant naming the advisory lock that serialises migrations across processes. */

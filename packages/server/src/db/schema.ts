@@ -45,6 +45,8 @@ export interface RateLimitsTable {
   key: string
   window_start: Timestamp
   count: number
+  /** Hits of the window before `window_start` (sliding-window estimate); migration 3. */
+  prev_count: Generated<number>
 }
 
 export interface AuditEventsTable {

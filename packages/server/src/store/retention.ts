@@ -5,7 +5,7 @@ import type { Lifetimes } from './sessions.js'
 export interface RetentionRules {
   /** Audit events, and sessions after they ended (revoked or expired), are kept this long (seconds). */
   retentionSeconds: number
-  /** The longest rate-limit window: a counter whose window has passed is dropped. */
+  /** The longest rate-limit window: a counter is dropped two windows after its window started. */
   rateWindowSeconds: number
   life: Lifetimes
 }
@@ -25,7 +25,8 @@ export interface PruneCounts {
  */
 export async function pruneExpired(db: Kysely<Database>, rules: RetentionRules, now: Date): Promise<PruneCounts> {
   const ago = (seconds: number) => new Date(now.getTime() - seconds * 1000)
-  const rateLimits = await db.deleteFrom('rate_limits').where('window_start', '<=', ago(rules.rateWindowSeconds)).executeTakeFirst()
+  // A rate-limit row still weighs in for one window after its own (sliding estimate).
+  const rateLimits = await db.deleteFrom('rate_limits').where('window_start', '<=', ago(2 * rules.rateWindowSeconds)).executeTakeFirst()
   const auditEvents = await db.deleteFrom('audit_events').where('created_at', '<', ago(rules.retentionSeconds)).executeTakeFirst()
   const sessions = await db
     .deleteFrom('sessions')
