@@ -10,9 +10,9 @@ import { decodeRecord, encodeRecord } from '../storage/record.js'
 import { createRevocationQueue } from '../storage/revocation-queue.js'
 import type { SyncMessage } from '../sync/broadcast.js'
 import { createAuthFetch, type Credential, type TokenSource } from '../transport/fetch.js'
-import { decodeClaims } from './claims.js'
 import { createCleanups, type Cleanup } from './cleanups.js'
 import { createEmitter, type EventName, type SessionEvents } from './events.js'
+import { createPairWaiters, pairMessage, sessionFromPairMessage } from './pair-exchange.js'
 import { resolveOptions, type SessionClientOptions } from './options.js'
 import { createRevoker } from './revoker.js'
 import { createScheduler } from './scheduler.js'
@@ -105,37 +105,15 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     scheduler.plan(session.expiresAt - Math.min(o.refreshMargin, lifetime / 2))
   }
 
-  const publishPair = (s: Session) =>
-    o.sync?.publish({
-      type: 'pair',
-      id: s.id,
-      tokenType: s.tokenType,
-      remainingMs: s.expiresAt === null ? null : s.expiresAt - o.clock.monotonic(),
-      // Storage holds the pair in 'all' mode; in cookie mode the access token exists only in memory.
-      ...(o.persistTokens === 'none' && s.accessToken !== null ? { accessToken: s.accessToken } : {}),
-    })
+  const publishPair = (s: Session) => o.sync?.publish(pairMessage(s, o.persistTokens, o.clock))
 
-  /** Refreshes (under the lock) waiting for another context's broadcast of pair `id`. */
-  const pairWaiters = new Map<string, Set<(s: Session) => void>>()
-  const awaitPair = (id: string, ms: number) =>
-    new Promise<Session | null>((resolve) => {
-      if (session?.id === id) return resolve(session)
-      const waiters = pairWaiters.get(id) ?? new Set()
-      pairWaiters.set(id, waiters)
-      const done = (s: Session | null) => {
-        o.timers.clearTimeout(timer)
-        waiters.delete(done)
-        if (waiters.size === 0) pairWaiters.delete(id)
-        resolve(s)
-      }
-      const timer = o.timers.setTimeout(() => done(null), ms)
-      waiters.add(done)
-    })
+  const pairWaiters = createPairWaiters(o.timers)
+  const awaitPair = (id: string, ms: number) => (session?.id === id ? Promise.resolve(session) : pairWaiters.wait(id, ms))
 
   const commit = (next: Session, source: 'network' | 'storage' | 'broadcast' | 'signIn') => {
     if (locked) return // persisted already; memory stays empty until unlock
     session = next
-    for (const waiter of [...(pairWaiters.get(next.id) ?? [])]) waiter(next)
+    pairWaiters.deliver(next)
     failures = 0
     dueWhileOffline = false
     setStatus('signedIn')
@@ -280,23 +258,8 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
       return
     }
     if (locked || session?.id === message.id) return
-    let next: Session
-    if (o.persistTokens === 'all') {
-      const raw = await storage.getItem(o.storageKey)
-      const record = raw === null ? null : decodeRecord(raw)
-      if (!record || record.id !== message.id) return
-      next = sessionFromRecord(record, o.clock)
-    } else {
-      if (!message.accessToken) return
-      next = {
-        id: message.id, accessToken: message.accessToken, refreshToken: null, tokenType: message.tokenType,
-        expiresAt: null, expiresIn: null, receivedAt: o.clock.now(), scope: undefined, expiryEstimated: false,
-        claims: decodeClaims(message.accessToken),
-      }
-    }
-    // The sender measured the remaining life on the same device; trust it over the wall clock.
-    next.expiresAt = message.remainingMs === null ? null : o.clock.monotonic() + message.remainingMs
-    next.expiryEstimated = false
+    const next = await sessionFromPairMessage(message, { persistTokens: o.persistTokens, storage, storageKey: o.storageKey, clock: o.clock })
+    if (!next || locked || session?.id === next.id) return
     commit(next, 'broadcast')
   }
 
