@@ -157,23 +157,20 @@ function schedulePrune(service: AuthService, seconds: number, logger: Logger): (
   }
 }
 
-const routePatterns = new WeakMap<Hono<AppEnv>, Array<{ method: string; pattern: RegExp }>>()
-
-/** The methods the app's routes (not middleware) answer on `path`; GET implies HEAD. */
-function allowedMethods(app: Hono<AppEnv>, path: string): string[] {
-  let routes = routePatterns.get(app)
-  if (!routes) {
-    routes = app.routes
+/** The methods the app's routes (not middleware) answer on a path; GET implies HEAD. Read once routes are all added. */
+function routeMethods(app: Hono<AppEnv>): (path: string) => string[] {
+  let routes: Array<{ method: string; pattern: RegExp }> | undefined
+  return (path) => {
+    routes ??= app.routes
       .filter((r) => r.method !== 'ALL')
       .map((r) => ({
         method: r.method,
         pattern: new RegExp(`^${r.path.split('/').map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/')}/?$`),
       }))
-    routePatterns.set(app, routes)
+    const methods = new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))
+    if (methods.has('GET')) methods.add('HEAD')
+    return [...methods].sort()
   }
-  const methods = new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))
-  if (methods.has('GET')) methods.add('HEAD')
-  return [...methods].sort()
 }
 
 function buildRoutes(service: AuthService, options: AppOptions, logger: Logger): Hono<AppEnv> {
@@ -195,9 +192,10 @@ function buildRoutes(service: AuthService, options: AppOptions, logger: Logger):
     logger.error('unhandled error', { path: c.req.path, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) })
     return c.json({ error: 'server_error', error_description: 'internal error' }, 500)
   })
+  const allowedMethods = routeMethods(app)
   app.notFound((c) => {
     // RFC 9110 §15.5.6: a known path asked with another method is 405 with the methods it has.
-    const allow = allowedMethods(app, c.req.path)
+    const allow = allowedMethods(c.req.path)
     if (allow.length > 0) {
       c.header('Allow', allow.join(', '))
       return c.json({ error: 'method_not_allowed', error_description: `use ${allow.join(' or ')}` }, 405)

@@ -16,6 +16,17 @@ async function expectRefreshAtDue(time: ReturnType<typeof createFakeTime>, refre
   expect(refresh.mock.calls).toHaveLength(1)
 }
 
+/** Signs in, stops, and returns a second client on the same storage whose wall clock reads `wallDeltaMs` later (negative: earlier). */
+async function restartedAfter(wallDeltaMs: number) {
+  const storage = memoryStorage()
+  const a = makeClient({ storage })
+  await a.client.signIn(pair(1, EXPIRES_IN))
+  a.client.stop()
+  const b = makeClient({ storage })
+  b.time.jumpWall(a.time.wall - b.time.wall + wallDeltaMs)
+  return b
+}
+
 describe('guarantee 5: expiry on the monotonic timeline, from expires_in', () => {
   it.each([
     ['24 h ahead', 24 * HOUR],
@@ -71,23 +82,13 @@ describe('guarantee 5: expiry on the monotonic timeline, from expires_in', () =>
   })
 
   it('after a restart, remaining life is estimated from the stored wall time', async () => {
-    const storage = memoryStorage()
-    const a = makeClient({ storage })
-    await a.client.signIn(pair(1, EXPIRES_IN))
-    a.client.stop()
-    const b = makeClient({ storage })
-    b.time.jumpWall(a.time.wall - b.time.wall + 200_000) // the app restarts 200 s later
+    const b = await restartedAfter(200_000) // the app restarts 200 s later
     await b.client.start()
     await expectRefreshAtDue(b.time, b.refresh, 200_000)
   })
 
   it('after a restart with the wall clock moved back (negative elapsed), the token counts as expired', async () => {
-    const storage = memoryStorage()
-    const a = makeClient({ storage })
-    await a.client.signIn(pair(1, EXPIRES_IN))
-    a.client.stop()
-    const b = makeClient({ storage })
-    b.time.jumpWall(a.time.wall - b.time.wall - HOUR)
+    const b = await restartedAfter(-HOUR)
     b.foreground.setForeground(false)
     await b.client.start()
     expect(await b.client.getAccessToken()).toBe('access-101')
@@ -95,12 +96,7 @@ describe('guarantee 5: expiry on the monotonic timeline, from expires_in', () =>
   })
 
   it('restored with an estimated expiry and no network: the token is used anyway (a 401 decides)', async () => {
-    const storage = memoryStorage()
-    const a = makeClient({ storage })
-    await a.client.signIn(pair(1, EXPIRES_IN))
-    a.client.stop()
-    const b = makeClient({ storage })
-    b.time.jumpWall(a.time.wall - b.time.wall - HOUR)
+    const b = await restartedAfter(-HOUR)
     b.foreground.setForeground(false)
     b.refresh.mockRejectedValue(new TypeError('offline'))
     await b.client.start()

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os'
 import { afterEach, describe, expect, test } from 'vitest'
-import { createLimiter, defaultHashConcurrency, hashPassword, setHashConcurrency, verifyPassword } from './password.js'
+import { createLimiter, defaultHashConcurrency, hashPassword, hashingInFlight, setHashConcurrency, verifyPassword } from './password.js'
 
 describe('createLimiter', () => {
   test('1000 concurrent calls: never more than the limit at once, all settle, in arrival order', async () => {
@@ -48,6 +48,15 @@ describe('password hashing', () => {
       verifyPassword(stored, 'correct horse battery staple'),
     ])
     expect(results).toEqual([true, false, false, true])
+  })
+
+  test('hashes and verifications go through the limit', async () => {
+    const stored = await hashPassword('correct horse battery staple')
+    setHashConcurrency(2)
+    const calls = [verifyPassword(stored, 'a wrong password'), hashPassword('another password'), verifyPassword(stored, 'correct horse battery staple')]
+    expect(hashingInFlight()).toEqual({ active: 2, waiting: 1 })
+    await Promise.all(calls)
+    expect(hashingInFlight()).toEqual({ active: 0, waiting: 0 })
   })
 
   test('the default is one hash per CPU core', () => {

@@ -60,6 +60,9 @@ export function setHashConcurrency(max: number): void {
   limiter = createLimiter(max)
 }
 
+/** Hashes running and waiting now (for tests and diagnostics). */
+export const hashingInFlight = () => ({ active: limiter.active, waiting: limiter.waiting })
+
 export const hashPassword = (password: string): Promise<string> => limiter.run(() => hash(password, ARGON2_OPTIONS))
 
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {

@@ -23,11 +23,14 @@ export interface TestBackend {
  * an unreachable server fails them (what CI needs: `.ci/run` sets the variable).
  */
 export function testBackends(): TestBackend[] {
-  const backends: TestBackend[] = [{ name: 'pglite', create: async () => createPgliteDir() }]
+  const backends: TestBackend[] = [pgliteBackend]
   const url = process.env.LATCHKEY_TEST_DATABASE_URL
   if (url) backends.push({ name: 'postgres', create: () => createPostgresDatabase(url) })
   return backends
 }
+
+/** A fresh PGlite folder per suite: for suites that need no second backend. */
+export const pgliteBackend: TestBackend = { name: 'pglite', create: async () => createPgliteDir() }
 
 export function createPgliteDir(): TestDatabase {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-server-'))
