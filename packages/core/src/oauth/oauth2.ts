@@ -1,6 +1,6 @@
 import { NetworkError, OAuthError, RefreshRejectedError } from '../errors/errors.js'
 import { parseTokenResponse, type TokenResponse } from '../session/token-response.js'
-import { postForm, readJson, type EndpointOptions } from './http.js'
+import { postForm, type EndpointOptions } from './http.js'
 
 /** `null`: the refresh credential is held outside JS (an httpOnly cookie on the web). */
 export type RefreshFn = (refreshToken: string | null, ctx: { signal: AbortSignal }) => Promise<TokenResponse>
@@ -18,14 +18,11 @@ export function oauth2Refresh(options: EndpointOptions & { tokenEndpoint: string
     if (refreshToken !== null) form.set('refresh_token', refreshToken)
     if (options.clientId) form.set('client_id', options.clientId)
     if (options.scope) form.set('scope', options.scope)
-    const response = await postForm(options.tokenEndpoint, form, options, signal)
-    const status = response.status
+    const { status, body } = await postForm(options.tokenEndpoint, form, options, signal)
     if (status === 408 || status === 429 || status >= 500) {
-      void response.body?.cancel().catch(() => undefined)
       throw new NetworkError(status === 429 ? 'rate_limited' : 'server_error', `token endpoint answered ${status}`, { status })
     }
-    const body = await readJson(response)
-    if (response.ok) {
+    if (status >= 200 && status < 300) {
       try {
         parseTokenResponse(body)
       } catch (cause) {
@@ -51,12 +48,11 @@ export function oauth2Revoke(options: EndpointOptions & { revocationEndpoint: st
     const form = new URLSearchParams({ token_type_hint: 'refresh_token' })
     if (token !== null) form.set('token', token)
     if (options.clientId) form.set('client_id', options.clientId)
-    const response = await postForm(options.revocationEndpoint, form, options, signal)
-    void response.body?.cancel().catch(() => undefined)
-    if (response.ok) return
-    if (response.status === 429 || response.status >= 500) {
-      throw new NetworkError(response.status === 429 ? 'rate_limited' : 'server_error', `revocation endpoint answered ${response.status}`, { status: response.status })
+    const { status } = await postForm(options.revocationEndpoint, form, options, signal)
+    if (status >= 200 && status < 300) return
+    if (status === 429 || status >= 500) {
+      throw new NetworkError(status === 429 ? 'rate_limited' : 'server_error', `revocation endpoint answered ${status}`, { status })
     }
-    throw new OAuthError(`http_${response.status}`, { status: response.status })
+    throw new OAuthError(`http_${status}`, { status })
   }
 }

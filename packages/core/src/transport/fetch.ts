@@ -1,4 +1,5 @@
 import type { FetchLike } from '../env/ambient.js'
+import { unlessAborted } from '../env/deadline.js'
 
 export interface Credential {
   accessToken: string
@@ -35,18 +36,26 @@ function authorize(request: Request, credential: Credential): Request {
  * (string, JSON, FormData, URLSearchParams, Blob, stream) is replayed intact; one without a body
  * is rebuilt from the caller's arguments only if a replay is needed (one Request per call on the
  * common path).
+ *
+ * The caller's AbortSignal holds for the whole call: while a token is obtained (the call rejects
+ * at once, the shared refresh goes on for the others) and while the body is read. It is handed to
+ * fetch in `init` as well as inside the Request: on Node, a Request's own signal follows the
+ * caller's through a weak reference that garbage collection drops once the Request is
+ * unreachable (nodejs/undici#3644), and a stalled body would then ignore the abort.
  */
 export function createAuthFetch(source: TokenSource, fetchImpl: FetchLike) {
   return async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
+    const signal = init?.signal ?? (input instanceof Request ? input.signal : null)
+    const send = (request: Request) => (signal ? fetchImpl(request, { signal }) : fetchImpl(request))
     const first = new Request(input, init)
     const spare = first.body === null ? null : first.clone()
-    const sent = await source.get()
-    const response = await fetchImpl(authorize(first, sent))
+    const sent = await unlessAborted(source.get(), signal)
+    const response = await send(authorize(first, sent))
     if (response.status !== 401) return response
     // Free the connection; the caller never sees this response.
     void response.body?.cancel().catch(() => undefined)
     const current = source.peek()
-    const next = current && current.accessToken !== sent.accessToken ? current : await source.renew(sent)
-    return fetchImpl(authorize(spare ?? new Request(input, init), next))
+    const next = current && current.accessToken !== sent.accessToken ? current : await unlessAborted(source.renew(sent), signal)
+    return send(authorize(spare ?? new Request(input, init), next))
   }
 }
