@@ -95,7 +95,7 @@ async function interleaving(seed: number): Promise<string[]> {
   }
   await Promise.all([run(a, scenario.a, 'a'), run(b, scenario.b, 'b')])
 
-  const last = [scenario.a.at(-1)!, scenario.b.at(-1)!]
+  const last: Op[] = [scenario.a[scenario.a.length - 1] ?? null, scenario.b[scenario.b.length - 1] ?? null]
   let seen: string | null
   try {
     seen = await createSecureStoreStorage({ secureStore: fake.module, keychainService: SERVICE }).getItem(KEY)
@@ -146,7 +146,7 @@ describe('storage instances over one secure-store service behave as one', () => 
     expect(traces.size).toBeGreaterThan(10)
   })
 
-  it('a pending write holds back another instance on the same service, but not one on another service', async () => {
+  it('a pending write holds back another instance on the same service, but not one on another service or another module object', async () => {
     let release!: () => void
     const gate = new Promise<void>((r) => (release = r))
     const HOLD = 1000
@@ -165,11 +165,18 @@ describe('storage instances over one secure-store service behave as one', () => 
     await ticks(20)
     const queued = sameService.getItem(KEY).then((v) => order.push(`same service read ${v}`))
 
-    await otherService.setItem(KEY, 'other')
-    expect(await otherService.getItem(KEY)).toBe('other')
-    await otherService.removeItem(KEY)
-    await sameServiceOtherModule.setItem(KEY, 'elsewhere')
-    expect(await sameServiceOtherModule.getItem(KEY)).toBe('elsewhere')
+    // Fails fast (rather than timing out) if these were queued behind the held write.
+    const unblocked = async <T>(p: Promise<T>): Promise<T> => {
+      const stuck = Symbol('stuck')
+      const r = await Promise.race([p, ticks(500).then(() => stuck)])
+      if (r === stuck) throw new Error('blocked behind a write on another service or module')
+      return r as T
+    }
+    await unblocked(otherService.setItem(KEY, 'other'))
+    expect(await unblocked(otherService.getItem(KEY))).toBe('other')
+    await unblocked(otherService.removeItem(KEY))
+    await unblocked(sameServiceOtherModule.setItem(KEY, 'elsewhere'))
+    expect(await unblocked(sameServiceOtherModule.getItem(KEY))).toBe('elsewhere')
     await ticks(50)
     expect(order).toEqual([])
 
