@@ -100,8 +100,8 @@ describe('secureStoreStorage', () => {
 
   it('rejects invalid keys with a TypeError and no native call', async () => {
     const { fake, storage } = makeStorage()
-    expect(() => storage.getItem('bad key')).toThrow(TypeError)
-    expect(() => storage.setItem('', 'x')).toThrow(TypeError)
+    await expect(storage.getItem('bad key')).rejects.toThrow(TypeError)
+    await expect(storage.setItem('', 'x')).rejects.toThrow(TypeError)
     expect(fake.calls).toHaveLength(0)
   })
 

@@ -101,6 +101,19 @@ export function assertSecureStoreKey(key: string): void {
   }
 }
 
+type KeyQueues = Map<string, Promise<unknown>>
+
+// Per-key queues shared by every instance over one (module object, keychainService); a WeakMap: no lifecycle to start at import, and a dropped module object takes its queues with it.
+const queueRegistry = new WeakMap<SecureStoreModule, Map<string | undefined, KeyQueues>>()
+
+function sharedQueues(store: SecureStoreModule, service: string | undefined): KeyQueues {
+  let services = queueRegistry.get(store)
+  if (!services) queueRegistry.set(store, (services = new Map()))
+  let queues = services.get(service)
+  if (!queues) services.set(service, (queues = new Map()))
+  return queues
+}
+
 /** The core's SessionStorage on expo-secure-store: any size, atomic, byte-accurate. */
 export function createSecureStoreStorage(options: SecureStoreStorageOptions): SessionStorage {
   const store = options.secureStore
@@ -120,8 +133,9 @@ export function createSecureStoreStorage(options: SecureStoreStorageOptions): Se
   const chunkKey = (key: string, g: string, i: number) => `${key}.lk-c.${g}.${i}`
   const journalKey = (key: string) => `${key}.lk-j`
 
-  // One operation per key at a time in this JS context: a read must not see a half-finished write.
-  const queues = new Map<string, Promise<unknown>>()
+  // One operation per key at a time in this JS context, across every instance over this module and
+  // keychainService: a read must not see a half-finished write, and two writes must not interleave.
+  const queues = sharedQueues(store, options.keychainService)
   const serial = <T>(key: string, task: () => Promise<T>): Promise<T> => {
     const result = (queues.get(key) ?? Promise.resolve()).then(task)
     const tail = result.catch(() => undefined)
@@ -197,7 +211,9 @@ export function createSecureStoreStorage(options: SecureStoreStorageOptions): Se
   }
 
   return {
-    getItem(key) {
+    // async: an invalid key rejects the returned promise. The body runs synchronously up to
+    // serial(), so operations still join the queue in call order.
+    async getItem(key) {
       assertSecureStoreKey(key)
       return serial(key, async () => {
         for (let attempt = 0; attempt < 3; attempt++) {
@@ -211,7 +227,7 @@ export function createSecureStoreStorage(options: SecureStoreStorageOptions): Se
       })
     },
 
-    setItem(key, value) {
+    async setItem(key, value) {
       assertSecureStoreKey(key)
       if (typeof value !== 'string') throw new TypeError('secure-store values must be strings')
       return serial(key, async () => {
@@ -240,7 +256,7 @@ export function createSecureStoreStorage(options: SecureStoreStorageOptions): Se
       })
     },
 
-    removeItem(key) {
+    async removeItem(key) {
       assertSecureStoreKey(key)
       return serial(key, async () => {
         const head = await headForWrite(key)
