@@ -1,6 +1,8 @@
 // The public surface of @latchkey/core, listed by name.
 export { createSessionClient, type SessionClient } from './session/client.js'
-export type { SessionClientOptions } from './session/options.js'
+export { SESSION_DEFAULTS, type SessionClientOptions } from './session/options.js'
+export { latestRetryArrivalMs } from './refresh/timing.js'
+export { DEFAULT_STORAGE_KEY, sessionStorageKeys } from './session/stored-session.js'
 export type { SessionState, SessionStatus, SignOutReason } from './session/state.js'
 export type { SessionEvents, EventName } from './session/events.js'
 export type { Cleanup } from './session/cleanups.js'
@@ -26,7 +28,7 @@ export {
   systemClock, systemTimers, consoleLogger, silentLogger,
   type Clock, type Timers, type TimerHandle, type Logger, type FetchLike,
 } from './env/ambient.js'
-export { backoffDelay, type BackoffOptions } from './refresh/backoff.js'
+export { backoffCeiling, backoffDelay, type BackoffOptions } from './refresh/backoff.js'
 
 export { attachAxios, type AxiosLike, type AxiosConfigLike } from './transport/attach-axios.js'
 export { authorizationHeader, type Credential, type TokenSource } from './transport/fetch.js'

@@ -19,19 +19,19 @@ export interface DeadlineOptions {
 export function withDeadline<T>(task: (signal: AbortSignal) => Promise<T>, options: DeadlineOptions): Promise<T> {
   const controller = new AbortController()
   const outer = options.signal
+  const abortedWith = (reason: unknown) => (options.onAbort ? options.onAbort(reason) : reason)
+  if (outer?.aborted) return Promise.reject(abortedWith(outer.reason))
   return new Promise<T>((resolve, reject) => {
-    let timer: unknown
-    const onOuterAbort = () => {
-      finish()
-      controller.abort(outer?.reason)
-      reject(options.onAbort ? options.onAbort(outer?.reason) : outer?.reason)
-    }
     const finish = () => {
       options.timers.clearTimeout(timer)
       outer?.removeEventListener('abort', onOuterAbort)
     }
-    if (outer?.aborted) return onOuterAbort()
-    timer = options.timers.setTimeout(() => {
+    const onOuterAbort = () => {
+      finish()
+      controller.abort(outer?.reason)
+      reject(abortedWith(outer?.reason))
+    }
+    const timer = options.timers.setTimeout(() => {
       finish()
       const error = new TimeoutError(options.ms)
       controller.abort(error)

@@ -21,18 +21,26 @@ describe('guarantee 2: failed refreshes keep the session; only invalid_grant end
 
   const setup = async (refresh = oauth2Refresh({ tokenEndpoint: server.tokenEndpoint, timeoutMs: 5_000 })) => {
     const storage = memoryStorage()
+    const online = createOnlineManager({ web: false })
     const client = createSessionClient({
       storage,
       refresh,
       refreshTimeoutMs: TIMEOUT_MS,
+      // A retry planned far away: no timer of the machine's speed races the test.
+      backoff: { baseMs: 600_000 },
       logger: silentLogger,
       foreground: createForegroundManager({ web: false }),
-      online: createOnlineManager({ web: false }),
+      online,
     })
     const failures: SessionEvents['refreshFailed'][] = []
     client.on('refreshFailed', (e) => failures.push(e))
     await client.signIn(server.initial(0)) // expired: every need refreshes
-    return { client, storage, failures }
+    /** Connectivity returns: the planned retry runs now. */
+    const reconnect = () => {
+      online.setOnline(false)
+      online.setOnline(true)
+    }
+    return { client, storage, failures, reconnect }
   }
 
   const cases: Array<[string, RefreshMode, string]> = [
@@ -44,7 +52,7 @@ describe('guarantee 2: failed refreshes keep the session; only invalid_grant end
   ]
 
   it.each(cases)('when %s: session and tokens kept, waiters fail typed and in time, slot released', async (_label, mode, code) => {
-    const { client, storage, failures } = await setup()
+    const { client, storage, failures, reconnect } = await setup()
     server.state.mode = mode
     const started = performance.now()
     const results = await Promise.allSettled(Array.from({ length: 20 }, () => client.getAccessToken()))
@@ -62,6 +70,7 @@ describe('guarantee 2: failed refreshes keep the session; only invalid_grant end
     expect(decodeRecord((await storage.getItem('latchkey.session'))!).refreshToken).toBe('r0')
     // The slot was released: the next need makes a new request, which now succeeds.
     server.state.mode = 'ok'
+    reconnect()
     expect(await client.getAccessToken()).toBe('a1')
     expect(server.state.refreshRequests).toBe(2)
     expect(client.getState().status).toBe('signedIn')
@@ -70,12 +79,13 @@ describe('guarantee 2: failed refreshes keep the session; only invalid_grant end
 
   it('a refresh function that throws (not a Latchkey error) is network-class', async () => {
     let calls = 0
-    const { client } = await setup(async () => {
+    const { client, reconnect } = await setup(async () => {
       calls++
       throw new TypeError('Network request failed')
     })
     await expect(client.getAccessToken()).rejects.toMatchObject({ code: 'LK_NETWORK' })
     expect(client.getState().status).toBe('offline')
+    reconnect()
     await expect(client.getAccessToken()).rejects.toMatchObject({ code: 'LK_NETWORK' })
     expect(calls).toBe(2)
     client.stop()

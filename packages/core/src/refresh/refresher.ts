@@ -1,47 +1,59 @@
 import { NetworkError, SignedOutError, TimeoutError } from '../errors/errors.js'
 import type { Clock, Timers } from '../env/ambient.js'
+import { unlessAborted, withDeadline } from '../env/deadline.js'
 import type { SessionLock } from '../lock/lock.js'
 import type { RefreshFn } from '../oauth/oauth2.js'
-import { decodeRecord, encodeRecord, remainingLifeMs, type SessionRecord } from '../storage/record.js'
-import type { SessionStorage } from '../storage/types.js'
-import { isUsable, sessionFromRecord, sessionFromResponse, toRecord, type PersistTokens, type Session } from '../session/session.js'
+import type { PairWaiters } from '../session/pair-exchange.js'
+import { isUsable, sessionFromResponse, type PersistTokens, type Session } from '../session/session.js'
+import type { StoredSession } from '../session/stored-session.js'
 import { parseTokenResponse } from '../session/token-response.js'
+import { remainingLifeMs } from '../storage/record.js'
 
-/** Storage no longer holds a session: another context signed out. */
+/** Storage no longer holds a session: another context signed out. `orphan`: a live pair to revoke. */
 export class StoredSessionGone extends SignedOutError {
-  constructor() {
+  constructor(readonly orphan: Session | null = null) {
     super('session was signed out in another context')
   }
 }
 
+/** What a refresh run did; the client commits it. */
+export type RefreshOutcome =
+  /** A new pair, persisted: from the network, or adopted from storage that another context rotated. */
+  | { kind: 'refreshed'; session: Session; source: 'network' | 'storage' }
+  /** The pair in memory was already replaced (by a broadcast or an earlier run): nothing to commit. */
+  | { kind: 'current'; session: Session }
+  /** The session ended while the server issued this pair: it must not be kept, only revoked. */
+  | { kind: 'orphaned'; session: Session }
+
+export interface RefreshRun {
+  /** The pair the caller found stale. */
+  staleId: string
+  /** The pair in memory, read when the lock is granted (a broadcast may have replaced it meanwhile). */
+  memory: () => Session | null
+  /** Aborted when the session this run serves ends (sign-out, another sign-in). */
+  ended: AbortSignal
+}
+
 export interface RefresherDeps {
-  storage: SessionStorage
-  storageKey: string
+  stored: StoredSession
   persistTokens: PersistTokens
   lock: SessionLock
   refresh: RefreshFn
   clock: Clock
   timers: Timers
+  /** One run, lock wait and every network step included, settles within this. */
   timeoutMs: number
   newId: () => string
-  /** The pair in memory now. */
-  current: () => Session | null
-  /** Whether the session that started this refresh is still the live one (no sign-out since). */
-  stillSignedIn: (epoch: number) => boolean
-  /** Make `session` the pair in use. */
-  commit: (session: Session, source: 'network' | 'storage') => void
-  /** A pair obtained after a sign-out: it must not be kept, only revoked. */
-  orphaned: (session: Session) => void
-  /** Resolves with pair `id` once another context's broadcast delivers it, or null after `ms`. */
-  awaitPair: (id: string, ms: number) => Promise<Session | null>
-  /** How long to wait for that broadcast (cookie mode), ms. */
+  /** Cookie mode: pairs another context announced. */
+  pairs: PairWaiters
+  /** How long to wait for that announcement, ms. */
   pairWaitMs: number
 }
 
 /**
  * The rotation-aware refresh (one run; the caller provides single-flight). Under the lock it
  * re-reads storage: a pair that another context already rotated is adopted instead of spending
- * a refresh token that is already spent. Memory advances only after the new pair is persisted.
+ * a refresh token that is already spent. A new pair is persisted before it is returned.
  *
  * A pair the server issued but storage refused is held aside, not used: its refresh token is the
  * only one the server still honours (RFC 9700 §4.14.2: with rotation, presenting the previous one
@@ -49,28 +61,21 @@ export interface RefresherDeps {
  * it, so a failed write never leads to spending the spent token — a sign-out nobody asked for.
  */
 export function createRefresher(deps: RefresherDeps) {
-  const readStored = async (): Promise<SessionRecord | null> => {
-    const raw = await deps.storage.getItem(deps.storageKey)
-    return raw === null ? null : decodeRecord(raw)
-  }
-  const write = (session: Session) => deps.storage.setItem(deps.storageKey, encodeRecord(toRecord(session, deps.persistTokens)))
-
   /** The newest pair, which storage refused; `replaces` is the id of the pair storage still held. */
   let unsaved: { session: Session; replaces: string } | null = null
 
-  const underLock = async (staleId: string, epoch: number, signal: AbortSignal): Promise<Session> => {
-    if (signal.aborted) throw new TimeoutError(deps.timeoutMs)
-    const memory = deps.current()
-    if (!memory || !deps.stillSignedIn(epoch)) throw new SignedOutError()
-    // Someone (a broadcast, an earlier holder of the lock) already replaced the stale pair.
-    if (memory.id !== staleId && isUsable(memory, deps.clock)) return memory
+  const underLock = async (run: RefreshRun, deadline: AbortSignal): Promise<RefreshOutcome> => {
+    if (deadline.aborted) throw new TimeoutError(deps.timeoutMs)
+    const memory = run.memory()
+    if (!memory || run.ended.aborted) throw new SignedOutError()
+    if (memory.id !== run.staleId && isUsable(memory, deps.clock)) return { kind: 'current', session: memory }
 
-    const stored = await readStored()
+    const stored = await deps.stored.read()
     if (!stored) {
       // Signed out in another context: a held pair is live at the server and must be revoked.
-      if (unsaved) deps.orphaned(unsaved.session)
+      const orphan = unsaved?.session ?? null
       unsaved = null
-      throw new StoredSessionGone()
+      throw new StoredSessionGone(orphan)
     }
     let storedId = stored.id
     let heldRefreshToken: string | null | undefined
@@ -78,37 +83,34 @@ export function createRefresher(deps: RefresherDeps) {
     unsaved = null
     if (held && held.replaces === stored.id) {
       try {
-        await write(held.session)
+        await deps.stored.save(held.session)
       } catch (e) {
         unsaved = held
         throw e
       }
-      if (isUsable(held.session, deps.clock)) {
-        deps.commit(held.session, 'network')
-        return held.session
-      }
+      if (isUsable(held.session, deps.clock)) return { kind: 'refreshed', session: held.session, source: 'network' }
       storedId = held.session.id
       heldRefreshToken = held.session.refreshToken
     }
     // (A held pair whose predecessor is no longer stored is dropped: another context stored a
     // later pair, which is the one to use.)
-    if (heldRefreshToken === undefined && stored.id !== staleId && stored.accessToken && remainingLifeMs(stored, deps.clock.now()) !== 0) {
-      const adopted = sessionFromRecord(stored, deps.clock)
-      deps.commit(adopted, 'storage')
-      return adopted
-    }
+    const rotatedElsewhere = heldRefreshToken === undefined && stored.id !== run.staleId && remainingLifeMs(stored, deps.clock.now()) !== 0
+    if (rotatedElsewhere && stored.accessToken) return { kind: 'refreshed', session: deps.stored.toSession(stored), source: 'storage' }
 
     // Cookie mode stores no token, only the pair's id: a moved id means another context already
     // rotated, and its access token travels by BroadcastChannel, which may arrive after this lock
     // grant. Wait for it briefly rather than rotating the cookie a second time.
-    if (heldRefreshToken === undefined && deps.persistTokens === 'none' && stored.id !== staleId && stored.id !== memory.id && remainingLifeMs(stored, deps.clock.now()) !== 0) {
-      const delivered = await deps.awaitPair(stored.id, deps.pairWaitMs)
-      if (delivered && isUsable(delivered, deps.clock)) return delivered
+    if (rotatedElsewhere && deps.persistTokens === 'none' && stored.id !== memory.id) {
+      const now = run.memory()
+      const delivered = now?.id === stored.id ? now : await deps.pairs.wait(stored.id, deps.pairWaitMs)
+      if (delivered && isUsable(delivered, deps.clock)) return { kind: 'current', session: delivered }
     }
 
     // The stored refresh token is the newest one any context holds.
     const refreshToken = heldRefreshToken !== undefined ? heldRefreshToken : deps.persistTokens === 'all' ? (stored.refreshToken ?? memory.refreshToken) : memory.refreshToken
-    const body = await deps.refresh(refreshToken, { signal })
+    // Settles at the deadline even if a custom refresh function ignores its signal, so the lock
+    // is never held past it.
+    const body = await unlessAborted(deps.refresh(refreshToken, { signal: deadline }), deadline)
     const arrivedAt = deps.clock.monotonic()
     let next: Session
     try {
@@ -116,20 +118,21 @@ export function createRefresher(deps: RefresherDeps) {
     } catch (cause) {
       throw new NetworkError('malformed_response', 'refresh returned a malformed token response', { cause })
     }
-    if (!deps.stillSignedIn(epoch)) {
-      deps.orphaned(next)
-      throw new SignedOutError()
-    }
+    if (run.ended.aborted) return { kind: 'orphaned', session: next }
     // Persist first: if this write fails, memory keeps the pair that storage holds, and the new
     // pair is held aside for the next run.
     try {
-      await write(next)
+      await deps.stored.save(next)
     } catch (e) {
       unsaved = { session: next, replaces: storedId }
       throw e
     }
-    deps.commit(next, 'network')
-    return next
+    if (run.ended.aborted) {
+      // Signed out while the write ran: do not leave the new pair behind in storage.
+      await deps.stored.clearIfStill(next.id).catch(() => undefined)
+      return { kind: 'orphaned', session: next }
+    }
+    return { kind: 'refreshed', session: next, source: 'network' }
   }
 
   return {
@@ -140,21 +143,13 @@ export function createRefresher(deps: RefresherDeps) {
       return held?.session ?? null
     },
     /**
-     * Replace the pair `staleId`. Settles within `timeoutMs` (lock wait included) with the new
-     * session or a typed error; the refresh is told to stop through its AbortSignal.
+     * Replace the pair `run.staleId`. Settles within `timeoutMs` (lock wait included) with what
+     * happened or a typed error; the refresh is told to stop through its AbortSignal.
      */
-    run(staleId: string, epoch: number): Promise<Session> {
-      const controller = new AbortController()
-      return new Promise<Session>((resolve, reject) => {
-        const timer = deps.timers.setTimeout(() => {
-          controller.abort()
-          reject(new TimeoutError(deps.timeoutMs))
-        }, deps.timeoutMs)
-        deps.lock
-          .run(() => underLock(staleId, epoch, controller.signal))
-          .then(resolve, reject)
-          .finally(() => deps.timers.clearTimeout(timer))
-      })
+    run(run: RefreshRun): Promise<RefreshOutcome> {
+      return withDeadline((deadline) => deps.lock.run(() => underLock(run, deadline)), { ms: deps.timeoutMs, timers: deps.timers })
     },
   }
 }
+
+export type Refresher = ReturnType<typeof createRefresher>

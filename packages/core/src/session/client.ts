@@ -2,22 +2,23 @@ import {
   CredentialInvalidatedError, LockedError, NetworkError, SignedOutError, StorageCorruptError,
   isLatchkeyError, isNetworkError, type LatchkeyError,
 } from '../errors/errors.js'
-import { backoffDelay } from '../refresh/backoff.js'
-import { StoredSessionGone, createRefresher } from '../refresh/refresher.js'
+import { StoredSessionGone, createRefresher, type RefreshOutcome } from '../refresh/refresher.js'
+import { createRetryer } from '../refresh/retryer.js'
 import { createSingleFlight } from '../refresh/single-flight.js'
 import { guardStorage } from '../storage/guarded.js'
-import { decodeRecord, encodeRecord } from '../storage/record.js'
 import { createRevocationQueue } from '../storage/revocation-queue.js'
 import type { SyncMessage } from '../sync/broadcast.js'
 import { createAuthFetch, type Credential, type TokenSource } from '../transport/fetch.js'
 import { createCleanups, type Cleanup } from './cleanups.js'
 import { createEmitter, type EventName, type SessionEvents } from './events.js'
 import { createPairWaiters, pairMessage, sessionFromPairMessage } from './pair-exchange.js'
+import { signedIn, type Phase } from './phase.js'
 import { resolveOptions, type SessionClientOptions } from './options.js'
 import { createRevoker } from './revoker.js'
-import { createScheduler } from './scheduler.js'
-import { isUsable, sessionFromRecord, sessionFromResponse, toRecord, type Session } from './session.js'
+import { isUsable, refreshAheadMs, sessionFromResponse, type Session } from './session.js'
+import { createSignOutSteps, type SignOutOptions } from './sign-out.js'
 import { createStore, initialState, type SessionState, type SessionStatus, type SignOutReason } from './state.js'
+import { createStoredSession } from './stored-session.js'
 import { parseTokenResponse, type TokenResponse } from './token-response.js'
 
 export interface SessionClient {
@@ -29,7 +30,7 @@ export interface SessionClient {
   signIn(response: TokenResponse): Promise<void>
   /** Local first (memory, storage, cleanups, `signedOut`), then server revocation. Never throws for network reasons. */
   signOut(options?: { reason?: SignOutReason }): Promise<void>
-  /** A valid access token (refreshing if needed), or null when signed out. */
+  /** A valid access token (refreshing if it expires within the margin), or null when signed out. */
   getAccessToken(): Promise<string | null>
   /** fetch with the access token; a 401 refreshes (once, shared) and replays once. */
   fetch(input: Request | string | URL, init?: RequestInit): Promise<Response>
@@ -47,219 +48,187 @@ export interface SessionClient {
   readonly tokenSource: TokenSource
 }
 
+const ignore = () => undefined
+/** A need arriving while a retry is due within this long waits for it instead of failing. */
+const RETRY_WAIT_MS = 2_000
+
 export function createSessionClient(options: SessionClientOptions): SessionClient {
   const o = resolveOptions(options)
   const storage = guardStorage(o.storage)
+  const stored = createStoredSession({ storage, storageKey: o.storageKey, persistTokens: o.persistTokens, clock: o.clock })
   const store = createStore<SessionState>(initialState)
   const emitter = createEmitter((error, event) => o.logger.error(`${event} handler threw`, { error }))
   const cleanups = createCleanups((error) => o.logger.error('sign-out cleanup threw', { error }))
   const revoker = createRevoker({
-    queue: createRevocationQueue(storage, `${o.storageKey}.revocations`),
-    revoke: o.revoke, clock: o.clock, timers: o.timers, timeoutMs: o.revokeTimeoutMs, logger: o.logger,
+    queue: createRevocationQueue(storage, stored.keys.revocations),
+    revoke: o.revoke, timers: o.timers, timeoutMs: o.revokeTimeoutMs, clock: o.clock, logger: o.logger,
+  })
+  let idCounter = 0
+  const newId = () => `${o.clock.now().toString(36)}-${Math.floor(o.random() * 2 ** 32).toString(36)}-${(++idCounter).toString(36)}`
+  const pairs = createPairWaiters(o.timers)
+  const refresher = createRefresher({
+    stored, persistTokens: o.persistTokens, lock: o.lock, refresh: o.refresh, clock: o.clock, timers: o.timers,
+    timeoutMs: o.refreshTimeoutMs, newId, pairs, pairWaitMs: 2_000,
+  })
+  const retryer = createRetryer({
+    clock: o.clock, timers: o.timers, random: o.random, backoff: o.backoff,
+    isForeground: () => o.foreground.isForeground(), isOnline: () => o.online.isOnline(),
+    due: () => {
+      const s = live()
+      if (s) void refresh(s.id).catch(ignore)
+    },
+  })
+  const finishSignOut = createSignOutSteps({
+    stored, persistTokens: o.persistTokens, revoker, cleanups, emitter, sync: o.sync, logger: o.logger,
+    isOnline: () => o.online.isOnline(), takeUnsaved: refresher.takeUnsaved,
   })
 
-  let session: Session | null = null
-  let locked = false
-  let signOutEpoch = 0
-  let failures = 0
-  let dueWhileOffline = false
-  let pendingRestore = false
+  let phase: Phase = { kind: 'signedOut' }
   let started: Promise<void> | null = null
-  let idCounter = 0
   const unsubscribes: Array<() => void> = []
-
-  const newId = () =>
-    `${o.clock.now().toString(36)}-${Math.floor(o.random() * 2 ** 32).toString(36)}-${(++idCounter).toString(36)}`
+  const live = () => (phase.kind === 'signedIn' ? phase.session : null)
+  // A function, not a narrowed read: the phase can change across any await.
+  const isLocked = () => phase.kind === 'locked'
 
   store.subscribe((state, previous) => emitter.emit('stateChanged', { state, previous }))
-
   const setStatus = (status: SessionStatus, extra: Partial<SessionState> = {}) => {
-    const next: SessionState = { status, ready: true, claims: session?.claims ?? null, ...extra }
-    if (session?.expiresAt != null && status !== 'locked' && status !== 'signedOut') next.expiresAt = session.expiresAt
+    const s = live()
+    const next: SessionState = { status, ready: true, claims: s?.claims ?? null, ...extra }
+    if (s?.expiresAt != null) next.expiresAt = s.expiresAt
     store.set(next)
   }
 
-  const scheduler = createScheduler({
-    clock: o.clock,
-    timers: o.timers,
-    isForeground: () => o.foreground.isForeground(),
-    onDue: () => {
-      if (!session || locked) return
-      if (!o.online.isOnline()) {
-        dueWhileOffline = true
-        return
-      }
-      void refresh(session.id).catch(() => undefined)
-    },
-  })
-
-  const planProactive = () => {
-    if (!session) return scheduler.cancel()
-    // No access token (cookie mode after a restart): refresh now. Else at expires_in − margin.
-    if (session.accessToken === null) return scheduler.plan(o.clock.monotonic())
-    if (session.expiresAt === null) return scheduler.cancel()
-    const lifetime = session.expiresAt - o.clock.monotonic()
-    // Already expired: the next need refreshes. A token shorter-lived than the margin refreshes at
-    // half its life, so a server that issues short tokens cannot drive a refresh loop.
-    if (lifetime <= 0) return scheduler.cancel()
-    scheduler.plan(session.expiresAt - Math.min(o.refreshMargin, lifetime / 2))
+  const planAhead = (s: Session) => {
+    // No access token (cookie mode after a restart): refresh now. Else at expires_in − margin,
+    // or at half the remaining life when that is shorter (a server issuing short tokens cannot
+    // drive a refresh loop). Already expired: the next need refreshes.
+    if (s.accessToken === null) return retryer.planAt(o.clock.monotonic())
+    if (s.expiresAt === null) return retryer.end()
+    const remaining = s.expiresAt - o.clock.monotonic()
+    if (remaining <= 0) return retryer.end()
+    retryer.planAt(s.expiresAt - Math.min(o.refreshMargin, remaining / 2))
   }
 
-  const publishPair = (s: Session) => o.sync?.publish(pairMessage(s, o.persistTokens, o.clock))
-
-  const pairWaiters = createPairWaiters(o.timers)
-  const awaitPair = (id: string, ms: number) => (session?.id === id ? Promise.resolve(session) : pairWaiters.wait(id, ms))
-
+  /** Makes `next` the pair in use (unless locked: it is persisted, memory stays empty until unlock). */
   const commit = (next: Session, source: 'network' | 'storage' | 'broadcast' | 'signIn') => {
-    if (locked) return // persisted already; memory stays empty until unlock
-    session = next
-    pairWaiters.deliver(next)
-    failures = 0
-    dueWhileOffline = false
+    if (phase.kind !== 'signedIn') return
+    phase = { ...phase, session: next }
+    pairs.deliver(next)
+    retryer.succeeded()
     setStatus('signedIn')
-    planProactive()
+    planAhead(next)
     if (source !== 'signIn') emitter.emit('refreshed', { expiresAt: next.expiresAt ?? undefined, source })
-    if (source === 'network' || source === 'signIn') publishPair(next)
+    if (source === 'network' || source === 'signIn') o.sync?.publish(pairMessage(next, o.persistTokens, o.clock))
   }
 
-  /**
-   * Local first (OWASP Session Management Cheat Sheet: logout must end the session everywhere it
-   * lives): memory, storage, cleanups, `signedOut`; then RFC 7009 revocation, queued if offline.
-   */
-  const endSession = async (
-    reason: SignOutReason,
-    error?: LatchkeyError,
-    { revoke = true, clearStorage = true, broadcast = true } = {},
-  ) => {
-    const ending = session
-    signOutEpoch++
-    session = null
-    locked = false
-    failures = 0
-    dueWhileOffline = false
-    pendingRestore = false
-    scheduler.cancel()
+  const revokeOrphan = (s: Session) => {
+    if (s.refreshToken !== null) void revoker.enqueue(s.refreshToken).then(() => revoker.flush(), ignore)
+  }
+
+  /** Local first: memory and state now, then everything in `finishSignOut`. */
+  const endSession = async (reason: SignOutReason, error?: LatchkeyError, options?: SignOutOptions) => {
+    const ending = live()
+    if (phase.kind === 'signedIn') phase.controller.abort()
+    phase = { kind: 'signedOut' }
+    retryer.end()
     setStatus('signedOut', { reason, ...(error ? { error } : {}) })
-    if (clearStorage) {
-      await storage.removeItem(o.storageKey).catch((e: unknown) => o.logger.error('could not clear stored session', { code: (e as LatchkeyError).code }))
-    }
-    const revocable = ending !== null && (ending.refreshToken !== null || o.persistTokens === 'none')
-    if (revoke && revocable && revoker.enabled) {
-      await revoker.enqueue(ending.refreshToken).catch((e: unknown) => o.logger.error('could not queue revocation', { code: (e as LatchkeyError).code }))
-    }
-    // A newer pair that storage refused is live at the server too.
-    const held = refresher.takeUnsaved()
-    if (revoke && held?.refreshToken && revoker.enabled) {
-      await revoker.enqueue(held.refreshToken).catch((e: unknown) => o.logger.error('could not queue revocation', { code: (e as LatchkeyError).code }))
-    }
-    await cleanups.runAll()
-    emitter.emit('signedOut', { reason, ...(error ? { error } : {}) })
-    if (broadcast) o.sync?.publish({ type: 'signedOut', reason })
-    if (revoke && (revocable || held?.refreshToken) && o.online.isOnline()) void revoker.flush()
+    await finishSignOut(ending, reason, error, options)
   }
 
-  const refresher = createRefresher({
-    storage, storageKey: o.storageKey, persistTokens: o.persistTokens, lock: o.lock, refresh: o.refresh,
-    clock: o.clock, timers: o.timers, timeoutMs: o.refreshTimeoutMs, newId,
-    current: () => session,
-    awaitPair,
-    pairWaitMs: 2_000,
-    stillSignedIn: (epoch) => epoch === signOutEpoch,
-    commit,
-    orphaned: (s) => {
-      if (s.refreshToken !== null) void revoker.enqueue(s.refreshToken).then(() => revoker.flush(), () => undefined)
-    },
-  })
+  const signedOutElsewhere = () => endSession('signed_out_elsewhere', undefined, { revoke: false, clearStorage: false, broadcast: false })
+
+  /** What a failed refresh means: the session ends (definitive rejection), or it stays and the retryer plans. */
+  const refreshFailed = async (raw: unknown): Promise<never> => {
+    // A custom refresh function may throw anything; unknown failures are network-class.
+    const error = isLatchkeyError(raw) ? raw : new NetworkError('unreachable', 'refresh failed', { cause: raw })
+    const ending: SignOutReason | null = o.isRefreshRejected(raw)
+      ? 'refresh_rejected'
+      : raw instanceof CredentialInvalidatedError ? 'credential_invalidated'
+      : raw instanceof StorageCorruptError ? 'storage_corrupt'
+      : null
+    if (ending) {
+      emitter.emit('refreshFailed', { error, willRetry: false })
+      await endSession(ending, error, { revoke: false })
+      throw error
+    }
+    if (live()) {
+      const retryInMs = retryer.failed(error)
+      setStatus(isNetworkError(error) ? 'offline' : 'signedIn', { error })
+      emitter.emit('refreshFailed', { error, willRetry: true, retryInMs })
+    }
+    throw error
+  }
 
   const flight = createSingleFlight<Session>()
-  /** The one refresh (single-flight), and what its outcome means for the session. */
+  /** The one refresh (single-flight); the refresher says what happened and this commits it. */
   const refresh = (staleId: string): Promise<Session> =>
     flight.run(async () => {
-      const epoch = signOutEpoch
-      if (session && !locked) setStatus('refreshing')
+      if (phase.kind !== 'signedIn') throw phase.kind === 'locked' ? new LockedError() : new SignedOutError()
+      const ended = phase.controller.signal
+      setStatus('refreshing')
+      let outcome: RefreshOutcome
       try {
-        const next = await refresher.run(staleId, epoch)
-        if (session && !locked) setStatus('signedIn')
-        return next
+        outcome = await refresher.run({ staleId, memory: live, ended })
       } catch (raw) {
-        if (epoch !== signOutEpoch) throw raw instanceof SignedOutError ? raw : new SignedOutError()
-        if (raw instanceof StoredSessionGone) {
-          await endSession('signed_out_elsewhere', undefined, { revoke: false, clearStorage: false, broadcast: false })
-          throw raw
-        }
-        // A custom refresh function may throw anything; unknown failures are network-class.
-        const error = isLatchkeyError(raw) ? raw : new NetworkError('unreachable', 'refresh failed', { cause: raw })
-        const ending: SignOutReason | null = o.isRefreshRejected(raw)
-          ? 'refresh_rejected'
-          : raw instanceof CredentialInvalidatedError ? 'credential_invalidated'
-          : raw instanceof StorageCorruptError ? 'storage_corrupt'
-          : null
-        if (ending) {
-          emitter.emit('refreshFailed', { error, willRetry: false })
-          await endSession(ending, error, { revoke: false })
-          throw error
-        }
-        failures++
-        const retryInMs = backoffDelay(failures, o.random, o.backoff)
-        if (session && !locked) {
-          scheduler.plan(o.clock.monotonic() + retryInMs)
-          setStatus(isNetworkError(error) ? 'offline' : 'signedIn', { error })
-        }
-        emitter.emit('refreshFailed', { error, willRetry: true, retryInMs })
-        throw error
+        if (ended.aborted) throw raw instanceof SignedOutError ? raw : new SignedOutError()
+        if (!(raw instanceof StoredSessionGone)) return refreshFailed(raw)
+        if (raw.orphan) revokeOrphan(raw.orphan)
+        await signedOutElsewhere()
+        throw raw
       }
+      if (outcome.kind === 'orphaned' || ended.aborted) {
+        revokeOrphan(outcome.session)
+        throw new SignedOutError()
+      }
+      if (outcome.kind === 'refreshed') commit(outcome.session, outcome.source)
+      else if (live()) setStatus('signedIn')
+      return outcome.session
     })
 
   /** Reads the stored record into memory. A transient read failure keeps what we had and says so. */
   const restore = async (fallback: 'signedOut' | 'locked') => {
-    let raw: string | null
+    let record
     try {
-      raw = await storage.getItem(o.storageKey)
+      record = await stored.read()
     } catch (error) {
       if (error instanceof CredentialInvalidatedError) return endSession('credential_invalidated', error, { revoke: false })
-      pendingRestore = true
+      if (error instanceof StorageCorruptError) return endSession('storage_corrupt', error, { revoke: false })
       o.logger.warn('could not read the stored session; will retry', { code: (error as LatchkeyError).code })
-      locked = fallback === 'locked'
+      phase = fallback === 'locked' ? { kind: 'locked' } : { kind: 'unread' }
       // Not a sign-out: the session's fate is unknown until a read succeeds, so `ready` stays
       // false (a route guard keeps its splash up instead of redirecting to sign-in).
       return setStatus(fallback, { error: error as LatchkeyError, ...(fallback === 'signedOut' ? { ready: false } : {}) })
     }
-    pendingRestore = false
-    locked = false
-    if (raw === null) return setStatus('signedOut')
-    let next: Session
-    try {
-      next = sessionFromRecord(decodeRecord(raw), o.clock)
-    } catch (error) {
-      return endSession('storage_corrupt', error as StorageCorruptError, { revoke: false })
+    if (record === null) {
+      phase = { kind: 'signedOut' }
+      return setStatus('signedOut')
     }
-    session = next
+    const next = stored.toSession(record)
+    phase = signedIn(next)
     setStatus('signedIn')
-    planProactive()
+    planAhead(next)
   }
 
   const onResume = () => {
-    if (pendingRestore && !locked) void restore('signedOut')
-    if (!session || locked) return
-    const state = store.get()
-    // A refresh that failed (offline with an error) or fell due while offline runs now; a device
-    // that was merely offline with a still-valid token just goes back to signedIn.
-    if ((state.status === 'offline' && state.error) || dueWhileOffline) {
-      dueWhileOffline = false
-      void refresh(session.id).catch(() => undefined)
-    } else if (state.status === 'offline' && o.online.isOnline()) {
-      setStatus('signedIn')
-    }
+    if (phase.kind === 'unread') return void restore('signedOut')
+    const s = live()
+    if (!s) return
+    // A refresh that failed or fell due while offline runs now; a device that was merely
+    // offline with a still-valid token just goes back to signedIn.
+    if (retryer.resume()) void refresh(s.id).catch(ignore)
+    else if (store.get().status === 'offline' && o.online.isOnline()) setStatus('signedIn')
   }
 
   const onSync = async (message: SyncMessage) => {
     if (message.type === 'signedOut') {
-      if (session || locked) await endSession('signed_out_elsewhere', undefined, { revoke: false, clearStorage: false, broadcast: false })
+      if (phase.kind === 'signedIn' || phase.kind === 'locked') await signedOutElsewhere()
       return
     }
-    if (locked || session?.id === message.id) return
-    const next = await sessionFromPairMessage(message, { persistTokens: o.persistTokens, storage, storageKey: o.storageKey, clock: o.clock })
-    if (!next || locked || session?.id === next.id) return
+    if (phase.kind === 'locked' || live()?.id === message.id) return
+    const next = await sessionFromPairMessage(message, { persistTokens: o.persistTokens, stored, clock: o.clock })
+    if (!next || isLocked() || live()?.id === next.id) return
+    // Another context signed in while this one was signed out: adopt its session.
+    if (phase.kind !== 'signedIn') phase = signedIn(next)
     commit(next, 'broadcast')
   }
 
@@ -267,13 +236,13 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     if (started) return started
     unsubscribes.push(
       o.foreground.subscribe(() => {
-        scheduler.foregroundChanged()
+        retryer.foregroundChanged()
         if (o.foreground.isForeground()) onResume()
       }),
       o.online.subscribe((online) => {
         if (!online) {
           // Report it at once (DESIGN: offline is a state, never a sign-out); refreshes wait.
-          if (session && !locked && store.get().status === 'signedIn') setStatus('offline')
+          if (live() && store.get().status === 'signedIn') setStatus('offline')
           return
         }
         onResume()
@@ -285,7 +254,7 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     }
     started = (async () => {
       if (o.startLocked) {
-        locked = true
+        phase = { kind: 'locked' }
         return setStatus('locked')
       }
       await restore('signedOut')
@@ -296,22 +265,31 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
 
   const ensureStarted = () => started ?? start()
   const credentialOf = (s: Session): Credential => ({ accessToken: s.accessToken!, tokenType: s.tokenType })
+  /** The one refresh; after a network failure, the planned retry (soon) or its error (at once). */
+  const refreshNow = async (s: Session): Promise<Credential> => {
+    const held = retryer.hold(RETRY_WAIT_MS)
+    if (held && 'error' in held) throw held.error
+    if (held) await held.wait
+    const next = await refresh(s.id)
+    if (isLocked()) throw new LockedError()
+    return credentialOf(next)
+  }
 
   const credential = async (): Promise<Credential | null> => {
     await ensureStarted()
-    if (pendingRestore && !locked) await restore('signedOut')
-    if (locked) throw new LockedError()
-    const s = session
+    if (phase.kind === 'unread') await restore('signedOut')
+    if (phase.kind === 'locked') throw new LockedError()
+    const s = live()
     if (!s) return null
-    if (isUsable(s, o.clock)) return credentialOf(s)
+    const usable = isUsable(s, o.clock)
+    // Not a token that expires within moments: refresh on demand inside the margin.
+    if (usable && (s.expiresAt === null || s.expiresAt - o.clock.monotonic() > refreshAheadMs(s, o.refreshMargin))) return credentialOf(s)
     try {
-      const next = await refresh(s.id)
-      if (locked) throw new LockedError()
-      return credentialOf(next)
+      return await refreshNow(s)
     } catch (error) {
-      // Expiry guessed from the wall clock after a restart, and no network: use the token anyway
-      // and let the resource server's 401 decide.
-      if (isNetworkError(error) && s.expiryEstimated && s.accessToken !== null && session === s) return credentialOf(s)
+      // The network failed: a still-valid token is better than none, and so is one whose expiry
+      // was guessed from the wall clock after a restart; the resource server's 401 decides.
+      if (isNetworkError(error) && live() === s && s.accessToken !== null && (isUsable(s, o.clock) || s.expiryEstimated)) return credentialOf(s)
       throw error
     }
   }
@@ -322,16 +300,17 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
       if (!c) throw new SignedOutError()
       return c
     },
-    peek: () => (session && !locked && session.accessToken !== null ? credentialOf(session) : null),
+    peek: () => {
+      const s = live()
+      return s && s.accessToken !== null ? credentialOf(s) : null
+    },
     async renew(stale) {
       await ensureStarted()
-      if (locked) throw new LockedError()
-      const s = session
+      if (phase.kind === 'locked') throw new LockedError()
+      const s = live()
       if (!s) throw new SignedOutError()
       if (s.accessToken !== null && s.accessToken !== stale.accessToken) return credentialOf(s)
-      const next = await refresh(s.id)
-      if (locked) throw new LockedError()
-      return credentialOf(next)
+      return refreshNow(s)
     },
   }
 
@@ -339,26 +318,23 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     start,
     stop() {
       for (const unsubscribe of unsubscribes.splice(0)) unsubscribe()
-      scheduler.cancel()
+      retryer.end()
       started = null
     },
     async signIn(response) {
       await ensureStarted()
-      const parsed = parseTokenResponse(response)
-      const next = sessionFromResponse(parsed, null, o.clock.monotonic(), o.clock, newId())
+      const next = sessionFromResponse(parseTokenResponse(response), null, o.clock.monotonic(), o.clock, newId())
       // Persist first: if storage refuses, nothing changes in memory.
-      await storage.setItem(o.storageKey, encodeRecord(toRecord(next, o.persistTokens)))
-      signOutEpoch++
-      locked = false
-      pendingRestore = false
+      await stored.save(next)
+      // A refresh in flight for an earlier session must not keep its result.
+      if (phase.kind === 'signedIn') phase.controller.abort()
+      phase = signedIn(next)
+      retryer.end()
       commit(next, 'signIn')
     },
     async signOut({ reason = 'user' } = {}) {
       await ensureStarted()
-      if (!session && !locked && store.get().status === 'signedOut' && !pendingRestore) {
-        await storage.removeItem(o.storageKey).catch(() => undefined)
-        return
-      }
+      if (phase.kind === 'signedOut' && store.get().status === 'signedOut') return void (await stored.clear().catch(ignore))
       await endSession(reason)
     },
     getAccessToken: async () => (await credential())?.accessToken ?? null,
@@ -368,16 +344,15 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     on: emitter.on,
     onSignOut: cleanups.add,
     lock() {
-      locked = true
-      session = null
-      scheduler.cancel()
+      phase = { kind: 'locked' }
+      retryer.end()
       setStatus('locked')
     },
     async unlock() {
       await ensureStarted()
-      if (!locked) return
+      if (phase.kind !== 'locked') return
       await restore('locked')
-      if (!locked && o.online.isOnline()) void revoker.flush()
+      if (phase.kind !== 'locked' && o.online.isOnline()) void revoker.flush()
     },
     flushRevocations: () => revoker.flush(),
     tokenSource,

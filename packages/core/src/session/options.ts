@@ -24,7 +24,10 @@ export interface SessionClientOptions {
   persistTokens?: PersistTokens
   /** Refresh this long before expiry, in ms (default 60 000). */
   refreshMargin?: number
-  /** Each refresh settles within this, lock wait included (default 20 000 ms). */
+  /**
+   * Each refresh settles within this, lock wait and every network step included (default
+   * 10 000 ms). With the server's grace window it is one design: see `latestRetryArrivalMs`.
+   */
   refreshTimeoutMs?: number
   revokeTimeoutMs?: number
   backoff?: BackoffOptions
@@ -43,10 +46,18 @@ export interface SessionClientOptions {
   online?: OnlineManager
 }
 
+/** The timing defaults; with the server's grace window they are one design (see refresh/timing.ts). */
+export const SESSION_DEFAULTS = {
+  refreshMargin: 60_000,
+  refreshTimeoutMs: 10_000,
+  revokeTimeoutMs: 10_000,
+  backoff: { baseMs: 1_000, maxMs: 60_000 },
+} as const
+
 /** Every default resolved once, when the client is created. */
 export function resolveOptions(options: SessionClientOptions) {
   if (typeof options.refresh !== 'function') throw new TypeError('createSessionClient: `refresh` is required')
-  const margin = options.refreshMargin ?? 60_000
+  const margin = options.refreshMargin ?? SESSION_DEFAULTS.refreshMargin
   if (!(margin >= 0)) throw new TypeError('createSessionClient: `refreshMargin` must be >= 0 (ms)')
   return {
     refresh: options.refresh,
@@ -55,9 +66,9 @@ export function resolveOptions(options: SessionClientOptions) {
     storageKey: options.storageKey ?? 'latchkey.session',
     persistTokens: options.persistTokens ?? 'all',
     refreshMargin: margin,
-    refreshTimeoutMs: options.refreshTimeoutMs ?? 20_000,
-    revokeTimeoutMs: options.revokeTimeoutMs ?? 15_000,
-    backoff: options.backoff ?? {},
+    refreshTimeoutMs: options.refreshTimeoutMs ?? SESSION_DEFAULTS.refreshTimeoutMs,
+    revokeTimeoutMs: options.revokeTimeoutMs ?? SESSION_DEFAULTS.revokeTimeoutMs,
+    backoff: { ...SESSION_DEFAULTS.backoff, ...options.backoff },
     isRefreshRejected: options.isRefreshRejected ?? ((error: unknown) => error instanceof RefreshRejectedError),
     startLocked: options.startLocked ?? false,
     clock: options.clock ?? systemClock(),

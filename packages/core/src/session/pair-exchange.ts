@@ -1,11 +1,10 @@
 // How a client shares a new pair with other contexts (tabs) and takes theirs: the message it
 // publishes, the session it builds from one it receives, and the refreshes waiting for one.
 import type { Clock, Timers } from '../env/ambient.js'
-import { decodeRecord } from '../storage/record.js'
-import type { SessionStorage } from '../storage/types.js'
 import type { SyncMessage } from '../sync/broadcast.js'
 import { decodeClaims } from './claims.js'
-import { sessionFromRecord, type PersistTokens, type Session } from './session.js'
+import type { PersistTokens, Session } from './session.js'
+import type { StoredSession } from './stored-session.js'
 
 type PairMessage = Extract<SyncMessage, { type: 'pair' }>
 
@@ -26,14 +25,13 @@ export function pairMessage(s: Session, persistTokens: PersistTokens, clock: Clo
  */
 export async function sessionFromPairMessage(
   message: PairMessage,
-  deps: { persistTokens: PersistTokens; storage: SessionStorage; storageKey: string; clock: Clock },
+  deps: { persistTokens: PersistTokens; stored: StoredSession; clock: Clock },
 ): Promise<Session | null> {
   let next: Session
   if (deps.persistTokens === 'all') {
-    const raw = await deps.storage.getItem(deps.storageKey)
-    const record = raw === null ? null : decodeRecord(raw)
+    const record = await deps.stored.read()
     if (!record || record.id !== message.id) return null
-    next = sessionFromRecord(record, deps.clock)
+    next = deps.stored.toSession(record)
   } else {
     if (!message.accessToken) return null
     next = {
@@ -72,3 +70,5 @@ export function createPairWaiters(timers: Timers) {
     },
   }
 }
+
+export type PairWaiters = ReturnType<typeof createPairWaiters>

@@ -1,4 +1,5 @@
-import { isLatchkeyError, isNetworkError, TimeoutError } from '../errors/errors.js'
+import { isLatchkeyError, isNetworkError } from '../errors/errors.js'
+import { withDeadline } from '../env/deadline.js'
 import type { Clock, Logger, Timers } from '../env/ambient.js'
 import type { RevokeFn } from '../oauth/oauth2.js'
 import type { RevocationQueue } from '../storage/revocation-queue.js'
@@ -19,16 +20,7 @@ export function createRevoker(deps: {
   const flight = createSingleFlight<void>()
 
   const sendOne = (token: string | null): Promise<void> =>
-    new Promise<void>((resolve, reject) => {
-      const controller = new AbortController()
-      const timer = deps.timers.setTimeout(() => {
-        controller.abort()
-        reject(new TimeoutError(deps.timeoutMs))
-      }, deps.timeoutMs)
-      deps.revoke!(token, { signal: controller.signal })
-        .then(resolve, reject)
-        .finally(() => deps.timers.clearTimeout(timer))
-    })
+    withDeadline((signal) => deps.revoke!(token, { signal }), { ms: deps.timeoutMs, timers: deps.timers })
 
   const flush = async () => {
     if (!deps.revoke) return

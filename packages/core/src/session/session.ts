@@ -86,3 +86,11 @@ export function toRecord(session: Session, persist: PersistTokens): SessionRecor
 export function isUsable(session: Session, clock: Clock): boolean {
   return session.accessToken !== null && (session.expiresAt === null || clock.monotonic() < session.expiresAt)
 }
+
+/**
+ * How long before expiry a token counts as due: the margin, bounded by half the token's life, so
+ * a server that issues tokens shorter than the margin does not make every need refresh.
+ */
+export function refreshAheadMs(session: Session, margin: number): number {
+  return session.expiresIn === null ? 0 : Math.min(margin, (session.expiresIn * 1000) / 2)
+}

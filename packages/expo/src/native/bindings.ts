@@ -1,5 +1,5 @@
 import {
-  broadcastSync, createForegroundManager, createOnlineManager, oauth2Refresh, oauth2Revoke, webLocks,
+  DEFAULT_STORAGE_KEY, broadcastSync, createForegroundManager, sessionStorageKeys, createOnlineManager, oauth2Refresh, oauth2Revoke, webLocks,
   type ForegroundManager, type OnlineManager, type SessionClientOptions, type SessionStorage,
 } from '@latchkey/core'
 import { createBiometricGate, type BiometricGate, type BiometricGateOptions } from '../biometric/biometric-gate.js'
@@ -51,7 +51,7 @@ export interface ExpoSessionOptions {
  * `createSessionClient({ ...expoSessionOptions({ tokenEndpoint }) })`.
  */
 export function expoSessionOptions(options: ExpoSessionOptions): Partial<SessionClientOptions> & Pick<SessionClientOptions, 'refresh'> {
-  const storageKey = options.storageKey ?? 'latchkey.session'
+  const storageKey = options.storageKey ?? DEFAULT_STORAGE_KEY
   const os = platformOS()
   const startLocked = options.startLocked ? { startLocked: true } : {}
   if (os === 'web') {
@@ -68,7 +68,7 @@ export function expoSessionOptions(options: ExpoSessionOptions): Partial<Session
   }
   let storage = secureStoreStorage(options.secureStore)
   if (os === 'ios' && options.clearOnReinstall !== false) {
-    storage = withReinstallCheck(storage, { asyncStorage: nativeAsyncStorage, keys: [storageKey, `${storageKey}.revocations`] })
+    storage = withReinstallCheck(storage, { asyncStorage: nativeAsyncStorage, keys: Object.values(sessionStorageKeys(storageKey)) })
   }
   return {
     storageKey, ...startLocked, storage, ...expoEnvironment(),

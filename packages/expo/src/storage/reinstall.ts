@@ -1,4 +1,4 @@
-import type { SessionStorage } from '@latchkey/core'
+import { sessionStorageKeys, type SessionStorage } from '@latchkey/core'
 import type { AsyncStorageLike } from './types.js'
 
 export interface ReinstallOptions {
@@ -12,7 +12,7 @@ export interface ReinstallOptions {
 
 export type ReinstallCheck = { firstLaunch: boolean } | { firstLaunch: 'unknown'; error: unknown }
 
-export const defaultSessionKeys = ['latchkey.session', 'latchkey.session.revocations']
+export const defaultSessionKeys: string[] = Object.values(sessionStorageKeys())
 
 /**
  * iOS keeps Keychain items after the app is deleted, so a reinstall would resume the previous
