@@ -25,4 +25,11 @@ for (const group of ['packages', 'apps']) {
     }
   }
 }
+// Tests that cross packages (the core client against the real server) have a config of their own.
+process.stderr.write('typecheck integration/\n')
+try {
+  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'integration', 'tsconfig.json')], { cwd: root, stdio: 'inherit' })
+} catch {
+  failed = true
+}
 process.exit(failed ? 1 : 0)

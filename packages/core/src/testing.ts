@@ -7,6 +7,9 @@ import { silentLogger } from './env/ambient.js'
 import { createSessionClient } from './session/client.js'
 import type { SessionStorage } from './storage/types.js'
 
+/** A fake clock (wall and monotonic apart) with timers on it, for driving a client's time in tests. */
+export { createFakeTime, settle, type FakeTime } from './test-support/fake-time.js'
+
 export interface StorageContractOptions {
   /** Size of the large-value test in bytes of UTF-8 (default 64 KiB). */
   largeValueBytes?: number

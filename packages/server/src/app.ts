@@ -33,7 +33,7 @@ export interface AppOptions {
   issuer: string
   /** `aud` of access tokens; default the issuer. */
   audience?: string
-  /** Seconds; defaults 600, 10, 30 days, 90 days. */
+  /** Seconds; defaults 600, 60, 30 days, 90 days. */
   accessTtl?: number
   refreshGrace?: number
   sessionIdle?: number

@@ -4,7 +4,7 @@ import { ConfigError, loadConfig, parseDuration } from './config.js'
 describe('loadConfig', () => {
   test('defaults with an empty environment', () => {
     const c = loadConfig({})
-    expect(c).toMatchObject({ port: 8787, host: '127.0.0.1', issuer: 'http://127.0.0.1:8787', accessTtl: 600, refreshGrace: 10, sessionIdle: 30 * 86400, sessionMax: 90 * 86400, retention: 90 * 86400, databaseUrl: undefined })
+    expect(c).toMatchObject({ port: 8787, host: '127.0.0.1', issuer: 'http://127.0.0.1:8787', accessTtl: 600, refreshGrace: 60, sessionIdle: 30 * 86400, sessionMax: 90 * 86400, retention: 90 * 86400, databaseUrl: undefined })
     expect(c.dataDir.endsWith('/data')).toBe(true)
   })
 

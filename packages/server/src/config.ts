@@ -12,7 +12,12 @@ export interface ServerConfig {
   issuer: string
   /** Access token lifetime, seconds. */
   accessTtl: number
-  /** Window (seconds) in which the previous refresh token gets the current pair back. */
+  /**
+   * Window (seconds) in which the previous refresh token gets the current pair back. With the
+   * client's deadlines it is one design: it must exceed the latest moment a client that stays
+   * online retries after a lost answer (`latestRetryArrivalMs` in @latchkey/core: 21 s after one
+   * lost answer, 47 s after three, with the core's defaults).
+   */
   refreshGrace: number
   /** A session unused for this long (seconds) ends. */
   sessionIdle: number
@@ -73,7 +78,7 @@ export const DEFAULTS = {
   host: '127.0.0.1',
   dataDir: './data',
   accessTtl: 600,
-  refreshGrace: 10,
+  refreshGrace: 60,
   sessionIdle: 30 * DAY,
   sessionMax: 90 * DAY,
   retention: 90 * DAY,
