@@ -8,18 +8,19 @@ import { createSingleFlight } from '../refresh/single-flight.js'
 import { guardStorage } from '../storage/guarded.js'
 import { createRevocationQueue } from '../storage/revocation-queue.js'
 import type { SyncMessage } from '../sync/broadcast.js'
-import { createAuthFetch, type Credential, type TokenSource } from '../transport/fetch.js'
+import { createAuthFetch, type TokenSource } from '../transport/fetch.js'
 import { createCleanups, type Cleanup } from './cleanups.js'
 import { createEmitter, type EventName, type SessionEvents } from './events.js'
 import { createPairWaiters, pairMessage, sessionFromPairMessage } from './pair-exchange.js'
 import { signedIn, type Phase } from './phase.js'
 import { resolveOptions, type SessionClientOptions } from './options.js'
 import { createRevoker } from './revoker.js'
-import { isUsable, refreshAheadMs, sessionFromResponse, type Session } from './session.js'
+import { sessionFromResponse, type Session } from './session.js'
 import { createSignOutSteps, type SignOutOptions } from './sign-out.js'
 import { createStore, initialState, type SessionState, type SessionStatus, type SignOutReason } from './state.js'
 import { createStoredSession } from './stored-session.js'
 import { parseTokenResponse, type TokenResponse } from './token-response.js'
+import { createTokenSource } from './token-source.js'
 
 export interface SessionClient {
   /** Subscribes to the environment and restores from storage (or enters `locked`). Idempotent. */
@@ -49,8 +50,6 @@ export interface SessionClient {
 }
 
 const ignore = () => undefined
-/** A need arriving while a retry is due within this long waits for it instead of failing. */
-const RETRY_WAIT_MS = 2_000
 
 export function createSessionClient(options: SessionClientOptions): SessionClient {
   const o = resolveOptions(options)
@@ -264,55 +263,13 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
   }
 
   const ensureStarted = () => started ?? start()
-  const credentialOf = (s: Session): Credential => ({ accessToken: s.accessToken!, tokenType: s.tokenType })
-  /** The one refresh; after a network failure, the planned retry (soon) or its error (at once). */
-  const refreshNow = async (s: Session): Promise<Credential> => {
-    const held = retryer.hold(RETRY_WAIT_MS)
-    if (held && 'error' in held) throw held.error
-    if (held) await held.wait
-    const next = await refresh(s.id)
-    if (isLocked()) throw new LockedError()
-    return credentialOf(next)
-  }
-
-  const credential = async (): Promise<Credential | null> => {
-    await ensureStarted()
-    if (phase.kind === 'unread') await restore('signedOut')
-    if (phase.kind === 'locked') throw new LockedError()
-    const s = live()
-    if (!s) return null
-    const usable = isUsable(s, o.clock)
-    // Not a token that expires within moments: refresh on demand inside the margin.
-    if (usable && (s.expiresAt === null || s.expiresAt - o.clock.monotonic() > refreshAheadMs(s, o.refreshMargin))) return credentialOf(s)
-    try {
-      return await refreshNow(s)
-    } catch (error) {
-      // The network failed: a still-valid token is better than none, and so is one whose expiry
-      // was guessed from the wall clock after a restart; the resource server's 401 decides.
-      if (isNetworkError(error) && live() === s && s.accessToken !== null && (isUsable(s, o.clock) || s.expiryEstimated)) return credentialOf(s)
-      throw error
-    }
-  }
-
-  const tokenSource: TokenSource = {
-    async get() {
-      const c = await credential()
-      if (!c) throw new SignedOutError()
-      return c
-    },
-    peek: () => {
-      const s = live()
-      return s && s.accessToken !== null ? credentialOf(s) : null
-    },
-    async renew(stale) {
+  const tokens = createTokenSource({
+    ready: async () => {
       await ensureStarted()
-      if (phase.kind === 'locked') throw new LockedError()
-      const s = live()
-      if (!s) throw new SignedOutError()
-      if (s.accessToken !== null && s.accessToken !== stale.accessToken) return credentialOf(s)
-      return refreshNow(s)
+      if (phase.kind === 'unread') await restore('signedOut')
     },
-  }
+    live, isLocked, retryer, refresh, refreshMargin: o.refreshMargin, clock: o.clock,
+  })
 
   return {
     start,
@@ -337,8 +294,8 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
       if (phase.kind === 'signedOut' && store.get().status === 'signedOut') return void (await stored.clear().catch(ignore))
       await endSession(reason)
     },
-    getAccessToken: async () => (await credential())?.accessToken ?? null,
-    fetch: createAuthFetch(tokenSource, o.fetch),
+    getAccessToken: async () => (await tokens.credential())?.accessToken ?? null,
+    fetch: createAuthFetch(tokens.source, o.fetch),
     getState: store.get,
     subscribe: (listener) => store.subscribe(() => listener()),
     on: emitter.on,
@@ -355,6 +312,6 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
       if (phase.kind !== 'locked' && o.online.isOnline()) void revoker.flush()
     },
     flushRevocations: () => revoker.flush(),
-    tokenSource,
+    tokenSource: tokens.source,
   }
 }

@@ -6,9 +6,13 @@ interface Pending {
   callback: () => void
 }
 
+// A macrotask turn: setImmediate where it exists (Node), else a zero timeout (browsers, Hermes).
+const nextTurn: (resolve: () => void) => void =
+  (globalThis as { setImmediate?: (fn: () => void) => void }).setImmediate ?? ((resolve) => void setTimeout(resolve, 0))
+
 /** Lets pending promise chains run (a real macrotask turn; no fake time passes). */
 export const settle = async (turns = 3) => {
-  for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve))
+  for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => nextTurn(resolve))
 }
 
 /**
