@@ -23,9 +23,9 @@ export function historyOf(install, records, t) {
   return { events, proxy }
 }
 
-function slimRecord(r) {
+export function slimRecord(r) {
   return {
-    at: new Date(r.at).toISOString(), path: r.path, fault: r.fault,
+    at: new Date(r.at).toISOString(), install: r.install, path: r.path, fault: r.fault,
     forwardedAt: r.forwardedAt ? new Date(r.forwardedAt).toISOString() : null,
     backend: r.backend, upstreamStatus: r.upstreamStatus, upstreamError: r.upstreamError,
     injectedStatus: r.injectedStatus, delivered: r.delivered, clientGone: r.clientGone,

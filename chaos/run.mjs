@@ -2,12 +2,14 @@
 // `npm run chaos`: real server processes (two on one PostgreSQL database, one on PGlite), a
 // faulting proxy in front of them, and app installs that restart, go offline, go to the
 // background and have their clocks jumped, while server processes are killed with SIGKILL.
-// Usage: node chaos/run.mjs [--seed N] [--quick] [--installs N] [--grace S] [--pglite-only]
+// Usage: node chaos/run.mjs [--seed N] [--quick] [--installs N] [--scenarios N per install] [--grace S]
+//        [--pglite-only] [--only KIND (every scenario of one kind, for debugging)]
 // Last line: `chaos: N scenarios, V violations (…)`; exit 1 when V > 0.
+import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { buildPackages } from '../scripts/build-if-stale.mjs'
 import { reuseFromPglite, reuseFromPostgres } from './audit.mjs'
-import { classify } from './classify.mjs'
+import { classify, slimRecord } from './classify.mjs'
 import { lastLine, table, writeReport } from './report.mjs'
 import { createRng } from './rng.mjs'
 import { dealScenarios, planScenario, runScenario } from './scenarios.mjs'
@@ -22,11 +24,12 @@ const { values: args } = parseArgs({
     scenarios: { type: 'string' },
     grace: { type: 'string' },
     'pglite-only': { type: 'boolean', default: false },
+    only: { type: 'string' },
   },
 })
 const seed = Number(args.seed)
 const quick = args.quick
-const installCount = Number(args.installs ?? (quick ? 16 : 40))
+const installCount = Number(args.installs ?? (quick ? 32 : 40))
 const perInstall = args.scenarios ? Number(args.scenarios) : Math.ceil((quick ? 64 : 520) / installCount)
 const pgliteOnly = args['pglite-only']
 const ACCESS_TTL = 2
@@ -94,7 +97,7 @@ async function direct(group) {
   }
 }
 
-const deal = dealScenarios(rng.fork(1000), installCount, perInstall)
+const deal = args.only ? Array.from({ length: installCount }, () => Array(perInstall).fill(args.only)) : dealScenarios(rng.fork(1000), installCount, perInstall)
 for (let i = 0; i < installCount; i++) {
   const group = pgliteOnly || i % 4 === 3 ? 'pglite' : 'pg'
   const irng = rng.fork(i)
@@ -141,11 +144,14 @@ try {
     inst.setForeground(true)
     if (!inst.alive) await inst.open()
   }
-  await Promise.race([Promise.all(activities), sleep(32_000)])
+  void activities
   await sleep(ACCESS_TTL * 1000 + 500) // every access token has expired
   const recovery = await Promise.all(installs.filter((i) => i.signedIn).map(recover))
   log(`recovery: ${recovery.filter((r) => r.ok).length}/${recovery.length} installs got a 200 from /me through a fresh refresh`)
 
+  // A call still pending is a violation only once it is 30 s old: wait until each has settled or aged.
+  const pending = () => installs.flatMap((i) => i.calls).filter((c) => c.settledAt === null && c.abandonedAt === null && Date.now() - c.at <= 30_500)
+  while (pending().length > 0) await sleep(250)
   const now = Date.now()
   await servers.stopAll()
   const reuse = []
@@ -171,7 +177,9 @@ try {
     violations, byDesign, recovery, reuse, reuseGaps, serverEvents, crashes: servers.crashes,
     scenarios: scenarios.map(({ install, index, kind, params, startedAt, endedAt, hits, fired }) => ({ install, index, kind, params: { ...params }, startedAt, endedAt, hits, fired })),
     requests: { total: proxy.records.length, byFault: countBy(proxy.records, (r) => r.fault ?? 'none') },
+    installEvents: Object.fromEntries(installs.map((i) => [i.id, i.events.map((e) => ({ ...e, at: new Date(e.at).toISOString() }))])),
   })
+  writeFileSync(new URL(`./results/requests-seed-${seed}.json`, import.meta.url), JSON.stringify(proxy.records.map(slimRecord)))
   process.stdout.write(`${lastLine(scenarios, violations, byDesign)}\n`)
   exitCode = violations.length > 0 ? 1 : 0
 } catch (e) {
