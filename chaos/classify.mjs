@@ -76,6 +76,7 @@ export function classify(run) {
       else violations.push(entry)
     }
     for (const c of inst.calls) {
+      if (c.kind === 'recovery') continue // class 3 judges these
       const end = c.settledAt ?? run.now
       if (end - c.at <= CALL_LIMIT_MS) continue
       if (c.abandonedAt !== null && c.abandonedAt - c.at <= CALL_LIMIT_MS) continue // the app was killed first

@@ -24,7 +24,7 @@ export function dealScenarios(rng, installs, perInstall) {
 
 /** The seeded parameters of one scenario. */
 export function planScenario(rng, kind, { quick }) {
-  const holds = quick ? HOLDS_S.filter((h) => h <= 15) : HOLDS_S
+  const holds = quick ? HOLDS_S.filter((h) => h <= 30) : HOLDS_S
   switch (kind) {
     case 'hold-request':
     case 'hold-answer':
@@ -58,7 +58,7 @@ export function planScenario(rng, kind, { quick }) {
  * Runs one scenario on `install`. The proxy reads `install.plan`; `install.armedKill` is fired by
  * the runner when one of the install's refreshes has been forwarded.
  */
-export async function runScenario(install, sc, rng) {
+export async function runScenario(install, sc, rng, { quick = false } = {}) {
   sc.startedAt = Date.now()
   install.log('scenario', { index: sc.index, kind: sc.kind })
   if (!install.alive) await install.open()
@@ -69,7 +69,8 @@ export async function runScenario(install, sc, rng) {
       install.log('signInFailed', { error: e.message })
     }
   }
-  await sleep(rng.range(2000, 3500)) // activity before the episode: at least one refresh
+  // Tokens live 2 s and refresh at half life: these spans hold at least one refresh each.
+  await sleep(quick ? rng.range(1500, 2500) : rng.range(2000, 3500)) // activity before the episode
   const p = sc.params
   switch (sc.kind) {
     case 'drop-answer':
@@ -141,6 +142,6 @@ export async function runScenario(install, sc, rng) {
       }
       break
   }
-  await sleep(rng.range(3000, 4500)) // activity after: at least one more refresh
+  await sleep(quick ? rng.range(2500, 3000) : rng.range(3000, 4500)) // activity after the episode
   sc.endedAt = Date.now()
 }
