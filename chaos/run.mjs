@@ -108,7 +108,7 @@ for (let i = 0; i < installCount; i++) {
   byId.set(inst.id, inst)
 }
 
-let exitCode = 0
+let exitCode
 try {
   // Sign-ups a few at a time: each is an Argon2id hash.
   for (let i = 0; i < installs.length; i += 4) {
