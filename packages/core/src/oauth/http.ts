@@ -68,6 +68,10 @@ async function readText(response: Response, signal: AbortSignal): Promise<string
   if (!body || typeof body.getReader !== 'function' || typeof TextDecoder !== 'function') return response.text()
   const reader = body.getReader()
   const cancel = () => void reader.cancel().catch(() => undefined)
+  if (signal.aborted) {
+    cancel()
+    throw new NetworkError('unreachable', 'the request was aborted')
+  }
   signal.addEventListener('abort', cancel, { once: true })
   try {
     const decoder = new TextDecoder()

@@ -9,9 +9,9 @@ import type { StoredSession } from '../session/stored-session.js'
 import { parseTokenResponse } from '../session/token-response.js'
 import { remainingLifeMs } from '../storage/record.js'
 
-/** Storage no longer holds a session: another context signed out. `orphan`: a live pair to revoke. */
+/** Storage no longer holds a session: another context signed out. */
 export class StoredSessionGone extends SignedOutError {
-  constructor(readonly orphan: Session | null = null) {
+  constructor() {
     super('session was signed out in another context')
   }
 }
@@ -22,8 +22,6 @@ export type RefreshOutcome =
   | { kind: 'refreshed'; session: Session; source: 'network' | 'storage' }
   /** The pair in memory was already replaced (by a broadcast or an earlier run): nothing to commit. */
   | { kind: 'current'; session: Session }
-  /** The session ended while the server issued this pair: it must not be kept, only revoked. */
-  | { kind: 'orphaned'; session: Session }
 
 export interface RefreshRun {
   /** The pair the caller found stale. */
@@ -48,6 +46,12 @@ export interface RefresherDeps {
   pairs: PairWaiters
   /** How long to wait for that announcement, ms. */
   pairWaitMs: number
+  /**
+   * A pair the server issued after its session ended (sign-out, another sign-in) is live and
+   * must be revoked, not kept. Handed over where it arises, so it is revoked even when the run's
+   * deadline has passed and nobody awaits the run any more.
+   */
+  revokeOrphan: (session: Session) => void
 }
 
 /**
@@ -73,9 +77,9 @@ export function createRefresher(deps: RefresherDeps) {
     const stored = await deps.stored.read()
     if (!stored) {
       // Signed out in another context: a held pair is live at the server and must be revoked.
-      const orphan = unsaved?.session ?? null
+      if (unsaved) deps.revokeOrphan(unsaved.session)
       unsaved = null
-      throw new StoredSessionGone(orphan)
+      throw new StoredSessionGone()
     }
     let storedId = stored.id
     let heldRefreshToken: string | null | undefined
@@ -118,7 +122,10 @@ export function createRefresher(deps: RefresherDeps) {
     } catch (cause) {
       throw new NetworkError('malformed_response', 'refresh returned a malformed token response', { cause })
     }
-    if (run.ended.aborted) return { kind: 'orphaned', session: next }
+    if (run.ended.aborted) {
+      deps.revokeOrphan(next)
+      throw new SignedOutError()
+    }
     // Persist first: if this write fails, memory keeps the pair that storage holds, and the new
     // pair is held aside for the next run.
     try {
@@ -129,8 +136,9 @@ export function createRefresher(deps: RefresherDeps) {
     }
     if (run.ended.aborted) {
       // Signed out while the write ran: do not leave the new pair behind in storage.
+      deps.revokeOrphan(next)
       await deps.stored.clearIfStill(next.id).catch(() => undefined)
-      return { kind: 'orphaned', session: next }
+      throw new SignedOutError()
     }
     return { kind: 'refreshed', session: next, source: 'network' }
   }

@@ -4,6 +4,7 @@ import { createForegroundManager, createOnlineManager } from '../env/manager.js'
 import { oauth2Refresh } from '../oauth/oauth2.js'
 import { createSessionClient } from '../session/client.js'
 import type { SessionClientOptions } from '../session/options.js'
+import { memoryStorage } from '../storage/memory.js'
 import { createFakeTime } from '../test-support/fake-time.js'
 import { startTokenServer, type TokenServer } from '../test-support/token-server.js'
 
@@ -91,49 +92,64 @@ describe('getAccessToken never hands out a token that expires within moments', (
   })
   afterEach(async () => server.close())
 
-  const setup = async (expiresIn: number) => {
+  /**
+   * The app signed in, was closed, and is opened `elapsedMs` later (in the foreground): the
+   * restored token has whatever life the wall clock says is left, and the next need decides.
+   */
+  const reopenedAfter = async (expiresIn: number, elapsedMs: number, overrides: Partial<SessionClientOptions> = {}) => {
     const time = createFakeTime()
-    const foreground = createForegroundManager({ web: false })
-    const client = createSessionClient({
+    const storage = memoryStorage()
+    const options = (): SessionClientOptions => ({
+      storage,
       refresh: oauth2Refresh({ tokenEndpoint: server.tokenEndpoint, timers: time.timers }),
-      clock: time.clock, timers: time.timers, random: () => 0.5, logger: silentLogger, foreground,
-      online: createOnlineManager({ web: false }),
+      clock: time.clock, timers: time.timers, random: () => 0.5, logger: silentLogger,
+      foreground: createForegroundManager({ web: false }), online: createOnlineManager({ web: false }),
+      ...overrides,
     })
-    foreground.setForeground(false) // no proactive refresh: only the need below can refresh
-    await client.signIn(server.initial(expiresIn))
+    const before = createSessionClient(options())
+    await before.signIn(server.initial(expiresIn))
+    before.stop()
+    await time.advance(elapsedMs)
+    const client = createSessionClient(options())
+    await client.start()
     return { client, time }
   }
 
   it('a token with 1 s left is refreshed on demand', async () => {
-    const { client, time } = await setup(600)
-    await time.advance(599_000)
+    const { client } = await reopenedAfter(600, 599_000)
     expect(await client.getAccessToken()).toBe('a1')
     expect(server.state.refreshRequests).toBe(1)
   })
 
   it('a token outside the margin is returned as is', async () => {
-    const { client, time } = await setup(600)
-    await time.advance(539_000) // 61 s left, margin 60 s
+    const { client } = await reopenedAfter(600, 539_000) // 61 s left, margin 60 s
     expect(await client.getAccessToken()).toBe('a0')
     expect(server.state.refreshRequests).toBe(0)
   })
 
-  it('the margin is bounded by half the token life: a 30 s token is not refreshed at once', async () => {
-    const { client, time } = await setup(30)
-    await time.advance(14_000)
-    expect(await client.getAccessToken()).toBe('a0')
-    await time.advance(2_000) // 14 s left < 15 s
-    expect(await client.getAccessToken()).toBe('a1')
+  it('the margin is bounded by half the token life: a 30 s token with 16 s left is used, with 14 s left refreshed', async () => {
+    const early = await reopenedAfter(30, 14_000)
+    expect(await early.client.getAccessToken()).toBe('a0')
+    early.client.stop()
+    const late = await reopenedAfter(30, 16_000)
+    expect(await late.client.getAccessToken()).toBe('a1')
     expect(server.state.refreshRequests).toBe(1)
   })
 
   it('if that early refresh fails for network reasons, the still-valid token is returned', async () => {
-    const { client, time } = await setup(600)
-    await time.advance(590_000)
+    const { client } = await reopenedAfter(600, 590_000, { backoff: { baseMs: 30_000 } })
     server.state.mode = 'server_error'
     expect(await client.getAccessToken()).toBe('a0')
-    expect(await client.getAccessToken()).toBe('a0') // during the backoff: no new request
+    expect(await client.getAccessToken()).toBe('a0') // while the retry waits: no new request
     expect(server.state.refreshRequests).toBe(1)
     expect(client.getState().status).toBe('offline')
+  })
+
+  it('in the background the still-valid token is returned without a refresh (ahead-of-expiry refreshes are for the foreground)', async () => {
+    const foreground = createForegroundManager({ web: false })
+    foreground.setForeground(false)
+    const { client } = await reopenedAfter(600, 599_000, { foreground })
+    expect(await client.getAccessToken()).toBe('a0')
+    expect(server.state.refreshRequests).toBe(0)
   })
 })

@@ -23,12 +23,14 @@ export function createRetryer(deps: {
   let lastError: LatchkeyError | null = null
   let blockedUntil: number | null = null
   let dueWhileOffline = false
-  /** Needs waiting for the planned retry to start. */
-  let waiters: Array<() => void> = []
-  const release = () => {
+  /** Set by stop(): nothing is planned until scheduling resumes. */
+  let halted = false
+  /** Needs waiting for the planned retry: woken with null (it started: join it) or an error. */
+  let waiters: Array<(verdict: LatchkeyError | null) => void> = []
+  const release = (verdict: LatchkeyError | null) => {
     const woken = waiters
     waiters = []
-    for (const wake of woken) wake()
+    for (const wake of woken) wake(verdict)
   }
 
   const scheduler = createScheduler({
@@ -37,12 +39,13 @@ export function createRetryer(deps: {
     isForeground: deps.isForeground,
     onDue: () => {
       if (!deps.isOnline()) {
+        // It runs when connectivity returns; a need waiting for it gets the last error now.
         dueWhileOffline = true
-        return
+        return release(lastError)
       }
       blockedUntil = null
       deps.due()
-      release()
+      release(null)
     },
   })
   const reset = () => {
@@ -50,12 +53,14 @@ export function createRetryer(deps: {
     lastError = null
     blockedUntil = null
     dueWhileOffline = false
-    release()
+    release(null)
   }
 
   return {
     /** Refresh at `at` (monotonic ms), e.g. ahead of expiry. */
-    planAt: (at: number) => scheduler.plan(at),
+    planAt(at: number) {
+      if (!halted) scheduler.plan(at)
+    },
     /** A refresh succeeded (or a new pair arrived): failures are forgotten. */
     succeeded: reset,
     /** The session ended or locked: nothing is planned, nothing remembered. */
@@ -69,7 +74,7 @@ export function createRetryer(deps: {
       lastError = error
       const delay = backoffDelay(failures, deps.random, deps.backoff)
       blockedUntil = deps.clock.monotonic() + delay
-      scheduler.plan(blockedUntil)
+      if (!halted) scheduler.plan(blockedUntil)
       return delay
     },
     /**
@@ -77,22 +82,35 @@ export function createRetryer(deps: {
      * own: it waits for the planned retry when that is due within `waitMs` (and can run: online,
      * in the foreground), else it gets the last error at once. Null: go ahead.
      */
-    hold(waitMs: number): { wait: Promise<void> } | { error: LatchkeyError } | null {
+    hold(waitMs: number): { wait: Promise<LatchkeyError | null> } | { error: LatchkeyError } | null {
       if (lastError === null || blockedUntil === null || !isNetworkError(lastError)) return null
       const left = blockedUntil - deps.clock.monotonic()
       if (left <= 0) return null
-      if (left > waitMs || !deps.isOnline() || !deps.isForeground()) return { error: lastError }
-      return { wait: new Promise<void>((resolve) => waiters.push(resolve)) }
+      if (left > waitMs || halted || !deps.isOnline() || !deps.isForeground()) return { error: lastError }
+      return { wait: new Promise<LatchkeyError | null>((resolve) => waiters.push(resolve)) }
     },
     /** Connectivity or the foreground returned: true when a refresh should run now. */
     resume(): boolean {
       if (lastError === null && !dueWhileOffline) return false
       blockedUntil = null
       dueWhileOffline = false
-      release()
+      release(null)
       return true
     },
-    foregroundChanged: () => scheduler.foregroundChanged(),
+    foregroundChanged() {
+      scheduler.foregroundChanged()
+      // In the background nothing fires: a need waiting for the retry gets the last error now.
+      if (!deps.isForeground()) release(lastError)
+    },
+    /** The client stopped: nothing fires and nothing is planned until `resumeScheduling`. */
+    halt() {
+      halted = true
+      scheduler.cancel()
+      release(lastError ?? null)
+    },
+    resumeScheduling() {
+      halted = false
+    },
   }
 }
 

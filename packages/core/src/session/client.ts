@@ -12,7 +12,7 @@ import { createAuthFetch, type TokenSource } from '../transport/fetch.js'
 import { createCleanups, type Cleanup } from './cleanups.js'
 import { createEmitter, type EventName, type SessionEvents } from './events.js'
 import { createPairWaiters, pairMessage, sessionFromPairMessage } from './pair-exchange.js'
-import { signedIn, type Phase } from './phase.js'
+import { sessionController, signedIn, type Phase } from './phase.js'
 import { resolveOptions, type SessionClientOptions } from './options.js'
 import { createRevoker } from './revoker.js'
 import { sessionFromResponse, type Session } from './session.js'
@@ -65,9 +65,12 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
   let idCounter = 0
   const newId = () => `${o.clock.now().toString(36)}-${Math.floor(o.random() * 2 ** 32).toString(36)}-${(++idCounter).toString(36)}`
   const pairs = createPairWaiters(o.timers)
+  const revokeOrphan = (s: Session) => {
+    if (s.refreshToken !== null) void revoker.enqueue(s.refreshToken).then(() => revoker.flush(), ignore)
+  }
   const refresher = createRefresher({
     stored, persistTokens: o.persistTokens, lock: o.lock, refresh: o.refresh, clock: o.clock, timers: o.timers,
-    timeoutMs: o.refreshTimeoutMs, newId, pairs, pairWaitMs: 2_000,
+    timeoutMs: o.refreshTimeoutMs, newId, pairs, pairWaitMs: 2_000, revokeOrphan,
   })
   const retryer = createRetryer({
     clock: o.clock, timers: o.timers, random: o.random, backoff: o.backoff,
@@ -117,17 +120,13 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     setStatus('signedIn')
     planAhead(next)
     if (source !== 'signIn') emitter.emit('refreshed', { expiresAt: next.expiresAt ?? undefined, source })
-    if (source === 'network' || source === 'signIn') o.sync?.publish(pairMessage(next, o.persistTokens, o.clock))
-  }
-
-  const revokeOrphan = (s: Session) => {
-    if (s.refreshToken !== null) void revoker.enqueue(s.refreshToken).then(() => revoker.flush(), ignore)
+    if (source === 'network' || source === 'signIn') o.sync?.publish(pairMessage(next, o.persistTokens, o.clock, source === 'signIn' ? 'signIn' : 'refresh'))
   }
 
   /** Local first: memory and state now, then everything in `finishSignOut`. */
   const endSession = async (reason: SignOutReason, error?: LatchkeyError, options?: SignOutOptions) => {
     const ending = live()
-    if (phase.kind === 'signedIn') phase.controller.abort()
+    sessionController(phase)?.abort()
     phase = { kind: 'signedOut' }
     retryer.end()
     setStatus('signedOut', { reason, ...(error ? { error } : {}) })
@@ -171,12 +170,15 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
       } catch (raw) {
         if (ended.aborted) throw raw instanceof SignedOutError ? raw : new SignedOutError()
         if (!(raw instanceof StoredSessionGone)) return refreshFailed(raw)
-        if (raw.orphan) revokeOrphan(raw.orphan)
         await signedOutElsewhere()
         throw raw
       }
-      if (outcome.kind === 'orphaned' || ended.aborted) {
-        revokeOrphan(outcome.session)
+      if (ended.aborted) {
+        // Ended between the refresher's last check and now: the pair is live at the server.
+        if (outcome.kind === 'refreshed') {
+          revokeOrphan(outcome.session)
+          void stored.clearIfStill(outcome.session.id).catch(ignore)
+        }
         throw new SignedOutError()
       }
       if (outcome.kind === 'refreshed') commit(outcome.session, outcome.source)
@@ -193,17 +195,19 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
       if (error instanceof CredentialInvalidatedError) return endSession('credential_invalidated', error, { revoke: false })
       if (error instanceof StorageCorruptError) return endSession('storage_corrupt', error, { revoke: false })
       o.logger.warn('could not read the stored session; will retry', { code: (error as LatchkeyError).code })
-      phase = fallback === 'locked' ? { kind: 'locked' } : { kind: 'unread' }
+      phase = fallback === 'locked' ? { kind: 'locked', controller: sessionController(phase) ?? new AbortController() } : { kind: 'unread' }
       // Not a sign-out: the session's fate is unknown until a read succeeds, so `ready` stays
       // false (a route guard keeps its splash up instead of redirecting to sign-in).
       return setStatus(fallback, { error: error as LatchkeyError, ...(fallback === 'signedOut' ? { ready: false } : {}) })
     }
     if (record === null) {
+      // Signed out meanwhile (another context, or a locked session's record is gone).
+      sessionController(phase)?.abort()
       phase = { kind: 'signedOut' }
       return setStatus('signedOut')
     }
     const next = stored.toSession(record)
-    phase = signedIn(next)
+    phase = signedIn(next, phase.kind === 'locked' ? phase.controller : undefined)
     setStatus('signedIn')
     planAhead(next)
   }
@@ -224,6 +228,8 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
       return
     }
     if (phase.kind === 'locked' || live()?.id === message.id) return
+    // Signed out here: only another context's sign-in brings a session, never a late refresh.
+    if (phase.kind !== 'signedIn' && message.origin !== 'signIn') return
     const next = await sessionFromPairMessage(message, { persistTokens: o.persistTokens, stored, clock: o.clock })
     if (!next || isLocked() || live()?.id === next.id) return
     // Another context signed in while this one was signed out: adopt its session.
@@ -233,6 +239,7 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
 
   const start = (): Promise<void> => {
     if (started) return started
+    retryer.resumeScheduling()
     unsubscribes.push(
       o.foreground.subscribe(() => {
         retryer.foregroundChanged()
@@ -253,7 +260,7 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     }
     started = (async () => {
       if (o.startLocked) {
-        phase = { kind: 'locked' }
+        phase = { kind: 'locked', controller: new AbortController() }
         return setStatus('locked')
       }
       await restore('signedOut')
@@ -269,13 +276,14 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
       if (phase.kind === 'unread') await restore('signedOut')
     },
     live, isLocked, retryer, refresh, refreshMargin: o.refreshMargin, clock: o.clock,
+    isForeground: () => o.foreground.isForeground(),
   })
 
   return {
     start,
     stop() {
       for (const unsubscribe of unsubscribes.splice(0)) unsubscribe()
-      retryer.end()
+      retryer.halt()
       started = null
     },
     async signIn(response) {
@@ -283,8 +291,8 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
       const next = sessionFromResponse(parseTokenResponse(response), null, o.clock.monotonic(), o.clock, newId())
       // Persist first: if storage refuses, nothing changes in memory.
       await stored.save(next)
-      // A refresh in flight for an earlier session must not keep its result.
-      if (phase.kind === 'signedIn') phase.controller.abort()
+      // A refresh in flight for an earlier session (signed in or locked) must not keep its result.
+      sessionController(phase)?.abort()
       phase = signedIn(next)
       retryer.end()
       commit(next, 'signIn')
@@ -301,7 +309,7 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     on: emitter.on,
     onSignOut: cleanups.add,
     lock() {
-      phase = { kind: 'locked' }
+      phase = { kind: 'locked', controller: sessionController(phase) ?? new AbortController() }
       retryer.end()
       setStatus('locked')
     },

@@ -9,9 +9,10 @@ import type { StoredSession } from './stored-session.js'
 type PairMessage = Extract<SyncMessage, { type: 'pair' }>
 
 /** The broadcast for `s`. Refresh tokens never travel; the access token only in cookie mode, where memory is its one home. */
-export function pairMessage(s: Session, persistTokens: PersistTokens, clock: Clock): PairMessage {
+export function pairMessage(s: Session, persistTokens: PersistTokens, clock: Clock, origin: 'signIn' | 'refresh'): PairMessage {
   return {
     type: 'pair',
+    origin,
     id: s.id,
     tokenType: s.tokenType,
     remainingMs: s.expiresAt === null ? null : s.expiresAt - clock.monotonic(),

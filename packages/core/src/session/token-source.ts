@@ -24,11 +24,16 @@ export function createTokenSource(deps: {
   refresh: (staleId: string) => Promise<Session>
   refreshMargin: number
   clock: Clock
+  /** Ahead-of-expiry refreshes happen only in the foreground (DESIGN, guarantee 5). */
+  isForeground: () => boolean
 }) {
   const refreshNow = async (s: Session): Promise<Credential> => {
     const held = deps.retryer.hold(RETRY_WAIT_MS)
     if (held && 'error' in held) throw held.error
-    if (held) await held.wait
+    if (held) {
+      const verdict = await held.wait
+      if (verdict) throw verdict
+    }
     const next = await deps.refresh(s.id)
     if (deps.isLocked()) throw new LockedError()
     return credentialOf(next)
@@ -40,13 +45,15 @@ export function createTokenSource(deps: {
     const s = deps.live()
     if (!s) return null
     const dueIn = s.expiresAt === null ? Infinity : s.expiresAt - deps.clock.monotonic()
-    if (isUsable(s, deps.clock) && dueIn > refreshAheadMs(s, deps.refreshMargin)) return credentialOf(s)
+    const usable = isUsable(s, deps.clock)
+    if (usable && (dueIn > refreshAheadMs(s, deps.refreshMargin) || !deps.isForeground())) return credentialOf(s)
     try {
       return await refreshNow(s)
     } catch (error) {
-      // The network failed: a still-valid token is better than none, and so is one whose expiry
-      // was guessed from the wall clock after a restart; the resource server's 401 decides.
-      if (isNetworkError(error) && deps.live() === s && s.accessToken !== null && (isUsable(s, deps.clock) || s.expiryEstimated)) return credentialOf(s)
+      // The session goes on and its token is still valid: better than none, whatever failed
+      // (network, storage, an OAuth error). So is, offline, a token whose expiry was guessed from
+      // the wall clock after a restart: the resource server's 401 decides.
+      if (deps.live() === s && s.accessToken !== null && (isUsable(s, deps.clock) || (s.expiryEstimated && isNetworkError(error)))) return credentialOf(s)
       throw error
     }
   }

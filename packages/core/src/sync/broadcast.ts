@@ -1,6 +1,11 @@
 /** What contexts tell each other. Refresh tokens are never broadcast. */
 export type SyncMessage =
-  | { type: 'pair'; id: string; accessToken?: string; tokenType: string; remainingMs: number | null }
+  /**
+   * A new pair. `origin`: from a sign-in (a signed-out context adopts it) or a refresh (only a
+   * signed-in one does: a refresh that raced a sign-out must not bring the session back).
+   * Absent from older senders: treated as a refresh.
+   */
+  | { type: 'pair'; id: string; accessToken?: string; tokenType: string; remainingMs: number | null; origin?: 'signIn' | 'refresh' }
   | { type: 'signedOut'; reason: string }
 
 export interface SessionSync {
