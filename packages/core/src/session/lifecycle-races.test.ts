@@ -33,7 +33,7 @@ const manualRefresh = () => {
 const KEY = 'latchkey.session'
 
 describe('ending a session also ends its refresh in flight, whether the app is locked or not', () => {
-  it('refresh in flight, lock(), signOut(): the late answer is written back to storage after sign-out and never revoked', async () => {
+  it('refresh in flight, lock(), signOut(): the late answer is not stored, and is revoked', async () => {
     const storage = memoryStorage()
     const { fn, calls } = manualRefresh()
     const revoke = vi.fn(async (_token: string | null) => undefined)
@@ -54,13 +54,19 @@ describe('ending a session also ends its refresh in flight, whether the app is l
     expect(revoke.mock.calls.map((c) => c[0])).toContain('refresh-2')
   })
 
-  it('refresh in flight, lock(), unlock(), signOut(): same resurrection (the run holds the pre-lock controller)', async () => {
+  /** Signed in with an expired token, and a need whose refresh is in flight (answered by hand). */
+  const refreshInFlight = async () => {
     const storage = memoryStorage()
     const { fn, calls } = manualRefresh()
     const { client } = makeClient({ storage, refresh: fn })
     await client.signIn(pair(1, 0))
     const need = client.getAccessToken().catch((e: unknown) => e)
     await settle()
+    return { storage, calls, client, need }
+  }
+
+  it('refresh in flight, lock(), unlock(), signOut(): the late answer is not stored (the session keeps one controller across lock)', async () => {
+    const { storage, calls, client, need } = await refreshInFlight()
     client.lock()
     await client.unlock()
     await client.signOut()
@@ -70,13 +76,8 @@ describe('ending a session also ends its refresh in flight, whether the app is l
     expect(await storage.getItem(KEY)).toBeNull()
   })
 
-  it("refresh in flight for user A, lock(), signIn(user B): A's rotated pair overwrites B in storage and in memory", async () => {
-    const storage = memoryStorage()
-    const { fn, calls } = manualRefresh()
-    const { client } = makeClient({ storage, refresh: fn })
-    await client.signIn(pair(1, 0))
-    const need = client.getAccessToken().catch((e: unknown) => e)
-    await settle()
+  it("refresh in flight for user A, lock(), signIn(user B): B stays, in storage and in memory; A's late pair is dropped", async () => {
+    const { storage, calls, client, need } = await refreshInFlight()
     client.lock()
     await client.signIn({ access_token: 'B-access', token_type: 'Bearer', expires_in: 600, refresh_token: 'B-refresh' })
     calls[0]!.answer.resolve(pair(2))
@@ -102,18 +103,17 @@ describe('a need waiting for the planned retry never waits past the moment it ca
     return env
   }
 
-  it('offline at the due time: the held need neither gets the last error nor a token (waits for the network to return)', async () => {
+  it('offline at the due time: the waiting need gets the last error, not a wait until the network returns', async () => {
     const { client, time, online } = await setup()
     let outcome = 'pending'
     void client.getAccessToken().then(() => (outcome = 'token'), () => (outcome = 'error'))
     await settle()
     online.setOnline(false) // lost the network before the retry fell due
     await time.advance(60 * 60_000) // an hour offline
-    // Brief: offline means fail fast with the last error. Today: still pending after an hour.
     expect(outcome).not.toBe('pending')
   })
 
-  it('background before the due time: the held need hangs until the foreground returns', async () => {
+  it('sent to the background before the due time: the waiting need gets the last error', async () => {
     const { client, time, foreground } = await setup()
     let outcome = 'pending'
     void client.getAccessToken().then(() => (outcome = 'token'), () => (outcome = 'error'))
@@ -125,7 +125,7 @@ describe('a need waiting for the planned retry never waits past the moment it ca
 })
 
 describe('a still-valid token inside the margin survives any failure of the early refresh', () => {
-  it('storage write fails while refreshing inside the margin: getAccessToken rejects LK_STORAGE though the token is valid for 30 s', async () => {
+  it('every storage write fails (a locked device) while refreshing inside the margin: the token, valid 30 s more, is returned', async () => {
     const inner = memoryStorage()
     let failWrites = false
     const storage: SessionStorage = {
@@ -140,11 +140,10 @@ describe('a still-valid token inside the margin survives any failure of the earl
     await client.signIn(pair(1, 600))
     failWrites = true // from now on every write fails (e.g. iOS keychain while the device is locked)
     await time.advance(570_000) // 30 s left: inside the 60 s margin
-    // e466f03 returned access-1 here (isUsable); now LK_STORAGE reaches every caller for the last minute.
     await expect(client.getAccessToken()).resolves.toMatch(/^access-/)
   })
 
-  it('an OAuth error (e.g. 400 invalid_request / unsupported) inside the margin fails the call though the token is valid', async () => {
+  it('an OAuth error (invalid_client) from the early refresh: the still-valid token is returned', async () => {
     const refresh = vi.fn(async (): Promise<TokenResponse> => {
       const { OAuthError } = await import('../errors/errors.js')
       throw new OAuthError('invalid_client', { status: 401 })
@@ -158,7 +157,7 @@ describe('a still-valid token inside the margin survives any failure of the earl
 })
 
 describe('nothing fires after stop()', () => {
-  it('a refresh that settles after stop() re-arms the scheduler', async () => {
+  it('a refresh that settles after stop() arms no timer', async () => {
     const { fn, calls } = manualRefresh()
     const { client, time } = makeClient({ refresh: fn })
     await client.signIn(pair(1, 0))
@@ -168,7 +167,6 @@ describe('nothing fires after stop()', () => {
     calls[0]!.answer.resolve(pair(2))
     await need
     await settle()
-    // refresher deadline timer cleared; what is left is the proactive plan armed by commit()
     expect(time.pendingTimers()).toBe(0)
   })
 })
