@@ -58,17 +58,17 @@ export function createInstall(o) {
     /** @type {typeof fetch} */
     const appFetch = async (input, init) => {
       if (!me.alive || !device.online) throw new TypeError('fetch failed')
-      const req = new Request(input, init)
-      const headers = new Headers(req.headers)
+      const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined))
       headers.set(INSTALL_HEADER, o.id)
+      // Killing the process aborts its requests; the caller's signal aborts them too. The signal
+      // goes to fetch in `init` (a Request built with a signal loses it to GC on Node).
       const controller = new AbortController()
-      const signals = [req.signal, controller.signal]
+      const callerSignal = init?.signal ?? (input instanceof Request ? input.signal : null)
+      if (callerSignal?.aborted) controller.abort(callerSignal.reason)
+      else callerSignal?.addEventListener('abort', () => controller.abort(callerSignal.reason), { once: true })
+      // Kept until the process dies: a body still being read is cut by the kill too.
       me.inflight.add(controller)
-      try {
-        return await fetch(new Request(req, { headers, signal: AbortSignal.any(signals) }))
-      } finally {
-        me.inflight.delete(controller)
-      }
+      return fetch(input, { ...init, headers, signal: controller.signal })
     }
     const storage = {
       getItem: async (k) => (disk.has(k) ? disk.get(k) : null),

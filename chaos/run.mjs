@@ -102,7 +102,7 @@ for (let i = 0; i < installCount; i++) {
   const group = pgliteOnly || i % 4 === 3 ? 'pglite' : 'pg'
   const irng = rng.fork(i)
   const inst = createInstall({ id: `i${String(i).padStart(2, '0')}`, index: i, group, proxyUrl: proxy.url, rng: irng, direct, onSignedOut: () => undefined })
-  inst.scenarios = deal[i].map((kind, index) => ({ install: inst.id, index, kind, params: planScenario(irng, kind, { quick }) }))
+  inst.scenarios = deal[i].map((kind, index) => ({ install: inst.id, index, kind, params: planScenario(irng, kind, { quick, graceMs: graceS * 1000 }) }))
   inst.rng = irng
   installs.push(inst)
   byId.set(inst.id, inst)

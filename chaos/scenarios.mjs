@@ -22,8 +22,12 @@ export function dealScenarios(rng, installs, perInstall) {
   return Array.from({ length: installs }, (_, i) => dealt.slice(i * perInstall, (i + 1) * perInstall))
 }
 
-/** The seeded parameters of one scenario. */
-export function planScenario(rng, kind, { quick }) {
+/**
+ * The seeded parameters of one scenario. `graceMs`: the server's grace window; a quarter of the
+ * full run's kill-mid-refresh scenarios keep the app closed longer than it, the case no fixed
+ * window can cover (counted apart as by-design), so the classifier's rule is exercised too.
+ */
+export function planScenario(rng, kind, { quick, graceMs }) {
   const holds = quick ? HOLDS_S.filter((h) => h <= 30) : HOLDS_S
   switch (kind) {
     case 'hold-request':
@@ -40,6 +44,7 @@ export function planScenario(rng, kind, { quick }) {
     case 'kill-reopen':
       return { kind, closedMs: Math.round(rng.pick([rng.range(300, 3000), rng.range(3000, quick ? 12_000 : 25_000)])) }
     case 'kill-mid-refresh':
+      if (!quick && rng.chance(0.25)) return { kind, closedMs: Math.round(graceMs + rng.range(5000, 15_000)), pastGrace: true }
       return { kind, closedMs: Math.round(rng.pick([rng.range(200, 2000), rng.range(2000, quick ? 14_000 : 25_000)])) }
     case 'offline':
       return { kind, offlineMs: Math.round(rng.range(500, quick ? 15_000 : 30_000)) }
