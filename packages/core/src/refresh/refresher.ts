@@ -52,6 +52,12 @@ export interface RefresherDeps {
    * deadline has passed and nobody awaits the run any more.
    */
   revokeOrphan: (session: Session) => void
+  /**
+   * Tells other contexts about a new pair. Called under the lock, before it is released: a
+   * context that takes the lock next and finds the stored pair moved (cookie mode) waits for
+   * this announcement, which must already be on its way.
+   */
+  announce: (session: Session) => void
 }
 
 /**
@@ -92,7 +98,10 @@ export function createRefresher(deps: RefresherDeps) {
         unsaved = held
         throw e
       }
-      if (isUsable(held.session, deps.clock)) return { kind: 'refreshed', session: held.session, source: 'network' }
+      if (isUsable(held.session, deps.clock)) {
+        deps.announce(held.session)
+        return { kind: 'refreshed', session: held.session, source: 'network' }
+      }
       storedId = held.session.id
       heldRefreshToken = held.session.refreshToken
     }
@@ -140,6 +149,7 @@ export function createRefresher(deps: RefresherDeps) {
       await deps.stored.clearIfStill(next.id).catch(() => undefined)
       throw new SignedOutError()
     }
+    deps.announce(next)
     return { kind: 'refreshed', session: next, source: 'network' }
   }
 

@@ -71,6 +71,7 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
   const refresher = createRefresher({
     stored, persistTokens: o.persistTokens, lock: o.lock, refresh: o.refresh, clock: o.clock, timers: o.timers,
     timeoutMs: o.refreshTimeoutMs, newId, pairs, pairWaitMs: 2_000, revokeOrphan,
+    announce: (s) => o.sync?.publish(pairMessage(s, o.persistTokens, o.clock, 'refresh')),
   })
   const retryer = createRetryer({
     clock: o.clock, timers: o.timers, random: o.random, backoff: o.backoff,
@@ -120,7 +121,8 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     setStatus('signedIn')
     planAhead(next)
     if (source !== 'signIn') emitter.emit('refreshed', { expiresAt: next.expiresAt ?? undefined, source })
-    if (source === 'network' || source === 'signIn') o.sync?.publish(pairMessage(next, o.persistTokens, o.clock, source === 'signIn' ? 'signIn' : 'refresh'))
+    // (A refreshed pair was announced by the refresher, under the lock.)
+    if (source === 'signIn') o.sync?.publish(pairMessage(next, o.persistTokens, o.clock, 'signIn'))
   }
 
   /** Local first: memory and state now, then everything in `finishSignOut`. */
