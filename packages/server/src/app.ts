@@ -1,5 +1,4 @@
 import { Hono } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import { cors } from 'hono/cors'
 import { HTTPException } from 'hono/http-exception'
 import { secureHeaders } from 'hono/secure-headers'
@@ -14,7 +13,8 @@ import type { Database } from './db/schema.js'
 import { TOKEN_DELIVERY_HEADER } from './http/cookies.js'
 import { clientIp } from './http/client-ip.js'
 import type { AppEnv } from './http/context.js'
-import { HttpError } from './http/errors.js'
+import { bodyLimit } from './http/body-limit.js'
+import { ClientAbortError, HttpError } from './http/errors.js'
 import { authRoutes } from './routes/auth.js'
 import { healthRoutes } from './routes/health.js'
 import { meRoutes } from './routes/me.js'
@@ -157,6 +157,9 @@ function buildRoutes(service: AuthService, config: ServerConfig, logger: Logger)
   const cookieMaxAge = service.o.life.idle
 
   app.onError((err, c) => {
+    if (err instanceof ClientAbortError) {
+      logger.info('client aborted the request body', { method: c.req.method, path: c.req.path, ip: c.var.ip ?? null, error: errorText(err.cause) })
+    }
     if (err instanceof HttpError) {
       for (const [k, v] of Object.entries(err.headers)) c.header(k, v)
       return c.json({ error: err.error, error_description: err.description }, err.status)
@@ -198,14 +201,7 @@ function buildRoutes(service: AuthService, config: ServerConfig, logger: Logger)
     )
   }
   app.use(secureHeaders({ crossOriginEmbedderPolicy: false, crossOriginResourcePolicy: false }))
-  app.use(
-    bodyLimit({
-      maxSize: config.maxBodyBytes,
-      onError: () => {
-        throw new HttpError(413, 'invalid_request', 'the request body is too large')
-      },
-    }),
-  )
+  app.use(bodyLimit({ maxBytes: config.maxBodyBytes }))
 
   app.route('/auth', authRoutes({ cookieMaxAge }))
   app.route('/auth/sessions', sessionRoutes())
