@@ -1,10 +1,9 @@
 import { Hono } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import { cors } from 'hono/cors'
 import { HTTPException } from 'hono/http-exception'
 import { secureHeaders } from 'hono/secure-headers'
 import type { Kysely } from 'kysely'
-import { DEFAULTS, normalizeIssuer } from './config.js'
+import { resolveConfig, type ConfigOptions, type ServerConfig } from './config.js'
 import { KeyStore, ensureSigningKey } from './crypto/keys.js'
 import { setHashConcurrency } from './crypto/password.js'
 import { macKeyFromSecret } from './crypto/refresh-token.js'
@@ -12,52 +11,28 @@ import { openDatabase } from './db/connect.js'
 import { migrate } from './db/migrations.js'
 import type { Database } from './db/schema.js'
 import { TOKEN_DELIVERY_HEADER } from './http/cookies.js'
+import { clientIp } from './http/client-ip.js'
 import type { AppEnv } from './http/context.js'
-import { HttpError } from './http/errors.js'
+import { bodyLimit } from './http/body-limit.js'
+import { ClientAbortError, HttpError } from './http/errors.js'
 import { authRoutes } from './routes/auth.js'
 import { healthRoutes } from './routes/health.js'
 import { meRoutes } from './routes/me.js'
 import { oauthRoutes } from './routes/oauth.js'
 import { sessionRoutes } from './routes/sessions.js'
 import { wellKnownRoutes } from './routes/well-known.js'
-import { AuthService, DEFAULT_RATE_LIMITS, type Logger, type RateLimitOptions } from './service.js'
+import { AuthService, type Logger } from './service.js'
 import { ensureServerSecret } from './store/secrets.js'
 import { serveSpa } from './static.js'
 
-export interface AppOptions {
-  /** PGlite data folder (default ./data); `memory://` for in-memory. Ignored with `databaseUrl`. */
-  dataDir?: string
-  /** PostgreSQL connection string (instead of PGlite). */
-  databaseUrl?: string
-  /** Token issuer and RFC 8414 `issuer`; required here (startServer derives it from the address). */
+/**
+ * Options of createApp: any part of the configuration (each field is described on `ServerConfig`;
+ * what is left out gets its default from `DEFAULTS`), an issuer (required here: startServer
+ * derives it from the address it binds), and the ambient clock and logger.
+ */
+export interface AppOptions extends Omit<ConfigOptions, 'issuer'> {
+  /** Token issuer and RFC 8414 `issuer`. */
   issuer: string
-  /** `aud` of access tokens; default the issuer. */
-  audience?: string
-  /** Seconds; defaults 600, 60, 30 days, 90 days. */
-  accessTtl?: number
-  refreshGrace?: number
-  sessionIdle?: number
-  sessionMax?: number
-  /** Limits on sign-in/sign-up; `false` turns them off (benchmarks). */
-  rateLimit?: Partial<RateLimitOptions> | false
-  /** Key material for refresh-token MACs (≥ 32 chars); default: generated and kept in the database. */
-  secret?: string
-  /** A built single-page app to serve (index.html fallback for non-API GET paths). */
-  staticDir?: string
-  /** Origins allowed to call the API from a browser with credentials (CORS). Default none. */
-  corsOrigins?: string[]
-  /** Trust X-Forwarded-For for the client IP. Default false. */
-  trustProxy?: boolean
-  /** Protected endpoints also reject access tokens of revoked sessions. Default true. */
-  checkSessionOnAccess?: boolean
-  /** Largest accepted request body, bytes. Default 64 KiB. */
-  maxBodyBytes?: number
-  /** Password hashes at once in this process (Argon2id, on libuv's pool). Default: the number of CPU cores. */
-  hashConcurrency?: number
-  /** Seconds audit events and ended sessions are kept before pruning. Default 90 days. */
-  retention?: number
-  /** Seconds between prunes (the first a minute after start); 0 turns the schedule off. Default 3600. */
-  pruneInterval?: number
   /** Clock (tests). */
   now?: () => Date
   logger?: Logger
@@ -87,36 +62,38 @@ export const consoleLogger: Logger = {
  * the same lock), and builds the Hono app. Does not listen: see startServer.
  */
 export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
+  const config = resolveConfig(options)
+  const issuer = config.issuer
+  if (issuer === undefined) throw new TypeError('createApp: `issuer` is required')
   const logger = options.logger ?? consoleLogger
   const now = options.now ?? (() => new Date())
-  if (options.hashConcurrency !== undefined) setHashConcurrency(options.hashConcurrency)
-  const handle = await openDatabase({ databaseUrl: options.databaseUrl, dataDir: options.dataDir ?? DEFAULTS.dataDir })
+  if (config.hashConcurrency !== undefined) setHashConcurrency(config.hashConcurrency)
+  const handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
   try {
     let storedSecret = ''
     await migrate(handle.db, async (trx) => {
       await ensureSigningKey(trx, now())
-      if (!options.secret) storedSecret = await ensureServerSecret(trx, 'refresh_mac', now())
+      if (!config.secret) storedSecret = await ensureServerSecret(trx, 'refresh_mac', now())
     })
     const keys = new KeyStore(handle.db)
     await keys.load()
-    const issuer = normalizeIssuer(options.issuer)
     const service = new AuthService({
       db: handle.db,
       keys,
-      macKey: macKeyFromSecret(options.secret ?? storedSecret),
+      macKey: macKeyFromSecret(config.secret ?? storedSecret),
       issuer,
-      audience: options.audience ?? issuer,
-      accessTtl: options.accessTtl ?? DEFAULTS.accessTtl,
-      refreshGrace: options.refreshGrace ?? DEFAULTS.refreshGrace,
-      life: { idle: options.sessionIdle ?? DEFAULTS.sessionIdle, max: options.sessionMax ?? DEFAULTS.sessionMax },
-      rateLimit: options.rateLimit === false ? false : { ...DEFAULT_RATE_LIMITS, ...options.rateLimit },
-      checkSessionOnAccess: options.checkSessionOnAccess ?? true,
-      retention: options.retention ?? DEFAULTS.retention,
+      audience: config.audience ?? issuer,
+      accessTtl: config.accessTtl,
+      refreshGrace: config.refreshGrace,
+      life: { idle: config.sessionIdle, max: config.sessionMax },
+      rateLimit: config.rateLimit,
+      checkSessionOnAccess: config.checkSessionOnAccess,
+      retention: config.retention,
       now,
       logger,
     })
-    const app = buildRoutes(service, options, logger)
-    const stopPruning = schedulePrune(service, options.pruneInterval ?? 3600, logger)
+    const app = buildRoutes(service, config, logger)
+    const stopPruning = schedulePrune(service, config.pruneInterval, logger)
     const close = async () => {
       await stopPruning()
       await handle.close()
@@ -127,6 +104,8 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
     throw e
   }
 }
+
+const errorText = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e))
 
 /** Runs `service.prune()` on a timer that never keeps the process alive; the stopper waits for a run in flight. */
 function schedulePrune(service: AuthService, seconds: number, logger: Logger): () => Promise<void> {
@@ -173,12 +152,14 @@ function routeMethods(app: Hono<AppEnv>): (path: string) => string[] {
   }
 }
 
-function buildRoutes(service: AuthService, options: AppOptions, logger: Logger): Hono<AppEnv> {
+function buildRoutes(service: AuthService, config: ServerConfig, logger: Logger): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
-  const trustProxy = options.trustProxy ?? false
   const cookieMaxAge = service.o.life.idle
 
   app.onError((err, c) => {
+    if (err instanceof ClientAbortError) {
+      logger.info('client aborted the request body', { method: c.req.method, path: c.req.path, ip: c.var.ip ?? null, error: errorText(err.cause) })
+    }
     if (err instanceof HttpError) {
       for (const [k, v] of Object.entries(err.headers)) c.header(k, v)
       return c.json({ error: err.error, error_description: err.description }, err.status)
@@ -189,7 +170,7 @@ function buildRoutes(service: AuthService, options: AppOptions, logger: Logger):
     if (err instanceof URIError) {
       return c.json({ error: 'invalid_request', error_description: 'malformed percent-encoding in the URL' }, 400)
     }
-    logger.error('unhandled error', { path: c.req.path, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) })
+    logger.error('unhandled error', { path: c.req.path, error: errorText(err) })
     return c.json({ error: 'server_error', error_description: 'internal error' }, 500)
   })
   const allowedMethods = routeMethods(app)
@@ -207,10 +188,11 @@ function buildRoutes(service: AuthService, options: AppOptions, logger: Logger):
     c.set('service', service)
     await next()
   })
-  if (options.corsOrigins?.length) {
+  app.use(clientIp({ trustProxy: config.trustProxy, trustedHops: config.trustedHops }))
+  if (config.corsOrigins.length > 0) {
     app.use(
       cors({
-        origin: options.corsOrigins,
+        origin: config.corsOrigins,
         credentials: true,
         allowHeaders: ['Authorization', 'Content-Type', TOKEN_DELIVERY_HEADER],
         allowMethods: ['GET', 'POST', 'DELETE'],
@@ -219,21 +201,14 @@ function buildRoutes(service: AuthService, options: AppOptions, logger: Logger):
     )
   }
   app.use(secureHeaders({ crossOriginEmbedderPolicy: false, crossOriginResourcePolicy: false }))
-  app.use(
-    bodyLimit({
-      maxSize: options.maxBodyBytes ?? 64 * 1024,
-      onError: () => {
-        throw new HttpError(413, 'invalid_request', 'the request body is too large')
-      },
-    }),
-  )
+  app.use(bodyLimit({ maxBytes: config.maxBodyBytes }))
 
-  app.route('/auth', authRoutes({ trustProxy, cookieMaxAge }))
-  app.route('/auth/sessions', sessionRoutes({ trustProxy }))
-  app.route('/oauth', oauthRoutes({ trustProxy, cookieMaxAge }))
+  app.route('/auth', authRoutes({ cookieMaxAge }))
+  app.route('/auth/sessions', sessionRoutes())
+  app.route('/oauth', oauthRoutes({ cookieMaxAge }))
   app.route('/me', meRoutes())
   app.route('/.well-known', wellKnownRoutes({ issuer: service.o.issuer }))
   app.route('/health', healthRoutes())
-  if (options.staticDir) app.use(serveSpa(options.staticDir, isApiPath))
+  if (config.staticDir) app.use(serveSpa(config.staticDir, isApiPath))
   return app
 }

@@ -1,3 +1,4 @@
+import http from 'node:http'
 import { generateKeyPair, importJWK, SignJWT, exportSPKI, type JWK } from 'jose'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { verifyAccessToken } from './resource.js'
@@ -10,7 +11,28 @@ let tdb: TestDatabase
 let server: RunningServer
 let base: string
 const errors: string[] = []
-const logger: Logger = { info() {}, warn() {}, error: (m, d) => errors.push(`${m} ${JSON.stringify(d)}`) }
+type LogLine = { level: 'info' | 'warn' | 'error'; message: string; data: Record<string, unknown> | undefined }
+const logLines: LogLine[] = []
+const logWaiters = new Set<() => void>()
+const log = (level: LogLine['level']) => (message: string, data?: Record<string, unknown>) => {
+  logLines.push({ level, message, data })
+  if (level === 'error') errors.push(`${message} ${JSON.stringify(data)}`)
+  for (const wake of logWaiters) wake()
+}
+const logger: Logger = { info: log('info'), warn: log('warn'), error: log('error') }
+/** Resolves with the first log line (already logged or to come) that matches. */
+function logged(match: (l: LogLine) => boolean): Promise<LogLine> {
+  return new Promise((resolve) => {
+    const check = () => {
+      const hit = logLines.find(match)
+      if (!hit) return
+      logWaiters.delete(check)
+      resolve(hit)
+    }
+    logWaiters.add(check)
+    check()
+  })
+}
 
 beforeAll(async () => {
   tdb = createPgliteDir()
@@ -117,6 +139,44 @@ describe('rate limits', () => {
   })
 })
 
+describe('the client address behind a reverse proxy (LATCHKEY_TRUST_PROXY, X-Forwarded-For)', () => {
+  // One proxy hop appends the address it saw; what is left of it was written by the client.
+  const PER_IP = 10
+  let local: TestDatabase
+  let s: RunningServer
+  let spoof = 0
+  beforeAll(async () => {
+    local = createPgliteDir()
+    s = await startTestServer(local, { trustProxy: true, rateLimit: { perAccount: { max: 1000, windowSeconds: 60 }, perIp: { max: PER_IP, windowSeconds: 60 } } })
+  })
+  afterAll(async () => {
+    await s?.close()
+    await local?.cleanup()
+  })
+  const signInFrom = (xff: string) => postJson(s.url, '/auth/sign-in', { email: uniqueEmail('xff'), password: 'wrong password' }, { 'x-forwarded-for': xff })
+  const statuses = async (n: number, xff: () => string) => {
+    const out: number[] = []
+    for (let i = 0; i < n; i++) out.push((await signInFrom(xff())).status)
+    return out
+  }
+
+  test(`60 sign-ins with different spoofed leftmost X-Forwarded-For values behind one proxy hop are limited as one client (after ${PER_IP})`, async () => {
+    const got = await statuses(60, () => `10.${spoof >> 16 & 255}.${spoof >> 8 & 255}.${spoof++ & 255}, 198.51.100.1`)
+    expect(got).toEqual([...Array<number>(PER_IP).fill(401), ...Array<number>(60 - PER_IP).fill(429)])
+  })
+
+  test('IPv6 addresses in one /64 share a limit; the next /64 is another client', async () => {
+    const got = await statuses(PER_IP + 2, () => `2001:db8:5:6::${(spoof++).toString(16)}`)
+    expect(got).toEqual([...Array<number>(PER_IP).fill(401), 429, 429])
+    expect((await signInFrom('2001:db8:5:7::1')).status).toBe(401)
+  })
+
+  test('a garbage X-Forwarded-For falls back to the proxy peer: it never mints a fresh limit key', async () => {
+    const got = await statuses(PER_IP + 2, () => `garbage-${spoof++}`)
+    expect(got).toEqual([...Array<number>(PER_IP).fill(401), 429, 429])
+  })
+})
+
 describe('malformed input → 4xx with {error, error_description}; the server keeps serving', () => {
   const J = { 'content-type': 'application/json' }
   const F = { 'content-type': 'application/x-www-form-urlencoded' }
@@ -186,6 +246,40 @@ describe('malformed input → 4xx with {error, error_description}; the server ke
     expect(JSON.stringify(body)).not.toContain(PASSWORD)
   })
 
+  test('a body over the limit: 20 requests with fetch, one after another and 20 at once, all read the 413 and its JSON error (Connection: close)', async () => {
+    const body = JSON.stringify({ email: uniqueEmail(), password: 'p'.repeat(300_000) })
+    const send = async () => {
+      try {
+        const res = await fetch(`${base}/auth/sign-up`, { method: 'POST', headers: J, body })
+        return { status: res.status, connection: res.headers.get('connection'), body: await res.json() }
+      } catch (e) {
+        return { failed: String((e as Error).cause ?? e) }
+      }
+    }
+    const oneAfterAnother = []
+    for (let i = 0; i < 20; i++) oneAfterAnother.push(await send())
+    const atOnce = await Promise.all(Array.from({ length: 20 }, send))
+    const expected = { status: 413, connection: 'close', body: { error: 'invalid_request', error_description: 'the request body is too large' } }
+    expect(oneAfterAnother).toEqual(Array(20).fill(expected))
+    expect(atOnce).toEqual(Array(20).fill(expected))
+  })
+
+  test('after a 413 the same keep-alive client sends its next request without losing it', async () => {
+    for (let i = 0; i < 5; i++) {
+      const big = await fetch(`${base}/oauth/token`, { method: 'POST', headers: F, body: `grant_type=refresh_token&refresh_token=${'x'.repeat(200_000)}` })
+      expect(big.status).toBe(413)
+      await big.arrayBuffer()
+      expect(await (await fetch(`${base}/health`)).json()).toEqual({ ok: true })
+    }
+  })
+
+  test('a client that aborts its request body mid-way: logged at info as a client abort, no error-level log', async () => {
+    await abortMidBody(`${base}/auth/sign-in`)
+    const line = await logged((l) => l.data?.path === '/auth/sign-in')
+    expect(line).toMatchObject({ level: 'info', message: 'client aborted the request body' })
+    expect(errors).toEqual([])
+  })
+
   test('afterwards the server still serves and logged no unhandled error', async () => {
     expect(await (await fetch(`${base}/health`)).json()).toEqual({ ok: true })
     const p = await signUp(base)
@@ -193,3 +287,19 @@ describe('malformed input → 4xx with {error, error_description}; the server ke
     expect(errors).toEqual([])
   })
 })
+
+/** Sends headers and part of a declared body (once the server has taken the request: 100-continue), then destroys the connection. */
+function abortMidBody(url: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '1000', expect: '100-continue' } })
+    req.on('error', () => undefined) // the connection we cut
+    req.on('response', (res) => reject(new Error(`answered ${res.statusCode} before the body was complete`)))
+    req.on('continue', () => {
+      req.write('{"email":"someone@example.com","pass', () => {
+        req.destroy()
+        resolve()
+      })
+    })
+    req.flushHeaders()
+  })
+}

@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { consoleLogger } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
 import { rotateSigningKeys } from './crypto/keys.js'
 import { openDatabase, redactUrl } from './db/connect.js'
@@ -12,40 +11,14 @@ const USAGE = `latchkey-server [serve|rotate-keys|help]
   rotate-keys  make a new signing key; the previous one stays in the JWKS
 
 Environment: PORT (8787), HOST (127.0.0.1), DATA_DIR (./data), DATABASE_URL, LATCHKEY_ISSUER,
-LATCHKEY_ACCESS_TTL (600), LATCHKEY_REFRESH_GRACE (10), LATCHKEY_SESSION_IDLE (30d),
-LATCHKEY_SESSION_MAX (90d), LATCHKEY_RETENTION (90d), LATCHKEY_HASH_CONCURRENCY (cores), LATCHKEY_SECRET, LATCHKEY_STATIC_DIR, LATCHKEY_RATE_LIMIT (on|off),
-LATCHKEY_TRUST_PROXY (off|on), LATCHKEY_SESSION_CHECK (on|off), LATCHKEY_CORS_ORIGINS (comma-separated)`
+LATCHKEY_ACCESS_TTL (600), LATCHKEY_REFRESH_GRACE (60), LATCHKEY_SESSION_IDLE (30d),
+LATCHKEY_SESSION_MAX (90d), LATCHKEY_RETENTION (90d), LATCHKEY_HASH_CONCURRENCY (cores), LATCHKEY_SECRET,
+LATCHKEY_STATIC_DIR, LATCHKEY_RATE_LIMIT (on|off), LATCHKEY_TRUST_PROXY (off|on),
+LATCHKEY_SESSION_CHECK (on|off), LATCHKEY_CORS_ORIGINS (comma-separated)`
 
 async function serve(): Promise<void> {
   const config = loadConfig()
-  const flag = (name: string, fallback: boolean) => {
-    const v = process.env[name]?.trim().toLowerCase()
-    if (!v) return fallback
-    if (['1', 'on', 'true', 'yes'].includes(v)) return true
-    if (['0', 'off', 'false', 'no'].includes(v)) return false
-    throw new ConfigError(`${name} must be on or off; got ${JSON.stringify(process.env[name])}`)
-  }
-  const server = await startServer({
-    port: config.port,
-    host: config.host,
-    dataDir: config.dataDir,
-    ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
-    // Unset: startServer derives it from the port actually bound (PORT=0 picks a free one).
-    ...(process.env.LATCHKEY_ISSUER?.trim() ? { issuer: config.issuer } : {}),
-    accessTtl: config.accessTtl,
-    refreshGrace: config.refreshGrace,
-    sessionIdle: config.sessionIdle,
-    sessionMax: config.sessionMax,
-    retention: config.retention,
-    ...(config.hashConcurrency ? { hashConcurrency: config.hashConcurrency } : {}),
-    ...(config.secret ? { secret: config.secret } : {}),
-    ...(process.env.LATCHKEY_STATIC_DIR ? { staticDir: process.env.LATCHKEY_STATIC_DIR } : {}),
-    rateLimit: flag('LATCHKEY_RATE_LIMIT', true) ? {} : false,
-    trustProxy: flag('LATCHKEY_TRUST_PROXY', false),
-    checkSessionOnAccess: flag('LATCHKEY_SESSION_CHECK', true),
-    ...(process.env.LATCHKEY_CORS_ORIGINS ? { corsOrigins: process.env.LATCHKEY_CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
-    logger: consoleLogger,
-  })
+  const server = await startServer(config)
   const store = config.databaseUrl ? `PostgreSQL ${redactUrl(config.databaseUrl)}` : `PGlite in ${config.dataDir}`
   console.log(`Latchkey server listening on ${server.url} (${store}; issuer ${server.issuer})`)
   let stopping = false

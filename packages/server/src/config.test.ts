@@ -1,19 +1,60 @@
-import { describe, expect, test } from 'vitest'
-import { ConfigError, loadConfig, parseDuration } from './config.js'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, test } from 'vitest'
+import { ConfigError, DEFAULTS, loadConfig, parseDuration, resolveConfig } from './config.js'
+import { DEFAULT_RATE_LIMITS } from './service.js'
+
+const tmp = mkdtempSync(join(tmpdir(), 'latchkey-config-'))
+const aFile = join(tmp, 'index.html')
+writeFileSync(aFile, '<!doctype html>')
+afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 
 describe('loadConfig', () => {
   test('defaults with an empty environment', () => {
     const c = loadConfig({})
-    expect(c).toMatchObject({ port: 8787, host: '127.0.0.1', issuer: 'http://127.0.0.1:8787', accessTtl: 600, refreshGrace: 60, sessionIdle: 30 * 86400, sessionMax: 90 * 86400, retention: 90 * 86400, databaseUrl: undefined })
+    expect(c).toMatchObject({
+      port: 8787, host: '127.0.0.1', accessTtl: 600, refreshGrace: 60, sessionIdle: 30 * 86400, sessionMax: 90 * 86400, retention: 90 * 86400, databaseUrl: undefined,
+      // Unset: startServer names the issuer after the port it binds (PORT=0 picks one).
+      issuer: undefined,
+      staticDir: undefined, rateLimit: DEFAULT_RATE_LIMITS, trustProxy: false, trustedHops: 1, checkSessionOnAccess: true, corsOrigins: [], hashConcurrency: undefined, secret: undefined,
+    })
     expect(c.dataDir.endsWith('/data')).toBe(true)
+  })
+
+  test('the defaults live in one place: resolveConfig({}) is loadConfig({})', () => {
+    expect(resolveConfig({})).toEqual(loadConfig({}))
+    expect(resolveConfig({ rateLimit: { perIp: { max: 3, windowSeconds: 60 } } }).rateLimit).toEqual({ perAccount: DEFAULTS.rateLimit.perAccount, perIp: { max: 3, windowSeconds: 60 } })
+    expect(resolveConfig({ rateLimit: false }).rateLimit).toBe(false)
   })
 
   test('reads every variable', () => {
     const c = loadConfig({
       PORT: '9000', HOST: '0.0.0.0', DATA_DIR: '/tmp/x', DATABASE_URL: 'postgres://u@h/db', LATCHKEY_ISSUER: 'https://auth.example.com/',
       LATCHKEY_ACCESS_TTL: '5m', LATCHKEY_REFRESH_GRACE: '3', LATCHKEY_SESSION_IDLE: '1d', LATCHKEY_SESSION_MAX: '12h', LATCHKEY_RETENTION: '30d', LATCHKEY_HASH_CONCURRENCY: '3',
+      LATCHKEY_SECRET: 's'.repeat(32), LATCHKEY_STATIC_DIR: tmp, LATCHKEY_RATE_LIMIT: 'off', LATCHKEY_TRUST_PROXY: 'on', LATCHKEY_TRUSTED_HOPS: '2',
+      LATCHKEY_SESSION_CHECK: 'off', LATCHKEY_CORS_ORIGINS: 'https://app.example.com, http://localhost:8081/',
     })
-    expect(c).toMatchObject({ port: 9000, host: '0.0.0.0', dataDir: '/tmp/x', databaseUrl: 'postgres://u@h/db', issuer: 'https://auth.example.com', accessTtl: 300, refreshGrace: 3, sessionIdle: 86400, sessionMax: 43200, retention: 2592000, hashConcurrency: 3 })
+    expect(c).toEqual({
+      port: 9000, host: '0.0.0.0', dataDir: '/tmp/x', databaseUrl: 'postgres://u@h/db', issuer: 'https://auth.example.com', audience: undefined,
+      accessTtl: 300, refreshGrace: 3, sessionIdle: 86400, sessionMax: 43200, retention: 2592000, hashConcurrency: 3, secret: 's'.repeat(32),
+      staticDir: tmp, rateLimit: false, trustProxy: true, trustedHops: 2, checkSessionOnAccess: false, corsOrigins: ['https://app.example.com', 'http://localhost:8081'],
+      maxBodyBytes: DEFAULTS.maxBodyBytes, pruneInterval: DEFAULTS.pruneInterval, shutdownTimeoutMs: DEFAULTS.shutdownTimeoutMs,
+    })
+  })
+
+  test.each([
+    ['on', true], ['ON', true], ['1', true], ['true', true], ['yes', true],
+    ['off', false], ['Off', false], ['0', false], ['false', false], ['no', false],
+  ])('on/off switches accept %s', (value, on) => {
+    const c = loadConfig({ LATCHKEY_RATE_LIMIT: value, LATCHKEY_TRUST_PROXY: value, LATCHKEY_SESSION_CHECK: value })
+    expect(c.rateLimit).toEqual(on ? DEFAULT_RATE_LIMITS : false)
+    expect(c.trustProxy).toBe(on)
+    expect(c.checkSessionOnAccess).toBe(on)
+  })
+
+  test('LATCHKEY_TRUSTED_HOPS defaults to 1 (the entry the nearest proxy appended) when the proxy is trusted', () => {
+    expect(loadConfig({ LATCHKEY_TRUST_PROXY: 'on' })).toMatchObject({ trustProxy: true, trustedHops: 1 })
   })
 
   test.each([
@@ -29,6 +70,19 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'not a url' }, /DATABASE_URL/],
     [{ LATCHKEY_ISSUER: 'ftp://x' }, /LATCHKEY_ISSUER/],
     [{ LATCHKEY_SECRET: 'short' }, /LATCHKEY_SECRET/],
+    [{ LATCHKEY_RATE_LIMIT: 'maybe' }, /LATCHKEY_RATE_LIMIT must be on or off/],
+    [{ LATCHKEY_TRUST_PROXY: 'sometimes' }, /LATCHKEY_TRUST_PROXY must be on or off/],
+    [{ LATCHKEY_SESSION_CHECK: '2' }, /LATCHKEY_SESSION_CHECK must be on or off/],
+    [{ LATCHKEY_TRUST_PROXY: 'on', LATCHKEY_TRUSTED_HOPS: '0' }, /LATCHKEY_TRUSTED_HOPS must be an integer/],
+    [{ LATCHKEY_TRUST_PROXY: 'on', LATCHKEY_TRUSTED_HOPS: 'two' }, /LATCHKEY_TRUSTED_HOPS must be an integer/],
+    [{ LATCHKEY_TRUST_PROXY: 'on', LATCHKEY_TRUSTED_HOPS: '10' }, /LATCHKEY_TRUSTED_HOPS must be an integer/],
+    [{ LATCHKEY_TRUSTED_HOPS: '2' }, /LATCHKEY_TRUSTED_HOPS is set but LATCHKEY_TRUST_PROXY is off/],
+    [{ LATCHKEY_CORS_ORIGINS: '*' }, /LATCHKEY_CORS_ORIGINS/],
+    [{ LATCHKEY_CORS_ORIGINS: 'https://app.example.com/login' }, /LATCHKEY_CORS_ORIGINS/],
+    [{ LATCHKEY_CORS_ORIGINS: 'https://ok.example.com,ftp://files.example.com' }, /LATCHKEY_CORS_ORIGINS/],
+    [{ LATCHKEY_CORS_ORIGINS: 'app.example.com' }, /LATCHKEY_CORS_ORIGINS/],
+    [{ LATCHKEY_STATIC_DIR: join(tmp, 'missing') }, /LATCHKEY_STATIC_DIR must be an existing folder/],
+    [{ LATCHKEY_STATIC_DIR: aFile }, /LATCHKEY_STATIC_DIR must be an existing folder/],
   ])('rejects %o with a message naming the variable', (env, re) => {
     expect(() => loadConfig(env)).toThrow(ConfigError)
     expect(() => loadConfig(env)).toThrow(re)

@@ -1,35 +1,75 @@
+import { statSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { DEFAULT_RATE_LIMITS, type RateLimitOptions } from './service.js'
 
-/** Everything the server reads from its environment, parsed and validated once at start. */
+/**
+ * The server's configuration, every value resolved: what `loadConfig()` reads from the
+ * environment and what `startServer()` / `createApp()` run with (their options are any subset of
+ * it; `resolveConfig` fills in the rest from `DEFAULTS`, the one place defaults live).
+ */
 export interface ServerConfig {
+  /** `PORT`; 0 picks a free port. */
   port: number
+  /** `HOST`. */
   host: string
-  /** PGlite data folder; ignored when `databaseUrl` is set. `'memory://'` keeps PGlite in memory. */
+  /** `DATA_DIR`: PGlite data folder; ignored when `databaseUrl` is set. `'memory://'` keeps PGlite in memory. */
   dataDir: string
-  /** PostgreSQL connection string; when set, PGlite is not used. */
+  /** `DATABASE_URL`: PostgreSQL connection string; when set, PGlite is not used. */
   databaseUrl: string | undefined
-  /** `iss` of access tokens and the RFC 8414 `issuer`; also the tokens' `aud`. */
-  issuer: string
-  /** Access token lifetime, seconds. */
+  /**
+   * `LATCHKEY_ISSUER`: `iss` of access tokens and the RFC 8414 `issuer`. Unset: `http://host:port`
+   * with the port actually bound (startServer), so `PORT=0` still names a reachable issuer.
+   */
+  issuer: string | undefined
+  /** `aud` of access tokens; unset: the issuer. */
+  audience: string | undefined
+  /** `LATCHKEY_ACCESS_TTL`: access token lifetime, seconds. */
   accessTtl: number
   /**
-   * Window (seconds) in which the previous refresh token gets the current pair back. With the
-   * client's deadlines it is one design: it must exceed the latest moment a client that stays
-   * online retries after a lost answer (`latestRetryArrivalMs` in @latchkey/core: 21 s after one
-   * lost answer, 47 s after three, with the core's defaults).
+   * `LATCHKEY_REFRESH_GRACE`: window (seconds) in which the previous refresh token gets the
+   * current pair back. With the client's deadlines it is one design: it must exceed the latest
+   * moment a client that stays online retries after a lost answer (`latestRetryArrivalMs` in
+   * @latchkey/core: 21 s after one lost answer, 47 s after three, with the core's defaults).
    */
   refreshGrace: number
-  /** A session unused for this long (seconds) ends. */
+  /** `LATCHKEY_SESSION_IDLE`: a session unused for this long (seconds) ends. */
   sessionIdle: number
-  /** A session ends this long (seconds) after sign-in, however much it is used. */
+  /** `LATCHKEY_SESSION_MAX`: a session ends this long (seconds) after sign-in, however much it is used. */
   sessionMax: number
-  /** Key for refresh-token MACs; when unset, one is generated and kept in the database. */
+  /** `LATCHKEY_SECRET`: key for refresh-token MACs (≥ 32 chars); unset: generated once and kept in the database. */
   secret: string | undefined
-  /** Audit events and ended sessions are deleted this long (seconds) after they happened or ended. */
+  /** `LATCHKEY_RETENTION`: audit events and ended sessions are deleted this long (seconds) after they happened or ended. */
   retention: number
-  /** Password hashes at once; undefined: one per CPU core. */
+  /** `LATCHKEY_HASH_CONCURRENCY`: password hashes at once in this process; undefined: one per CPU core. */
   hashConcurrency: number | undefined
+  /** `LATCHKEY_STATIC_DIR`: a built single-page app to serve too (index.html for non-API GET paths). */
+  staticDir: string | undefined
+  /** `LATCHKEY_RATE_LIMIT` (`off` → false): limits on sign-in/sign-up; false turns them off (benchmarks). */
+  rateLimit: RateLimitOptions | false
+  /**
+   * `LATCHKEY_TRUST_PROXY`: take the client address from `X-Forwarded-For`. Only behind reverse
+   * proxies you run, and only when clients cannot reach the server around them.
+   */
+  trustProxy: boolean
+  /**
+   * `LATCHKEY_TRUSTED_HOPS`: how many of your proxies append to `X-Forwarded-For`; the client
+   * address is the entry this many from the right (entries further left are written by the client).
+   */
+  trustedHops: number
+  /** `LATCHKEY_SESSION_CHECK`: protected endpoints also reject access tokens of revoked sessions. */
+  checkSessionOnAccess: boolean
+  /** `LATCHKEY_CORS_ORIGINS`: origins allowed to call the API from a browser with credentials (CORS). */
+  corsOrigins: string[]
+  /** Largest accepted request body, bytes. */
+  maxBodyBytes: number
+  /** Seconds between prunes (the first a minute after start); 0 turns the schedule off. */
+  pruneInterval: number
+  /** Milliseconds close() waits for requests in flight before cutting connections. */
+  shutdownTimeoutMs: number
 }
+
+/** What startServer/createApp accept: any part of the configuration; `rateLimit` may be partial. */
+export type ConfigOptions = Partial<Omit<ServerConfig, 'rateLimit'>> & { rateLimit?: Partial<RateLimitOptions> | false }
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -82,30 +122,70 @@ export const DEFAULTS = {
   sessionIdle: 30 * DAY,
   sessionMax: 90 * DAY,
   retention: 90 * DAY,
+  rateLimit: DEFAULT_RATE_LIMITS,
+  trustProxy: false,
+  trustedHops: 1,
+  checkSessionOnAccess: true,
+  maxBodyBytes: 64 * 1024,
+  pruneInterval: 3600,
+  shutdownTimeoutMs: 10_000,
 } as const
 
+/** Every default filled in, once: the only place the server's defaults are applied. */
+export function resolveConfig(options: ConfigOptions = {}): ServerConfig {
+  const o = options
+  return {
+    port: o.port ?? DEFAULTS.port,
+    host: o.host ?? DEFAULTS.host,
+    dataDir: resolveDataDir(o.dataDir ?? DEFAULTS.dataDir),
+    databaseUrl: o.databaseUrl || undefined,
+    issuer: o.issuer === undefined || o.issuer === '' ? undefined : normalizeIssuer(o.issuer),
+    audience: o.audience || undefined,
+    accessTtl: o.accessTtl ?? DEFAULTS.accessTtl,
+    refreshGrace: o.refreshGrace ?? DEFAULTS.refreshGrace,
+    sessionIdle: o.sessionIdle ?? DEFAULTS.sessionIdle,
+    sessionMax: o.sessionMax ?? DEFAULTS.sessionMax,
+    secret: o.secret || undefined,
+    retention: o.retention ?? DEFAULTS.retention,
+    hashConcurrency: o.hashConcurrency,
+    staticDir: o.staticDir || undefined,
+    rateLimit: o.rateLimit === false ? false : { ...DEFAULTS.rateLimit, ...o.rateLimit },
+    trustProxy: o.trustProxy ?? DEFAULTS.trustProxy,
+    trustedHops: o.trustedHops ?? DEFAULTS.trustedHops,
+    checkSessionOnAccess: o.checkSessionOnAccess ?? DEFAULTS.checkSessionOnAccess,
+    corsOrigins: o.corsOrigins ?? [],
+    maxBodyBytes: o.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
+    pruneInterval: o.pruneInterval ?? DEFAULTS.pruneInterval,
+    shutdownTimeoutMs: o.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs,
+  }
+}
+
+const ON = ['1', 'on', 'true', 'yes']
+const OFF = ['0', 'off', 'false', 'no']
+
 /**
- * Reads the configuration from an environment (default `process.env`). A bad value throws a
- * `ConfigError` whose message names the variable and what it expects; values of secrets are
- * never echoed.
+ * Reads the configuration from an environment (default `process.env`), validated and with every
+ * default resolved: the CLI runs `startServer(loadConfig())`. A bad value throws a `ConfigError`
+ * whose message names the variable and what it expects; values of secrets are never echoed.
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): ServerConfig {
   const get = (name: string) => {
     const v = env[name]
     return v === undefined || v.trim() === '' ? undefined : v.trim()
   }
-  const port = get('PORT') !== undefined ? parsePort(get('PORT')!) : DEFAULTS.port
-  const host = get('HOST') ?? DEFAULTS.host
+  const flag = (name: string, fallback: boolean): boolean => {
+    const v = get(name)?.toLowerCase()
+    if (v === undefined) return fallback
+    if (ON.includes(v)) return true
+    if (OFF.includes(v)) return false
+    throw new ConfigError(`${name} must be on or off; got ${JSON.stringify(get(name))}`)
+  }
+  const port = get('PORT') !== undefined ? parsePort(get('PORT')!) : undefined
   const databaseUrl = get('DATABASE_URL')
   if (databaseUrl !== undefined) parseUrl('DATABASE_URL', databaseUrl, ['postgres:', 'postgresql:'])
-  const issuerRaw = get('LATCHKEY_ISSUER')
-  const issuer = issuerRaw !== undefined ? normalizeIssuer(parseUrl('LATCHKEY_ISSUER', issuerRaw, ['http:', 'https:'])) : `http://${hostForUrl(host)}:${port}`
-  const dur = (name: string, fallback: number) => (get(name) !== undefined ? parseDuration(name, get(name)!) : fallback)
-  const accessTtl = dur('LATCHKEY_ACCESS_TTL', DEFAULTS.accessTtl)
-  const refreshGrace = get('LATCHKEY_REFRESH_GRACE') === '0' ? 0 : dur('LATCHKEY_REFRESH_GRACE', DEFAULTS.refreshGrace)
-  const sessionIdle = dur('LATCHKEY_SESSION_IDLE', DEFAULTS.sessionIdle)
-  const sessionMax = dur('LATCHKEY_SESSION_MAX', DEFAULTS.sessionMax)
-  const retention = dur('LATCHKEY_RETENTION', DEFAULTS.retention)
+  const issuer = get('LATCHKEY_ISSUER')
+  if (issuer !== undefined) parseUrl('LATCHKEY_ISSUER', issuer, ['http:', 'https:'])
+  const dur = (name: string) => (get(name) !== undefined ? parseDuration(name, get(name)!) : undefined)
   const hashRaw = get('LATCHKEY_HASH_CONCURRENCY')
   if (hashRaw !== undefined && !/^[1-9]\d{0,2}$/.test(hashRaw)) {
     throw new ConfigError(`LATCHKEY_HASH_CONCURRENCY must be an integer from 1 to 999; got ${JSON.stringify(hashRaw)}`)
@@ -114,20 +194,65 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (secret !== undefined && secret.length < 32) {
     throw new ConfigError('LATCHKEY_SECRET must be at least 32 characters (use 32 random bytes, e.g. `openssl rand -base64 32`)')
   }
-  return {
+  const trustProxy = flag('LATCHKEY_TRUST_PROXY', DEFAULTS.trustProxy)
+  const hopsRaw = get('LATCHKEY_TRUSTED_HOPS')
+  if (hopsRaw !== undefined && !/^[1-9]$/.test(hopsRaw)) {
+    throw new ConfigError(`LATCHKEY_TRUSTED_HOPS must be an integer from 1 to 9 (the number of your proxies that append to X-Forwarded-For); got ${JSON.stringify(hopsRaw)}`)
+  }
+  if (hopsRaw !== undefined && !trustProxy) {
+    throw new ConfigError('LATCHKEY_TRUSTED_HOPS is set but LATCHKEY_TRUST_PROXY is off: X-Forwarded-For is ignored unless LATCHKEY_TRUST_PROXY=on')
+  }
+  return resolveConfig({
     port,
-    host,
-    dataDir: resolveDataDir(get('DATA_DIR') ?? DEFAULTS.dataDir),
+    host: get('HOST'),
+    dataDir: get('DATA_DIR'),
     databaseUrl,
     issuer,
-    accessTtl,
-    refreshGrace,
-    sessionIdle,
-    sessionMax,
-    secret,
-    retention,
+    accessTtl: dur('LATCHKEY_ACCESS_TTL'),
+    refreshGrace: get('LATCHKEY_REFRESH_GRACE') === '0' ? 0 : dur('LATCHKEY_REFRESH_GRACE'),
+    sessionIdle: dur('LATCHKEY_SESSION_IDLE'),
+    sessionMax: dur('LATCHKEY_SESSION_MAX'),
+    retention: dur('LATCHKEY_RETENTION'),
     hashConcurrency: hashRaw === undefined ? undefined : Number(hashRaw),
+    secret,
+    staticDir: parseStaticDir(get('LATCHKEY_STATIC_DIR')),
+    rateLimit: flag('LATCHKEY_RATE_LIMIT', true) ? {} : false,
+    trustProxy,
+    trustedHops: hopsRaw === undefined ? undefined : Number(hopsRaw),
+    checkSessionOnAccess: flag('LATCHKEY_SESSION_CHECK', DEFAULTS.checkSessionOnAccess),
+    corsOrigins: parseOrigins(get('LATCHKEY_CORS_ORIGINS')),
+  })
+}
+
+function parseStaticDir(dir: string | undefined): string | undefined {
+  if (dir === undefined) return undefined
+  const full = resolve(dir)
+  if (!statSync(full, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new ConfigError(`LATCHKEY_STATIC_DIR must be an existing folder (a built web app); ${JSON.stringify(full)} is not one`)
   }
+  return full
+}
+
+/** Comma-separated origins, each `scheme://host[:port]` (what browsers send in `Origin`), normalised as browsers do. */
+function parseOrigins(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((origin) => {
+      let url: URL | undefined
+      try {
+        url = new URL(origin)
+      } catch {
+        url = undefined
+      }
+      const bare = url && url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password
+      if (!url || !bare || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+        throw new ConfigError(`LATCHKEY_CORS_ORIGINS must be comma-separated origins like https://app.example.com (scheme, host and port only; no * and no path); got ${JSON.stringify(origin)}`)
+      }
+      return url.origin
+    })
 }
 
 /** An issuer is compared byte for byte (RFC 8414 §3.3); drop a trailing slash so paths join cleanly. */

@@ -30,15 +30,19 @@ test('`npm run server` (scripts/server.mjs) starts with no configuration, prints
   }
 })
 
-test('a bad configuration value exits 1 with a message naming the variable', () => {
+test.each([
+  [{ LATCHKEY_ACCESS_TTL: 'ten minutes' }, /configuration error: LATCHKEY_ACCESS_TTL must be a duration/],
+  [{ LATCHKEY_TRUST_PROXY: 'maybe' }, /configuration error: LATCHKEY_TRUST_PROXY must be on or off/],
+  [{ LATCHKEY_STATIC_DIR: '/nonexistent/latchkey-web' }, /configuration error: LATCHKEY_STATIC_DIR must be an existing folder/],
+])('a bad configuration value (%o) exits 1 with a message naming the variable', (env, message) => {
   let err: { status: number; stderr: Buffer } | undefined
   try {
-    execFileSync(process.execPath, [cliPath], { cwd: repoRoot, env: { PATH: process.env.PATH, LATCHKEY_ACCESS_TTL: 'ten minutes' }, stdio: 'pipe' })
+    execFileSync(process.execPath, [cliPath], { cwd: repoRoot, env: { PATH: process.env.PATH, ...env }, stdio: 'pipe' })
   } catch (e) {
     err = e as typeof err
   }
   expect(err?.status).toBe(1)
-  expect(err?.stderr.toString()).toMatch(/configuration error: LATCHKEY_ACCESS_TTL must be a duration/)
+  expect(err?.stderr.toString()).toMatch(message)
 })
 
 const pgUrl = process.env.LATCHKEY_TEST_DATABASE_URL

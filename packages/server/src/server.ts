@@ -4,20 +4,18 @@ import { createAdaptorServer } from '@hono/node-server'
 import type { Hono } from 'hono'
 import type { Kysely } from 'kysely'
 import { createApp, type AppOptions } from './app.js'
-import { DEFAULTS, hostForUrl } from './config.js'
+import { hostForUrl, resolveConfig } from './config.js'
 import type { Database } from './db/schema.js'
 import type { AppEnv } from './http/context.js'
 import type { AuthService } from './service.js'
 
+/**
+ * Options of startServer: any part of the configuration (`ServerConfig`; `loadConfig()` gives all
+ * of it from the environment), plus the ambient clock and logger. The issuer defaults to
+ * `http://<host>:<port>` with the port actually bound (0 picks a free one).
+ */
 export interface ServerOptions extends Omit<AppOptions, 'issuer'> {
-  /** Default 8787; 0 picks a free port. */
-  port?: number
-  /** Default 127.0.0.1. */
-  host?: string
-  /** Default `http://<host>:<port>` with the port actually bound. */
-  issuer?: string
-  /** Milliseconds close() waits for requests in flight before cutting connections. Default 10 000. */
-  shutdownTimeoutMs?: number
+  issuer?: string | undefined
 }
 
 export interface RunningServer {
@@ -34,7 +32,8 @@ export interface RunningServer {
 
 /** Starts the auth server on Node (http). */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
-  const host = options.host ?? DEFAULTS.host
+  const config = resolveConfig(options)
+  const host = config.host
   // Requests are handed to the app once it is built (after listen: the issuer needs the port).
   const state: { handler?: (req: Request, env: unknown) => Response | Promise<Response> } = {}
   const server = createAdaptorServer({
@@ -44,7 +43,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // Listen first so the issuer can name the port actually bound (port 0 in tests).
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(options.port ?? DEFAULTS.port, host, () => {
+    server.listen(config.port, host, () => {
       server.off('error', reject)
       resolve()
     })
@@ -53,7 +52,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const url = `http://${hostForUrl(host)}:${port}`
   let built: Awaited<ReturnType<typeof createApp>>
   try {
-    built = await createApp({ ...options, issuer: options.issuer ?? url })
+    built = await createApp({ ...options, ...config, issuer: config.issuer ?? url })
   } catch (e) {
     await new Promise<void>((r) => server.close(() => r()))
     throw e
@@ -65,7 +64,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const close = () =>
     (closing ??= (async () => {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => server.closeAllConnections(), options.shutdownTimeoutMs ?? 10_000)
+        const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs)
         timer.unref()
         server.close(() => {
           clearTimeout(timer)

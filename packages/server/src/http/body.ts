@@ -1,6 +1,6 @@
 import type { Context } from 'hono'
 import { z } from 'zod'
-import { HttpError, invalidRequest } from './errors.js'
+import { ClientAbortError, HttpError, invalidRequest, isClientAbort } from './errors.js'
 
 export type BodyKind = 'json' | 'form'
 
@@ -14,7 +14,7 @@ function mediaType(c: Context): string {
  * An empty body is `{}` when `optional`.
  */
 export async function readBody(c: Context, kinds: BodyKind[], optional = false): Promise<Record<string, unknown>> {
-  const text = await c.req.text()
+  const text = await bodyText(c)
   if (text.length === 0 && optional) return {}
   const type = mediaType(c)
   if (type === 'application/json' && kinds.includes('json')) {
@@ -38,6 +38,15 @@ export async function readBody(c: Context, kinds: BodyKind[], optional = false):
   }
   const accepted = kinds.map((k) => (k === 'json' ? 'application/json' : 'application/x-www-form-urlencoded')).join(' or ')
   throw new HttpError(415, 'invalid_request', `the body must be ${accepted}`)
+}
+
+/** The body as text; a client that aborts or breaks it mid-way is a ClientAbortError (400, logged at info). */
+async function bodyText(c: Context): Promise<string> {
+  try {
+    return await c.req.text()
+  } catch (e) {
+    throw isClientAbort(e) ? new ClientAbortError(e) : e
+  }
 }
 
 const safeName = (k: string) => JSON.stringify(k.slice(0, 40).replace(/[^\x20-\x7e]/g, '?'))

@@ -1,5 +1,4 @@
 import type { Context, MiddlewareHandler } from 'hono'
-import { getConnInfo } from '@hono/node-server/conninfo'
 import type { AuthService, Caller, TokenResponse } from '../service.js'
 import { setRefreshCookie, wantsCookie } from './cookies.js'
 
@@ -7,24 +6,6 @@ export interface AppEnv {
   Variables: {
     service: AuthService
     caller: Caller
-  }
-}
-
-export interface AppContextOptions {
-  /** Take the client IP from the first X-Forwarded-For entry (only behind a proxy you run). */
-  trustProxy: boolean
-}
-
-/** The client's IP for rate limits and the audit log. */
-export function clientIp(c: Context, trustProxy: boolean): string | null {
-  if (trustProxy) {
-    const fwd = c.req.header('x-forwarded-for')?.split(',')[0]?.trim()
-    if (fwd) return fwd.slice(0, 64)
-  }
-  try {
-    return getConnInfo(c).remote.address ?? null
-  } catch {
-    return null // not running on @hono/node-server (app.request in tests)
   }
 }
 

@@ -22,3 +22,31 @@ export const invalidToken = (description = 'the access token is missing, invalid
   new HttpError(401, 'invalid_token', description, {
     'WWW-Authenticate': `Bearer error="invalid_token", error_description="${description.replace(/["\\]/g, '')}"`,
   })
+
+/**
+ * The client stopped sending its request body (it aborted, or its connection reset or broke
+ * mid-body). A client error (400; the client is usually gone and never reads it), logged at info,
+ * not as a server fault.
+ */
+export class ClientAbortError extends HttpError {
+  override name = 'ClientAbortError'
+  constructor(cause: unknown) {
+    super(400, 'invalid_request', 'the request body ended before it was complete')
+    this.cause = cause
+  }
+}
+
+const CLIENT_GONE = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'ERR_STREAM_PREMATURE_CLOSE', 'ABORT_ERR'])
+
+/**
+ * Whether an error from reading a request body means the client went away or broke the message
+ * (Node: `aborted` / ECONNRESET, a premature close, an HTTP parser error mid-body). Anything else
+ * is not assumed to be the client's doing.
+ */
+export function isClientAbort(e: unknown): boolean {
+  if (!(e instanceof Error)) return false
+  const code = (e as { code?: unknown }).code
+  if (typeof code === 'string' && (CLIENT_GONE.has(code) || code.startsWith('HPE_'))) return true
+  if (e.name === 'AbortError' || /^(aborted|terminated|client connection prematurely closed\.?)$/i.test(e.message)) return true
+  return e.cause !== undefined && e.cause !== e && isClientAbort(e.cause)
+}

@@ -1,12 +1,11 @@
 import { Hono } from 'hono'
 import { readBody, validate, credentialsSchema, tokenParam } from '../http/body.js'
 import { clearRefreshCookie, refreshCookie, wantsCookie } from '../http/cookies.js'
-import { bearerToken, clientIp, requireCaller, tokenResponse, type AppEnv } from '../http/context.js'
+import { bearerToken, requireCaller, tokenResponse, type AppEnv } from '../http/context.js'
 import { invalidToken } from '../http/errors.js'
 import { z } from 'zod'
 
 export interface AuthRouteOptions {
-  trustProxy: boolean
   cookieMaxAge: number
 }
 
@@ -14,15 +13,17 @@ export interface AuthRouteOptions {
 export function authRoutes(o: AuthRouteOptions) {
   const r = new Hono<AppEnv>()
 
+  // Sign-up and sign-in hand the service the address block (an IPv6 client's /64): it keys the
+  // per-IP limit on it, and audits it.
   r.post('/sign-up', async (c) => {
     const body = validate(credentialsSchema, await readBody(c, ['json', 'form']))
-    const pair = await c.get('service').signUp({ ...body, ip: clientIp(c, o.trustProxy) })
+    const pair = await c.get('service').signUp({ ...body, ip: c.var.ipBlock })
     return tokenResponse(c, pair, 201, o.cookieMaxAge)
   })
 
   r.post('/sign-in', async (c) => {
     const body = validate(credentialsSchema, await readBody(c, ['json', 'form']))
-    const pair = await c.get('service').signIn({ ...body, ip: clientIp(c, o.trustProxy) })
+    const pair = await c.get('service').signIn({ ...body, ip: c.var.ipBlock })
     return tokenResponse(c, pair, 200, o.cookieMaxAge)
   })
 
@@ -33,7 +34,7 @@ export function authRoutes(o: AuthRouteOptions) {
    */
   r.post('/sign-out', async (c) => {
     const service = c.get('service')
-    const ip = clientIp(c, o.trustProxy)
+    const ip = c.var.ip
     const body = validate(z.object({ refresh_token: tokenParam.optional() }).loose(), await readBody(c, ['json', 'form'], true))
     const access = bearerToken(c.req.header('authorization'))
     const refresh = body.refresh_token ?? refreshCookie(c)
@@ -49,12 +50,12 @@ export function authRoutes(o: AuthRouteOptions) {
   })
 
   r.post('/sign-out-others', requireCaller(), async (c) => {
-    const count = await c.get('service').signOutMany(c.get('caller'), 'others', clientIp(c, o.trustProxy))
+    const count = await c.get('service').signOutMany(c.get('caller'), 'others', c.var.ip)
     return c.json({ ok: true, signedOut: count })
   })
 
   r.post('/sign-out-all', requireCaller({ allowSignedOut: true }), async (c) => {
-    const count = await c.get('service').signOutMany(c.get('caller'), 'all', clientIp(c, o.trustProxy))
+    const count = await c.get('service').signOutMany(c.get('caller'), 'all', c.var.ip)
     if (wantsCookie(c)) clearRefreshCookie(c)
     return c.json({ ok: true, signedOut: count })
   })

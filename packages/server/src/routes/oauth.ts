@@ -2,7 +2,7 @@ import { Hono } from 'hono'
 import { z } from 'zod'
 import { readBody, tokenParam, validate } from '../http/body.js'
 import { clearRefreshCookie, refreshCookie, wantsCookie } from '../http/cookies.js'
-import { clientIp, tokenResponse, type AppEnv } from '../http/context.js'
+import { tokenResponse, type AppEnv } from '../http/context.js'
 import { HttpError, invalidRequest } from '../http/errors.js'
 
 const tokenRequest = z
@@ -23,7 +23,7 @@ const revokeRequest = z
   .loose()
 
 /** The OAuth 2.0 token (RFC 6749 §6) and revocation (RFC 7009) endpoints. */
-export function oauthRoutes(o: { trustProxy: boolean; cookieMaxAge: number }) {
+export function oauthRoutes(o: { cookieMaxAge: number }) {
   const r = new Hono<AppEnv>()
 
   r.post('/token', async (c) => {
@@ -37,7 +37,7 @@ export function oauthRoutes(o: { trustProxy: boolean; cookieMaxAge: number }) {
     const token = body.refresh_token ?? refreshCookie(c)
     if (token === undefined) throw invalidRequest('refresh_token is required')
     try {
-      const pair = await c.get('service').refresh(token, clientIp(c, o.trustProxy))
+      const pair = await c.get('service').refresh(token, c.var.ip)
       return tokenResponse(c, pair, 200, o.cookieMaxAge)
     } catch (e) {
       if (e instanceof HttpError && e.error === 'invalid_grant' && wantsCookie(c)) clearRefreshCookie(c)
@@ -48,7 +48,7 @@ export function oauthRoutes(o: { trustProxy: boolean; cookieMaxAge: number }) {
   r.post('/revoke', async (c) => {
     const body = validate(revokeRequest, await readBody(c, ['form', 'json'], wantsCookie(c)))
     const service = c.get('service')
-    const ip = clientIp(c, o.trustProxy)
+    const ip = c.var.ip
     const token = body.token ?? refreshCookie(c)
     if (token === undefined) {
       if (!wantsCookie(c)) throw invalidRequest('token is required')
