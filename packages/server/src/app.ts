@@ -6,7 +6,7 @@ import { secureHeaders } from 'hono/secure-headers'
 import type { Kysely } from 'kysely'
 import { DEFAULTS, normalizeIssuer } from './config.js'
 import { KeyStore, ensureSigningKey } from './crypto/keys.js'
-import { setHashConcurrency } from './crypto/password.js'
+import { createPasswordHasher, type PasswordHasher } from './crypto/password.js'
 import { macKeyFromSecret } from './crypto/refresh-token.js'
 import { openDatabase } from './db/connect.js'
 import { migrate } from './db/migrations.js'
@@ -54,6 +54,15 @@ export interface AppOptions {
   maxBodyBytes?: number
   /** Password hashes at once in this process (Argon2id, on libuv's pool). Default: the number of CPU cores. */
   hashConcurrency?: number
+  /**
+   * Password hashes waiting for a slot at most; beyond it sign-up and sign-in answer 503
+   * `temporarily_unavailable` with Retry-After at once. Default 16 × hashConcurrency.
+   */
+  hashQueue?: number
+  /** Milliseconds a sign-in or sign-up may wait for a hashing slot before it is answered 503. Default 3000. */
+  hashQueueTimeoutMs?: number
+  /** The password hasher itself, instead of one built from the three options above (tests). */
+  passwords?: PasswordHasher
   /** Seconds audit events and ended sessions are kept before pruning. Default 90 days. */
   retention?: number
   /** Seconds between prunes (the first a minute after start); 0 turns the schedule off. Default 3600. */
@@ -89,7 +98,9 @@ export const consoleLogger: Logger = {
 export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
   const logger = options.logger ?? consoleLogger
   const now = options.now ?? (() => new Date())
-  if (options.hashConcurrency !== undefined) setHashConcurrency(options.hashConcurrency)
+  const passwords =
+    options.passwords ??
+    createPasswordHasher({ concurrency: options.hashConcurrency, maxQueue: options.hashQueue, queueTimeoutMs: options.hashQueueTimeoutMs })
   const handle = await openDatabase({ databaseUrl: options.databaseUrl, dataDir: options.dataDir ?? DEFAULTS.dataDir })
   try {
     let storedSecret = ''
@@ -104,6 +115,7 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
       db: handle.db,
       keys,
       macKey: macKeyFromSecret(options.secret ?? storedSecret),
+      passwords,
       issuer,
       audience: options.audience ?? issuer,
       accessTtl: options.accessTtl ?? DEFAULTS.accessTtl,

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely'
 import type { Database, SessionRow } from './db/schema.js'
 import { signAccessToken, verifyAccessTokenWith, keyStoreResolver, InvalidAccessTokenError, type AccessTokenClaims } from './crypto/jwt.js'
 import type { KeyStore } from './crypto/keys.js'
-import { dummyPasswordHash, hashPassword, verifyPassword } from './crypto/password.js'
+import { BusyError, type PasswordHasher } from './crypto/password.js'
 import { formatRefreshToken, parseRefreshToken, verifyRefreshMac, type RefreshTokenParts } from './crypto/refresh-token.js'
 import { HttpError, invalidGrant, invalidToken } from './http/errors.js'
 import { audit, type AuditInput } from './store/audit.js'
@@ -42,6 +42,8 @@ export interface ServiceOptions {
   keys: KeyStore
   /** Key of the refresh-token MAC. */
   macKey: Buffer
+  /** Argon2id behind this app's bounded queue (see createPasswordHasher). */
+  passwords: PasswordHasher
   issuer: string
   audience: string
   accessTtl: number
@@ -110,7 +112,7 @@ export class AuthService {
       await this.#limit(`signup:${email}`, this.o.rateLimit.perAccount, now, input.ip)
     }
     // Hash before looking at the table, so a taken email answers in the same time as a new one.
-    const passwordHash = await hashPassword(input.password)
+    const passwordHash = await this.o.passwords.hash(input.password).catch(busy)
     const user = await this.o.db
       .insertInto('users')
       .values({ id: randomUUID(), email, password_hash: passwordHash, created_at: now })
@@ -134,7 +136,7 @@ export class AuthService {
     }
     const user = await this.o.db.selectFrom('users').select(['id', 'password_hash']).where('email', '=', email).executeTakeFirst()
     // Unknown account: verify against a dummy hash so both paths cost one Argon2id verification.
-    const ok = await verifyPassword(user?.password_hash ?? (await dummyPasswordHash()), input.password)
+    const ok = await this.o.passwords.verify(user?.password_hash ?? (await this.o.passwords.dummyHash()), input.password).catch(busy)
     if (!user || !ok) {
       if (this.o.rateLimit) await hitRateLimit(this.o.db, accountKey, this.o.rateLimit.perAccount, now)
       await this.#audit({ type: 'sign_in_failed', userId: user?.id ?? null, ip: input.ip, now })
@@ -302,3 +304,11 @@ export class AuthService {
 }
 
 const sessionEnded = () => invalidToken('the session was signed out')
+
+/** The password queue is full or its deadline passed: 503 with Retry-After; anything else is rethrown. */
+function busy(e: unknown): never {
+  if (e instanceof BusyError) {
+    throw new HttpError(503, 'temporarily_unavailable', 'the server is busy; try again shortly', { 'Retry-After': String(e.retryAfter) })
+  }
+  throw e
+}

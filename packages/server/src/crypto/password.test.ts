@@ -1,6 +1,13 @@
 import { availableParallelism } from 'node:os'
-import { afterEach, describe, expect, test } from 'vitest'
-import { createLimiter, defaultHashConcurrency, hashPassword, hashingInFlight, setHashConcurrency, verifyPassword } from './password.js'
+import { afterEach, describe, expect, test, vi } from 'vitest'
+import { BusyError, createLimiter, createPasswordHasher, defaultHashConcurrency, hashPassword, verifyPassword } from './password.js'
+
+/** A call that runs until `open()` is called. */
+function gate() {
+  let open!: () => void
+  const opened = new Promise<void>((r) => (open = r))
+  return { open, opened }
+}
 
 describe('createLimiter', () => {
   test('1000 concurrent calls: never more than the limit at once, all settle, in arrival order', async () => {
@@ -34,29 +41,90 @@ describe('createLimiter', () => {
   })
 })
 
-describe('password hashing', () => {
-  afterEach(() => setHashConcurrency(defaultHashConcurrency()))
+describe('the password-hash queue has a bound', () => {
+  afterEach(() => vi.useRealTimers())
 
-  test('Argon2id hashes verify, wrong passwords and garbage hashes do not, with any concurrency limit', async () => {
-    setHashConcurrency(1)
-    const stored = await hashPassword('correct horse battery staple')
+  test('beyond the queue cap a call is refused at once with BusyError and a Retry-After; the queued ones still run', async () => {
+    const g = gate()
+    const limiter = createLimiter({ max: 1, maxQueue: 2 })
+    const ran: number[] = []
+    const calls = [0, 1, 2].map((i) =>
+      limiter.run(async () => {
+        await g.opened
+        ran.push(i)
+      }),
+    )
+    const refused = await limiter.run(async () => ran.push(3)).catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(BusyError)
+    expect(refused).toMatchObject({ reason: 'queue_full' })
+    expect((refused as BusyError).retryAfter).toBeGreaterThanOrEqual(1)
+    expect({ active: limiter.active, waiting: limiter.waiting, refused: limiter.refused }).toEqual({ active: 1, waiting: 2, refused: 1 })
+    g.open()
+    await Promise.all(calls)
+    expect(ran).toEqual([0, 1, 2])
+    expect(limiter.active).toBe(0)
+  })
+
+  test('a call that waits past its deadline is refused (BusyError deadline) and leaves the queue; the others keep their turn', async () => {
+    vi.useFakeTimers()
+    const g = gate()
+    const limiter = createLimiter({ max: 1, maxQueue: 10, queueTimeoutMs: 1000 })
+    const first = limiter.run(() => g.opened)
+    const late = limiter.run(async () => 'late').catch((e: unknown) => e)
+    await vi.advanceTimersByTimeAsync(999)
+    expect(limiter.waiting).toBe(1)
+    const next = limiter.run(async () => 'next') // queued 999 ms later: its own deadline
+    await vi.advanceTimersByTimeAsync(1)
+    expect(await late).toMatchObject({ name: 'BusyError', reason: 'deadline' })
+    expect(limiter.waiting).toBe(1)
+    g.open()
+    await first
+    expect(await next).toBe('next')
+    expect({ active: limiter.active, waiting: limiter.waiting, refused: limiter.refused }).toEqual({ active: 0, waiting: 0, refused: 1 })
+  })
+
+  test('each app owns its hasher: two hashers do not share slots', async () => {
+    const g = gate()
+    const held = {
+      hash: async () => 'h',
+      verify: async () => {
+        await g.opened
+        return true
+      },
+    }
+    const a = createPasswordHasher({ concurrency: 1, maxQueue: 0, argon2: held })
+    const b = createPasswordHasher({ concurrency: 1, maxQueue: 0, argon2: held })
+    const running = a.verify('h', 'p')
+    await expect(a.verify('h', 'p')).rejects.toBeInstanceOf(BusyError)
+    const other = b.verify('h', 'p') // b has its own free slot
+    expect(b.inFlight()).toEqual({ active: 1, waiting: 0, refused: 0 })
+    g.open()
+    expect(await Promise.all([running, other])).toEqual([true, true])
+  })
+})
+
+describe('password hashing', () => {
+  test('Argon2id hashes verify, wrong passwords and garbage hashes do not, through a hasher of one slot', async () => {
+    const hasher = createPasswordHasher({ concurrency: 1 })
+    const stored = await hasher.hash('correct horse battery staple')
     expect(stored).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/)
     const results = await Promise.all([
-      verifyPassword(stored, 'correct horse battery staple'),
-      verifyPassword(stored, 'wrong horse battery staple'),
-      verifyPassword('not a hash', 'correct horse battery staple'),
+      hasher.verify(stored, 'correct horse battery staple'),
+      hasher.verify(stored, 'wrong horse battery staple'),
+      hasher.verify('not a hash', 'correct horse battery staple'),
       verifyPassword(stored, 'correct horse battery staple'),
     ])
     expect(results).toEqual([true, false, false, true])
+    expect(await verifyPassword(await hashPassword('x'.repeat(8)), 'x'.repeat(8))).toBe(true)
   })
 
   test('hashes and verifications go through the limit', async () => {
-    const stored = await hashPassword('correct horse battery staple')
-    setHashConcurrency(2)
-    const calls = [verifyPassword(stored, 'a wrong password'), hashPassword('another password'), verifyPassword(stored, 'correct horse battery staple')]
-    expect(hashingInFlight()).toEqual({ active: 2, waiting: 1 })
+    const hasher = createPasswordHasher({ concurrency: 2 })
+    const stored = await hasher.hash('correct horse battery staple')
+    const calls = [hasher.verify(stored, 'a wrong password'), hasher.hash('another password'), hasher.verify(stored, 'correct horse battery staple')]
+    expect(hasher.inFlight()).toEqual({ active: 2, waiting: 1, refused: 0 })
     await Promise.all(calls)
-    expect(hashingInFlight()).toEqual({ active: 0, waiting: 0 })
+    expect(hasher.inFlight()).toEqual({ active: 0, waiting: 0, refused: 0 })
   })
 
   test('the default is one hash per CPU core', () => {
