@@ -121,7 +121,7 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
       accessTtl: options.accessTtl ?? DEFAULTS.accessTtl,
       refreshGrace: options.refreshGrace ?? DEFAULTS.refreshGrace,
       life: { idle: options.sessionIdle ?? DEFAULTS.sessionIdle, max: options.sessionMax ?? DEFAULTS.sessionMax },
-      rateLimit: options.rateLimit === false ? false : { ...DEFAULT_RATE_LIMITS, ...options.rateLimit },
+      rateLimit: rateLimits(options.rateLimit),
       checkSessionOnAccess: options.checkSessionOnAccess ?? true,
       retention: options.retention ?? DEFAULTS.retention,
       now,
@@ -137,6 +137,17 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
   } catch (e) {
     await handle.close().catch(() => undefined)
     throw e
+  }
+}
+
+/** The limits with defaults filled in; the account-wide ceiling keeps the per-account window unless given one. */
+function rateLimits(given: AppOptions['rateLimit']): RateLimitOptions | false {
+  if (given === false) return false
+  const perAccount = given?.perAccount ?? DEFAULT_RATE_LIMITS.perAccount
+  return {
+    perAccount,
+    perAccountTotal: given?.perAccountTotal ?? { max: DEFAULT_RATE_LIMITS.perAccountTotal.max, windowSeconds: perAccount.windowSeconds },
+    perIp: given?.perIp ?? DEFAULT_RATE_LIMITS.perIp,
   }
 }
 

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os'
 import { afterEach, describe, expect, test, vi } from 'vitest'
-import { BusyError, createLimiter, createPasswordHasher, defaultHashConcurrency, hashPassword, verifyPassword } from './password.js'
+import { BusyError, createKeyedMutex, createLimiter, createPasswordHasher, defaultHashConcurrency, hashPassword, verifyPassword } from './password.js'
 
 /** A call that runs until `open()` is called. */
 function gate() {
@@ -100,6 +100,31 @@ describe('the password-hash queue has a bound', () => {
     expect(b.inFlight()).toEqual({ active: 1, waiting: 0, refused: 0 })
     g.open()
     expect(await Promise.all([running, other])).toEqual([true, true])
+  })
+})
+
+describe('createKeyedMutex', () => {
+  test('one call at a time per key, in order; other keys run alongside; nothing kept afterwards', async () => {
+    const mutex = createKeyedMutex()
+    const running = new Map<string, number>()
+    const peak = new Map<string, number>()
+    const order: string[] = []
+    const call = (key: string, i: number) =>
+      mutex.run(key, async () => {
+        running.set(key, (running.get(key) ?? 0) + 1)
+        peak.set(key, Math.max(peak.get(key) ?? 0, running.get(key)!))
+        order.push(`${key}${i}`)
+        await new Promise((r) => setTimeout(r, i % 3))
+        running.set(key, running.get(key)! - 1)
+        if (i === 2) throw new Error('fails, and frees the key like any other')
+        return i
+      })
+    const results = await Promise.allSettled([0, 1, 2, 3, 4].flatMap((i) => [call('a', i), call('b', i)]))
+    expect(peak).toEqual(new Map([['a', 1], ['b', 1]]))
+    expect(order.filter((x) => x.startsWith('a'))).toEqual(['a0', 'a1', 'a2', 'a3', 'a4'])
+    expect(order.slice(0, 2).sort()).toEqual(['a0', 'b0']) // different keys do not wait for each other
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(2)
+    expect(mutex.keys).toBe(0)
   })
 })
 

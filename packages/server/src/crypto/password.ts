@@ -181,3 +181,31 @@ export function createPasswordHasher(o: PasswordHasherOptions = {}) {
     inFlight: () => ({ active: limiter.active, waiting: limiter.waiting, refused: limiter.refused }),
   }
 }
+
+/**
+ * One call at a time per key, in arrival order, within this process (the database counters make
+ * the limits hold across processes; this keeps one account from occupying more than one hashing
+ * slot at a time). Keys with nothing running take no memory.
+ */
+export function createKeyedMutex() {
+  const tails = new Map<string, Promise<void>>()
+  return {
+    get keys() {
+      return tails.size
+    },
+    async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+      const before = tails.get(key)
+      let release!: () => void
+      const mine = new Promise<void>((resolve) => (release = resolve))
+      const tail = before ? before.then(() => mine) : mine
+      tails.set(key, tail)
+      try {
+        if (before) await before
+        return await fn()
+      } finally {
+        release()
+        if (tails.get(key) === tail) tails.delete(key)
+      }
+    },
+  }
+}
