@@ -211,7 +211,7 @@ export class AuthService {
     try {
       // One verification per account at a time (with limits on): a burst queues here instead of
       // taking every hashing slot.
-      checked = await (limits ? this.#perAccount.run(email, check) : check())
+      checked = await (limits ? this.#perAccount.run(email, check, this.o.passwords.queueTimeoutMs) : check())
     } catch (e) {
       // Not answered (server busy, database down): not a failed guess either.
       await giveBack()

@@ -126,6 +126,30 @@ describe('createKeyedMutex', () => {
     expect(results.filter((r) => r.status === 'rejected')).toHaveLength(2)
     expect(mutex.keys).toBe(0)
   })
+
+  test('a call that waits past its deadline is refused (BusyError deadline) and passes its turn on; the calls behind it keep their order', async () => {
+    vi.useFakeTimers()
+    try {
+      const mutex = createKeyedMutex()
+      const g = gate()
+      const order: string[] = []
+      const first = mutex.run('k', async () => {
+        await g.opened
+        order.push('first')
+      })
+      const late = mutex.run('k', async () => order.push('late'), 1000).catch((e: unknown) => e)
+      const patient = mutex.run('k', async () => order.push('patient'))
+      await vi.advanceTimersByTimeAsync(1000)
+      expect(await late).toMatchObject({ name: 'BusyError', reason: 'deadline' })
+      expect(order).toEqual([])
+      g.open()
+      await Promise.all([first, patient])
+      expect(order).toEqual(['first', 'patient'])
+      expect(mutex.keys).toBe(0)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
 })
 
 describe('password hashing', () => {

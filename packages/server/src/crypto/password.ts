@@ -152,13 +152,25 @@ export function defaultHashConcurrency(): number {
 
 export type PasswordHasher = ReturnType<typeof createPasswordHasher>
 
+/** `p`, or `BusyError('deadline')` after `ms` (a refused waiter gives its turn on at once: see createKeyedMutex). */
+function withDeadline(p: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new BusyError('deadline', Math.max(1, Math.ceil(ms / 1000)))), ms)
+  })
+  return Promise.race([p, late]).finally(() => clearTimeout(timer))
+}
+
 /** Argon2id behind one app's limiter: created by createApp, handed to the service. */
 export function createPasswordHasher(o: PasswordHasherOptions = {}) {
   const concurrency = o.concurrency ?? defaultHashConcurrency()
-  const limiter = createLimiter({ max: concurrency, maxQueue: o.maxQueue ?? DEFAULT_QUEUE_PER_SLOT * concurrency, queueTimeoutMs: o.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS })
+  const queueTimeoutMs = o.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS
+  const limiter = createLimiter({ max: concurrency, maxQueue: o.maxQueue ?? DEFAULT_QUEUE_PER_SLOT * concurrency, queueTimeoutMs })
   const argon2 = o.argon2 ?? { hash: hashPassword, verify: verifyPassword }
   let dummy: Promise<string> | undefined
   return {
+    /** How long a hash may wait for its turn (also the deadline of other waits in front of hashing). */
+    queueTimeoutMs,
     /** Throws `BusyError` when the queue is full or the wait passed its deadline. */
     hash: (password: string): Promise<string> => limiter.run(() => argon2.hash(password)),
     /** False for a wrong password or a malformed hash; throws `BusyError` like `hash`. */
@@ -185,7 +197,9 @@ export function createPasswordHasher(o: PasswordHasherOptions = {}) {
 /**
  * One call at a time per key, in arrival order, within this process (the database counters make
  * the limits hold across processes; this keeps one account from occupying more than one hashing
- * slot at a time). Keys with nothing running take no memory.
+ * slot at a time). A call that waits longer than `timeoutMs` for its turn is refused with
+ * `BusyError('deadline')`, so a queue on one account cannot hold its owner for minutes. Keys with
+ * nothing running take no memory.
  */
 export function createKeyedMutex() {
   const tails = new Map<string, Promise<void>>()
@@ -193,14 +207,14 @@ export function createKeyedMutex() {
     get keys() {
       return tails.size
     },
-    async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    async run<T>(key: string, fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
       const before = tails.get(key)
       let release!: () => void
       const mine = new Promise<void>((resolve) => (release = resolve))
       const tail = before ? before.then(() => mine) : mine
       tails.set(key, tail)
       try {
-        if (before) await before
+        if (before) await (timeoutMs === undefined ? before : withDeadline(before, timeoutMs))
         return await fn()
       } finally {
         release()
