@@ -20,6 +20,7 @@ export const SCENARIOS = [
   { name: 'server-refresh', needs: ['server'] },
   { name: 'server-verify', needs: ['server'] },
   { name: 'server-sign-in', needs: ['server'] },
+  { name: 'server-sign-in-flood', needs: ['server'] },
   { name: 'peer-better-auth', needs: ['server'] },
 ]
 

@@ -5,7 +5,7 @@ import { secureHeaders } from 'hono/secure-headers'
 import type { Kysely } from 'kysely'
 import { resolveConfig, type ConfigOptions, type ServerConfig } from './config.js'
 import { KeyStore, ensureSigningKey } from './crypto/keys.js'
-import { setHashConcurrency } from './crypto/password.js'
+import { createPasswordHasher, type PasswordHasher } from './crypto/password.js'
 import { macKeyFromSecret } from './crypto/refresh-token.js'
 import { openDatabase } from './db/connect.js'
 import { migrate } from './db/migrations.js'
@@ -33,6 +33,8 @@ import { serveSpa } from './static.js'
 export interface AppOptions extends Omit<ConfigOptions, 'issuer'> {
   /** Token issuer and RFC 8414 `issuer`. */
   issuer: string
+  /** The password hasher itself, instead of one built from the hash options (tests). */
+  passwords?: PasswordHasher
   /** Clock (tests). */
   now?: () => Date
   logger?: Logger
@@ -67,7 +69,9 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
   if (issuer === undefined) throw new TypeError('createApp: `issuer` is required')
   const logger = options.logger ?? consoleLogger
   const now = options.now ?? (() => new Date())
-  if (config.hashConcurrency !== undefined) setHashConcurrency(config.hashConcurrency)
+  const passwords =
+    options.passwords ??
+    createPasswordHasher({ concurrency: config.hashConcurrency, maxQueue: config.hashQueue, queueTimeoutMs: config.hashQueueTimeoutMs })
   const handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
   try {
     let storedSecret = ''
@@ -81,6 +85,7 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
       db: handle.db,
       keys,
       macKey: macKeyFromSecret(config.secret ?? storedSecret),
+      passwords,
       issuer,
       audience: config.audience ?? issuer,
       accessTtl: config.accessTtl,

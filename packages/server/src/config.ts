@@ -42,6 +42,13 @@ export interface ServerConfig {
   retention: number
   /** `LATCHKEY_HASH_CONCURRENCY`: password hashes at once in this process; undefined: one per CPU core. */
   hashConcurrency: number | undefined
+  /**
+   * Password hashes waiting for a slot at most; beyond it sign-up and sign-in answer 503
+   * `temporarily_unavailable` with Retry-After at once. Undefined: 16 × hashConcurrency.
+   */
+  hashQueue: number | undefined
+  /** Milliseconds a sign-in or sign-up may wait for a hashing slot before it is answered 503. Undefined: 3000. */
+  hashQueueTimeoutMs: number | undefined
   /** `LATCHKEY_STATIC_DIR`: a built single-page app to serve too (index.html for non-API GET paths). */
   staticDir: string | undefined
   /** `LATCHKEY_RATE_LIMIT` (`off` → false): limits on sign-in/sign-up; false turns them off (benchmarks). */
@@ -131,6 +138,17 @@ export const DEFAULTS = {
   shutdownTimeoutMs: 10_000,
 } as const
 
+/** The limits with defaults filled in; the account-wide ceiling keeps the per-account window unless given one. */
+function rateLimits(given: ConfigOptions['rateLimit']): RateLimitOptions | false {
+  if (given === false) return false
+  const perAccount = given?.perAccount ?? DEFAULTS.rateLimit.perAccount
+  return {
+    perAccount,
+    perAccountTotal: given?.perAccountTotal ?? { max: DEFAULTS.rateLimit.perAccountTotal.max, windowSeconds: perAccount.windowSeconds },
+    perIp: given?.perIp ?? DEFAULTS.rateLimit.perIp,
+  }
+}
+
 /** Every default filled in, once: the only place the server's defaults are applied. */
 export function resolveConfig(options: ConfigOptions = {}): ServerConfig {
   const o = options
@@ -148,8 +166,10 @@ export function resolveConfig(options: ConfigOptions = {}): ServerConfig {
     secret: o.secret || undefined,
     retention: o.retention ?? DEFAULTS.retention,
     hashConcurrency: o.hashConcurrency,
+    hashQueue: o.hashQueue,
+    hashQueueTimeoutMs: o.hashQueueTimeoutMs,
     staticDir: o.staticDir || undefined,
-    rateLimit: o.rateLimit === false ? false : { ...DEFAULTS.rateLimit, ...o.rateLimit },
+    rateLimit: rateLimits(o.rateLimit),
     trustProxy: o.trustProxy ?? DEFAULTS.trustProxy,
     trustedHops: o.trustedHops ?? DEFAULTS.trustedHops,
     checkSessionOnAccess: o.checkSessionOnAccess ?? DEFAULTS.checkSessionOnAccess,

@@ -2,14 +2,14 @@ import type { Kysely } from 'kysely'
 import type { Database, SessionRow } from './db/schema.js'
 import { signAccessToken, verifyAccessTokenWith, keyStoreResolver, InvalidAccessTokenError, type AccessTokenClaims } from './crypto/jwt.js'
 import type { KeyStore } from './crypto/keys.js'
-import { dummyPasswordHash, hashPassword, verifyPassword } from './crypto/password.js'
+import { BusyError, createKeyedMutex, type PasswordHasher } from './crypto/password.js'
 import { formatRefreshToken, parseRefreshToken, verifyRefreshMac, type RefreshTokenParts } from './crypto/refresh-token.js'
 import { HttpError, invalidGrant, invalidToken } from './http/errors.js'
 import { audit, type AuditInput } from './store/audit.js'
-import { hitRateLimit, peekRateLimit, type RateRule } from './store/rate-limit.js'
+import { firstInWindow, hitRateLimit, releaseRateLimit, type RateHit, type RateRule } from './store/rate-limit.js'
 import { createSession, getSession, isLive, listLiveSessions, revokeSession, revokeUserSessions, rotateSession, type Lifetimes } from './store/sessions.js'
 import { pruneExpired, type PruneCounts } from './store/retention.js'
-import { randomUUID } from 'node:crypto'
+import { createHmac, randomUUID } from 'node:crypto'
 
 /** RFC 6749 §5.1 successful token response. */
 export interface TokenResponse {
@@ -20,14 +20,24 @@ export interface TokenResponse {
 }
 
 export interface RateLimitOptions {
-  /** Failed sign-ins per account (email) per window; also sign-up attempts per email. Default 10 / 15 min. */
+  /**
+   * Failed sign-ins per account (email) from one client address per window; also sign-up attempts
+   * per email. Default 10 / 15 min. Per address, so guesses from elsewhere cannot lock the owner
+   * out (ASVS 5.0 6.1.1: anti-automation must not allow malicious account lockout).
+   */
   perAccount: RateRule
+  /**
+   * Failed sign-ins per account from all addresses together per window. Default 100 / 15 min
+   * (NIST SP 800-63B §5.2.2: no more than 100 consecutive failed attempts on one account).
+   */
+  perAccountTotal: RateRule
   /** Sign-in + sign-up attempts per client IP per window. Default 50 / 15 min. */
   perIp: RateRule
 }
 
 export const DEFAULT_RATE_LIMITS: RateLimitOptions = {
   perAccount: { max: 10, windowSeconds: 900 },
+  perAccountTotal: { max: 100, windowSeconds: 900 },
   perIp: { max: 50, windowSeconds: 900 },
 }
 
@@ -40,8 +50,10 @@ export interface Logger {
 export interface ServiceOptions {
   db: Kysely<Database>
   keys: KeyStore
-  /** Key of the refresh-token MAC. */
+  /** Key of the refresh-token MAC (the audit log's account digests use a key derived from it). */
   macKey: Buffer
+  /** Argon2id behind this app's bounded queue (see createPasswordHasher). */
+  passwords: PasswordHasher
   issuer: string
   audience: string
   accessTtl: number
@@ -68,8 +80,20 @@ export interface Caller {
 
 const normalizeEmail = (email: string) => email.trim().toLowerCase()
 
+type LimitScope = 'ip' | 'account' | 'account_total' | 'signup'
+interface Held {
+  hit: RateHit
+  rule: RateRule
+}
+
 export class AuthService {
-  constructor(readonly o: ServiceOptions) {}
+  /** One password verification per account at a time in this process (finding: parallel bursts passed the limit). */
+  readonly #perAccount = createKeyedMutex()
+  readonly #digestKey: Buffer
+
+  constructor(readonly o: ServiceOptions) {
+    this.#digestKey = createHmac('sha256', o.macKey).update('latchkey-audit-account-v1').digest()
+  }
 
   #audit(e: Omit<AuditInput, 'now'> & { now?: Date }): Promise<void> {
     return audit(this.o.db, { now: this.o.now(), ...e })
@@ -92,25 +116,57 @@ export class AuthService {
     }
   }
 
-  async #limit(key: string, rule: RateRule, now: Date, ip: string | null): Promise<void> {
+  /** Counts an attempt (every one, refused or not) and refuses it over the limit. */
+  async #limit(scope: LimitScope, key: string, rule: RateRule, now: Date, ip: string | null, email?: string): Promise<void> {
     const { count, retryAfter } = await hitRateLimit(this.o.db, key, rule, now)
-    if (count > rule.max) await this.#tooMany(key, retryAfter, ip)
+    if (count > rule.max) await this.#tooMany(scope, key, rule, retryAfter, now, ip, email)
   }
 
-  async #tooMany(key: string, retryAfter: number, ip: string | null): Promise<never> {
-    await this.#audit({ type: 'rate_limited', ip, detail: { scope: key.slice(0, key.indexOf(':')) } })
+  /**
+   * Counts a sign-in attempt before its password is checked, so that parallel attempts cannot all
+   * pass a limit read before any of them failed; over the limit the hit is given back (a refused
+   * attempt never reaches the hash) and the attempt refused. Returns the hit, to be given back if
+   * the attempt does not end as a failure.
+   */
+  async #reserve(key: string, rule: RateRule, now: Date): Promise<{ held: Held } | { refused: number }> {
+    const hit = await hitRateLimit(this.o.db, key, rule, now)
+    if (hit.count <= rule.max) return { held: { hit, rule } }
+    await releaseRateLimit(this.o.db, hit, rule)
+    return { refused: hit.withoutThisHit.retryAfter }
+  }
+
+  /**
+   * 429 with Retry-After. At most one `rate_limited` audit row per limited key per window (not one
+   * per refused request: a flood must not fill the log), naming the account by user id, or for an
+   * email with no account by a keyed digest of it (the log never holds addresses nobody registered).
+   */
+  async #tooMany(scope: LimitScope, key: string, rule: RateRule, retryAfter: number, now: Date, ip: string | null, email?: string): Promise<never> {
+    if (await firstInWindow(this.o.db, `audited:${key}`, rule, now)) {
+      let userId: string | null = null
+      const detail: Record<string, unknown> = { scope }
+      if (email !== undefined) {
+        userId = (await this.o.db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst())?.id ?? null
+        if (!userId) detail.account = this.accountDigest(email)
+      }
+      await this.#audit({ type: 'rate_limited', userId, ip, detail, now })
+    }
     throw new HttpError(429, 'rate_limited', 'too many attempts; try again later', { 'Retry-After': String(retryAfter) })
+  }
+
+  /** HMAC-SHA256 of a normalized email under a key derived from the server key (128 bits, base64url). */
+  accountDigest(email: string): string {
+    return createHmac('sha256', this.#digestKey).update(normalizeEmail(email)).digest().subarray(0, 16).toString('base64url')
   }
 
   async signUp(input: { email: string; password: string; device: string | null; ip: string | null }): Promise<TokenResponse> {
     const now = this.o.now()
     const email = normalizeEmail(input.email)
     if (this.o.rateLimit) {
-      await this.#limit(`ip:${input.ip ?? 'unknown'}`, this.o.rateLimit.perIp, now, input.ip)
-      await this.#limit(`signup:${email}`, this.o.rateLimit.perAccount, now, input.ip)
+      await this.#limit('ip', `ip:${input.ip ?? 'unknown'}`, this.o.rateLimit.perIp, now, input.ip)
+      await this.#limit('signup', `signup:${email}`, this.o.rateLimit.perAccount, now, input.ip, email)
     }
     // Hash before looking at the table, so a taken email answers in the same time as a new one.
-    const passwordHash = await hashPassword(input.password)
+    const passwordHash = await this.o.passwords.hash(input.password).catch(busy)
     const user = await this.o.db
       .insertInto('users')
       .values({ id: randomUUID(), email, password_hash: passwordHash, created_at: now })
@@ -126,20 +182,47 @@ export class AuthService {
   async signIn(input: { email: string; password: string; device: string | null; ip: string | null }): Promise<TokenResponse> {
     const now = this.o.now()
     const email = normalizeEmail(input.email)
-    const accountKey = `account:${email}`
-    if (this.o.rateLimit) {
-      await this.#limit(`ip:${input.ip ?? 'unknown'}`, this.o.rateLimit.perIp, now, input.ip)
-      const failures = await peekRateLimit(this.o.db, accountKey, this.o.rateLimit.perAccount, now)
-      if (failures.count >= this.o.rateLimit.perAccount.max) await this.#tooMany(accountKey, failures.retryAfter, input.ip)
+    const limits = this.o.rateLimit
+    const held: Held[] = []
+    const giveBack = () => Promise.all(held.splice(0).map((h) => releaseRateLimit(this.o.db, h.hit, h.rule)))
+    if (limits) {
+      await this.#limit('ip', `ip:${input.ip ?? 'unknown'}`, limits.perIp, now, input.ip)
+      // Failures count per (account, address) and per account over all addresses, each attempt
+      // before its password is checked (ASVS 5.0 6.1.1, NIST SP 800-63B §5.2.2; see RateLimitOptions).
+      for (const [scope, key, rule] of [
+        ['account', `account-ip:${JSON.stringify([email, input.ip ?? 'unknown'])}`, limits.perAccount],
+        ['account_total', `account:${email}`, limits.perAccountTotal],
+      ] as const) {
+        const r = await this.#reserve(key, rule, now)
+        if ('held' in r) held.push(r.held)
+        else {
+          await giveBack()
+          await this.#tooMany(scope, key, rule, r.refused, now, input.ip, email)
+        }
+      }
     }
-    const user = await this.o.db.selectFrom('users').select(['id', 'password_hash']).where('email', '=', email).executeTakeFirst()
-    // Unknown account: verify against a dummy hash so both paths cost one Argon2id verification.
-    const ok = await verifyPassword(user?.password_hash ?? (await dummyPasswordHash()), input.password)
+    const check = async () => {
+      const user = await this.o.db.selectFrom('users').select(['id', 'password_hash']).where('email', '=', email).executeTakeFirst()
+      // Unknown account: verify against a dummy hash so both paths cost one Argon2id verification.
+      const ok = await this.o.passwords.verify(user?.password_hash ?? (await this.o.passwords.dummyHash()), input.password)
+      return { user, ok }
+    }
+    let checked: Awaited<ReturnType<typeof check>>
+    try {
+      // One verification per account at a time (with limits on): a burst queues here instead of
+      // taking every hashing slot.
+      checked = await (limits ? this.#perAccount.run(email, check, this.o.passwords.queueTimeoutMs) : check())
+    } catch (e) {
+      // Not answered (server busy, database down): not a failed guess either.
+      await giveBack()
+      busy(e)
+    }
+    const { user, ok } = checked
     if (!user || !ok) {
-      if (this.o.rateLimit) await hitRateLimit(this.o.db, accountKey, this.o.rateLimit.perAccount, now)
       await this.#audit({ type: 'sign_in_failed', userId: user?.id ?? null, ip: input.ip, now })
       throw new HttpError(401, 'invalid_credentials', 'the email or password is incorrect')
     }
+    await giveBack()
     const session = await createSession(this.o.db, { userId: user.id, device: input.device, now })
     await this.#audit({ type: 'sign_in', userId: user.id, sessionId: session.id, ip: input.ip, now })
     return this.#pair(session, now)
@@ -272,7 +355,7 @@ export class AuthService {
 
   /** Deletes expired rate-limit windows, audit events past retention and sessions ended longer ago than that. */
   async prune(): Promise<PruneCounts> {
-    const rules = this.o.rateLimit ? [this.o.rateLimit.perAccount, this.o.rateLimit.perIp] : []
+    const rules = this.o.rateLimit ? [this.o.rateLimit.perAccount, this.o.rateLimit.perAccountTotal, this.o.rateLimit.perIp] : []
     const rateWindowSeconds = Math.max(0, ...rules.map((r) => r.windowSeconds))
     return pruneExpired(this.o.db, { retentionSeconds: this.o.retention, rateWindowSeconds, life: this.o.life }, this.o.now())
   }
@@ -302,3 +385,11 @@ export class AuthService {
 }
 
 const sessionEnded = () => invalidToken('the session was signed out')
+
+/** The password queue is full or its deadline passed: 503 with Retry-After; anything else is rethrown. */
+function busy(e: unknown): never {
+  if (e instanceof BusyError) {
+    throw new HttpError(503, 'temporarily_unavailable', 'the server is busy; try again shortly', { 'Retry-After': String(e.retryAfter) })
+  }
+  throw e
+}

@@ -1,6 +1,13 @@
 import { availableParallelism } from 'node:os'
-import { afterEach, describe, expect, test } from 'vitest'
-import { createLimiter, defaultHashConcurrency, hashPassword, hashingInFlight, setHashConcurrency, verifyPassword } from './password.js'
+import { afterEach, describe, expect, test, vi } from 'vitest'
+import { BusyError, createKeyedMutex, createLimiter, createPasswordHasher, defaultHashConcurrency, hashPassword, verifyPassword } from './password.js'
+
+/** A call that runs until `open()` is called. */
+function gate() {
+  let open!: () => void
+  const opened = new Promise<void>((r) => (open = r))
+  return { open, opened }
+}
 
 describe('createLimiter', () => {
   test('1000 concurrent calls: never more than the limit at once, all settle, in arrival order', async () => {
@@ -34,29 +41,139 @@ describe('createLimiter', () => {
   })
 })
 
-describe('password hashing', () => {
-  afterEach(() => setHashConcurrency(defaultHashConcurrency()))
+describe('the password-hash queue has a bound', () => {
+  afterEach(() => vi.useRealTimers())
 
-  test('Argon2id hashes verify, wrong passwords and garbage hashes do not, with any concurrency limit', async () => {
-    setHashConcurrency(1)
-    const stored = await hashPassword('correct horse battery staple')
+  test('beyond the queue cap a call is refused at once with BusyError and a Retry-After; the queued ones still run', async () => {
+    const g = gate()
+    const limiter = createLimiter({ max: 1, maxQueue: 2 })
+    const ran: number[] = []
+    const calls = [0, 1, 2].map((i) =>
+      limiter.run(async () => {
+        await g.opened
+        ran.push(i)
+      }),
+    )
+    const refused = await limiter.run(async () => ran.push(3)).catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(BusyError)
+    expect(refused).toMatchObject({ reason: 'queue_full' })
+    expect((refused as BusyError).retryAfter).toBeGreaterThanOrEqual(1)
+    expect({ active: limiter.active, waiting: limiter.waiting, refused: limiter.refused }).toEqual({ active: 1, waiting: 2, refused: 1 })
+    g.open()
+    await Promise.all(calls)
+    expect(ran).toEqual([0, 1, 2])
+    expect(limiter.active).toBe(0)
+  })
+
+  test('a call that waits past its deadline is refused (BusyError deadline) and leaves the queue; the others keep their turn', async () => {
+    vi.useFakeTimers()
+    const g = gate()
+    const limiter = createLimiter({ max: 1, maxQueue: 10, queueTimeoutMs: 1000 })
+    const first = limiter.run(() => g.opened)
+    const late = limiter.run(async () => 'late').catch((e: unknown) => e)
+    await vi.advanceTimersByTimeAsync(999)
+    expect(limiter.waiting).toBe(1)
+    const next = limiter.run(async () => 'next') // queued 999 ms later: its own deadline
+    await vi.advanceTimersByTimeAsync(1)
+    expect(await late).toMatchObject({ name: 'BusyError', reason: 'deadline' })
+    expect(limiter.waiting).toBe(1)
+    g.open()
+    await first
+    expect(await next).toBe('next')
+    expect({ active: limiter.active, waiting: limiter.waiting, refused: limiter.refused }).toEqual({ active: 0, waiting: 0, refused: 1 })
+  })
+
+  test('each app owns its hasher: two hashers do not share slots', async () => {
+    const g = gate()
+    const held = {
+      hash: async () => 'h',
+      verify: async () => {
+        await g.opened
+        return true
+      },
+    }
+    const a = createPasswordHasher({ concurrency: 1, maxQueue: 0, argon2: held })
+    const b = createPasswordHasher({ concurrency: 1, maxQueue: 0, argon2: held })
+    const running = a.verify('h', 'p')
+    await expect(a.verify('h', 'p')).rejects.toBeInstanceOf(BusyError)
+    const other = b.verify('h', 'p') // b has its own free slot
+    expect(b.inFlight()).toEqual({ active: 1, waiting: 0, refused: 0 })
+    g.open()
+    expect(await Promise.all([running, other])).toEqual([true, true])
+  })
+})
+
+describe('createKeyedMutex', () => {
+  test('one call at a time per key, in order; other keys run alongside; nothing kept afterwards', async () => {
+    const mutex = createKeyedMutex()
+    const running = new Map<string, number>()
+    const peak = new Map<string, number>()
+    const order: string[] = []
+    const call = (key: string, i: number) =>
+      mutex.run(key, async () => {
+        running.set(key, (running.get(key) ?? 0) + 1)
+        peak.set(key, Math.max(peak.get(key) ?? 0, running.get(key)!))
+        order.push(`${key}${i}`)
+        await new Promise((r) => setTimeout(r, i % 3))
+        running.set(key, running.get(key)! - 1)
+        if (i === 2) throw new Error('fails, and frees the key like any other')
+        return i
+      })
+    const results = await Promise.allSettled([0, 1, 2, 3, 4].flatMap((i) => [call('a', i), call('b', i)]))
+    expect(peak).toEqual(new Map([['a', 1], ['b', 1]]))
+    expect(order.filter((x) => x.startsWith('a'))).toEqual(['a0', 'a1', 'a2', 'a3', 'a4'])
+    expect(order.slice(0, 2).sort()).toEqual(['a0', 'b0']) // different keys do not wait for each other
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(2)
+    expect(mutex.keys).toBe(0)
+  })
+
+  test('a call that waits past its deadline is refused (BusyError deadline) and passes its turn on; the calls behind it keep their order', async () => {
+    vi.useFakeTimers()
+    try {
+      const mutex = createKeyedMutex()
+      const g = gate()
+      const order: string[] = []
+      const first = mutex.run('k', async () => {
+        await g.opened
+        order.push('first')
+      })
+      const late = mutex.run('k', async () => order.push('late'), 1000).catch((e: unknown) => e)
+      const patient = mutex.run('k', async () => order.push('patient'))
+      await vi.advanceTimersByTimeAsync(1000)
+      expect(await late).toMatchObject({ name: 'BusyError', reason: 'deadline' })
+      expect(order).toEqual([])
+      g.open()
+      await Promise.all([first, patient])
+      expect(order).toEqual(['first', 'patient'])
+      expect(mutex.keys).toBe(0)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+})
+
+describe('password hashing', () => {
+  test('Argon2id hashes verify, wrong passwords and garbage hashes do not, through a hasher of one slot', async () => {
+    const hasher = createPasswordHasher({ concurrency: 1 })
+    const stored = await hasher.hash('correct horse battery staple')
     expect(stored).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/)
     const results = await Promise.all([
-      verifyPassword(stored, 'correct horse battery staple'),
-      verifyPassword(stored, 'wrong horse battery staple'),
-      verifyPassword('not a hash', 'correct horse battery staple'),
+      hasher.verify(stored, 'correct horse battery staple'),
+      hasher.verify(stored, 'wrong horse battery staple'),
+      hasher.verify('not a hash', 'correct horse battery staple'),
       verifyPassword(stored, 'correct horse battery staple'),
     ])
     expect(results).toEqual([true, false, false, true])
+    expect(await verifyPassword(await hashPassword('x'.repeat(8)), 'x'.repeat(8))).toBe(true)
   })
 
   test('hashes and verifications go through the limit', async () => {
-    const stored = await hashPassword('correct horse battery staple')
-    setHashConcurrency(2)
-    const calls = [verifyPassword(stored, 'a wrong password'), hashPassword('another password'), verifyPassword(stored, 'correct horse battery staple')]
-    expect(hashingInFlight()).toEqual({ active: 2, waiting: 1 })
+    const hasher = createPasswordHasher({ concurrency: 2 })
+    const stored = await hasher.hash('correct horse battery staple')
+    const calls = [hasher.verify(stored, 'a wrong password'), hasher.hash('another password'), hasher.verify(stored, 'correct horse battery staple')]
+    expect(hasher.inFlight()).toEqual({ active: 2, waiting: 1, refused: 0 })
     await Promise.all(calls)
-    expect(hashingInFlight()).toEqual({ active: 0, waiting: 0 })
+    expect(hasher.inFlight()).toEqual({ active: 0, waiting: 0, refused: 0 })
   })
 
   test('the default is one hash per CPU core', () => {

@@ -13,14 +13,63 @@ export const ARGON2_OPTIONS: Options = {
   parallelism: 1,
 }
 
+/** One Argon2id hash, with no limit (seeding, tools). The server hashes through a `PasswordHasher`. */
+export const hashPassword = (password: string): Promise<string> => hash(password, ARGON2_OPTIONS)
+
+/** One Argon2id verification, with no limit; false for a wrong password or a malformed hash. */
+export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
+  try {
+    return await verify(passwordHash, password)
+  } catch {
+    return false
+  }
+}
+
+/** The work the queue is full for, or waited too long for: the caller answers 503 with Retry-After. */
+export class BusyError extends Error {
+  override name = 'BusyError'
+  constructor(
+    readonly reason: 'queue_full' | 'deadline',
+    /** Seconds after which a retry is likely to be taken. */
+    readonly retryAfter: number,
+  ) {
+    super(reason === 'queue_full' ? 'too many calls waiting' : 'waited too long')
+  }
+}
+
+export interface LimiterOptions {
+  /** Calls running at once. */
+  max: number
+  /** Calls waiting at most; one more is refused at once with `BusyError('queue_full')`. Default unbounded. */
+  maxQueue?: number
+  /** Milliseconds a call may wait for its turn before it is refused with `BusyError('deadline')`. Default none. */
+  queueTimeoutMs?: number
+}
+
 /**
- * At most `max` calls of `fn` run at once; the others wait in order. A finished call hands its
- * slot straight to the next waiter, so the bound holds however callers interleave.
+ * At most `max` calls of `fn` run at once; the others wait in order, at most `maxQueue` of them
+ * and each for at most `queueTimeoutMs`. A finished call hands its slot straight to the next
+ * waiter, so the bound holds however callers interleave. Refusals carry a Retry-After estimated
+ * from the average run time and the work ahead.
  */
-export function createLimiter(max: number) {
+export function createLimiter(limit: number | LimiterOptions) {
+  const o: LimiterOptions = typeof limit === 'number' ? { max: limit } : limit
+  const { max } = o
   if (!Number.isInteger(max) || max < 1) throw new RangeError('the limit must be a positive integer')
+  const maxQueue = o.maxQueue ?? Number.POSITIVE_INFINITY
+  if (!(maxQueue >= 0) || (Number.isFinite(maxQueue) && !Number.isInteger(maxQueue))) throw new RangeError('the queue cap must be a non-negative integer')
   let active = 0
-  const waiting: Array<() => void> = []
+  let refused = 0
+  let averageMs = 50 // until measured: about one Argon2id verification here
+  const waiting: Array<{ resolve: () => void; timer?: ReturnType<typeof setTimeout> }> = []
+  const retryAfter = () => Math.max(1, Math.ceil((((waiting.length + active) / max) * averageMs) / 1000))
+  const release = () => {
+    const next = waiting.shift()
+    if (next) {
+      clearTimeout(next.timer)
+      next.resolve()
+    } else active--
+  }
   return {
     get active() {
       return active
@@ -28,55 +77,149 @@ export function createLimiter(max: number) {
     get waiting() {
       return waiting.length
     },
+    /** Calls refused so far (queue full or deadline). */
+    get refused() {
+      return refused
+    },
     async run<T>(fn: () => Promise<T>): Promise<T> {
       if (active < max) active++
-      else await new Promise<void>((resolve) => waiting.push(resolve))
+      else if (waiting.length >= maxQueue) {
+        refused++
+        throw new BusyError('queue_full', retryAfter())
+      } else {
+        await new Promise<void>((resolve, reject) => {
+          const entry: (typeof waiting)[number] = { resolve }
+          if (o.queueTimeoutMs !== undefined) {
+            entry.timer = setTimeout(() => {
+              const i = waiting.indexOf(entry)
+              if (i < 0) return
+              waiting.splice(i, 1)
+              refused++
+              reject(new BusyError('deadline', retryAfter()))
+            }, o.queueTimeoutMs)
+            entry.timer.unref?.()
+          }
+          waiting.push(entry)
+        })
+      }
+      const started = performance.now()
       try {
         return await fn()
       } finally {
-        const next = waiting.shift()
-        if (next) next()
-        else active--
+        averageMs = averageMs * 0.9 + (performance.now() - started) * 0.1
+        release()
       }
     },
   }
 }
 
+/** The Argon2id functions a hasher calls (tests wrap them to count or hold calls). */
+export interface Argon2Functions {
+  hash(password: string): Promise<string>
+  verify(passwordHash: string, password: string): Promise<boolean>
+}
+
+export interface PasswordHasherOptions {
+  /** Hashes at once. Default one per CPU core. */
+  concurrency?: number
+  /** Hashes waiting at most. Default `DEFAULT_QUEUE_PER_SLOT` × concurrency. */
+  maxQueue?: number
+  /** Milliseconds a hash may wait for its turn. Default `DEFAULT_QUEUE_TIMEOUT_MS`. */
+  queueTimeoutMs?: number
+  argon2?: Argon2Functions
+}
+
 /**
- * Hashes at once, per process. Each one keeps a thread of libuv's pool (4 threads by default) busy
- * for tens of milliseconds; more hashes than cores add no throughput, they only compete with the
- * event loop for the CPU, so every other request is answered later. Measured on 2 cores (bench
- * server-sign-in, one run each): 2 at once gave the same sign-ins/s as 4 (122–126 vs 126–128)
- * with /me p50 during sign-ins 5–6 ms instead of 8–18 ms; 1 at once cost a quarter of the
- * sign-ins for little more. Hence the default: one per core.
+ * Each hash keeps a thread of libuv's pool (4 threads by default) busy for tens of milliseconds;
+ * more hashes than cores add no throughput, they only compete with the event loop for the CPU, so
+ * every other request is answered later. Measured on 2 cores (bench server-sign-in, one run
+ * each): 2 at once gave the same sign-ins/s as 4 (122–126 vs 126–128) with /me p50 during
+ * sign-ins 5–6 ms instead of 8–18 ms; 1 at once cost a quarter of the sign-ins for little more.
+ * Hence the default: one per core.
+ *
+ * The queue in front of them is bounded too (ASVS 5.0 V6 / OWASP: password hashing must not
+ * become a denial-of-service lever): with no bound, 300 sign-ins queued on 2 cores took 12 s to
+ * drain, and every request behind them waited. 16 waiting per slot is about a third of a second
+ * of work at the measured rate; beyond it, or after 3 s of waiting, a sign-in is answered 503 with
+ * Retry-After at once instead of after seconds.
  */
-let limiter = createLimiter(defaultHashConcurrency())
+export const DEFAULT_QUEUE_PER_SLOT = 16
+export const DEFAULT_QUEUE_TIMEOUT_MS = 3000
 
 export function defaultHashConcurrency(): number {
   return Math.max(1, availableParallelism())
 }
 
-export function setHashConcurrency(max: number): void {
-  limiter = createLimiter(max)
+export type PasswordHasher = ReturnType<typeof createPasswordHasher>
+
+/** `p`, or `BusyError('deadline')` after `ms` (a refused waiter gives its turn on at once: see createKeyedMutex). */
+function withDeadline(p: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new BusyError('deadline', Math.max(1, Math.ceil(ms / 1000)))), ms)
+  })
+  return Promise.race([p, late]).finally(() => clearTimeout(timer))
 }
 
-/** Hashes running and waiting now (for tests and diagnostics). */
-export const hashingInFlight = () => ({ active: limiter.active, waiting: limiter.waiting })
-
-export const hashPassword = (password: string): Promise<string> => limiter.run(() => hash(password, ARGON2_OPTIONS))
-
-export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
-  try {
-    return await limiter.run(() => verify(passwordHash, password))
-  } catch {
-    return false
+/** Argon2id behind one app's limiter: created by createApp, handed to the service. */
+export function createPasswordHasher(o: PasswordHasherOptions = {}) {
+  const concurrency = o.concurrency ?? defaultHashConcurrency()
+  const queueTimeoutMs = o.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS
+  const limiter = createLimiter({ max: concurrency, maxQueue: o.maxQueue ?? DEFAULT_QUEUE_PER_SLOT * concurrency, queueTimeoutMs })
+  const argon2 = o.argon2 ?? { hash: hashPassword, verify: verifyPassword }
+  let dummy: Promise<string> | undefined
+  return {
+    /** How long a hash may wait for its turn (also the deadline of other waits in front of hashing). */
+    queueTimeoutMs,
+    /** Throws `BusyError` when the queue is full or the wait passed its deadline. */
+    hash: (password: string): Promise<string> => limiter.run(() => argon2.hash(password)),
+    /** False for a wrong password or a malformed hash; throws `BusyError` like `hash`. */
+    verify: (passwordHash: string, password: string): Promise<boolean> =>
+      limiter.run(async () => {
+        try {
+          return await argon2.verify(passwordHash, password)
+        } catch {
+          return false
+        }
+      }),
+    /**
+     * A hash of a random password with the same parameters, made once (outside the queue): sign-in
+     * with an unknown email is verified against it, so it costs the same time as a wrong password
+     * for a real account (OWASP Authentication Cheat Sheet: avoid account enumeration through
+     * response times).
+     */
+    dummyHash: (): Promise<string> => (dummy ??= argon2.hash(randomBytes(18).toString('base64url'))),
+    /** Hashes running and waiting now, and refused so far (tests and diagnostics). */
+    inFlight: () => ({ active: limiter.active, waiting: limiter.waiting, refused: limiter.refused }),
   }
 }
 
 /**
- * A hash of a random password with the same parameters: sign-in with an unknown email is
- * verified against it, so it costs the same time as a wrong password for a real account
- * (OWASP Authentication Cheat Sheet: avoid account enumeration through response times).
+ * One call at a time per key, in arrival order, within this process (the database counters make
+ * the limits hold across processes; this keeps one account from occupying more than one hashing
+ * slot at a time). A call that waits longer than `timeoutMs` for its turn is refused with
+ * `BusyError('deadline')`, so a queue on one account cannot hold its owner for minutes. Keys with
+ * nothing running take no memory.
  */
-let dummy: Promise<string> | undefined
-export const dummyPasswordHash = (): Promise<string> => (dummy ??= hashPassword(randomBytes(18).toString('base64url')))
+export function createKeyedMutex() {
+  const tails = new Map<string, Promise<void>>()
+  return {
+    get keys() {
+      return tails.size
+    },
+    async run<T>(key: string, fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
+      const before = tails.get(key)
+      let release!: () => void
+      const mine = new Promise<void>((resolve) => (release = resolve))
+      const tail = before ? before.then(() => mine) : mine
+      tails.set(key, tail)
+      try {
+        if (before) await (timeoutMs === undefined ? before : withDeadline(before, timeoutMs))
+        return await fn()
+      } finally {
+        release()
+        if (tails.get(key) === tail) tails.delete(key)
+      }
+    },
+  }
+}

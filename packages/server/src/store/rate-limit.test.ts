@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { openDatabase, type DatabaseHandle } from '../db/connect.js'
 import { migrate } from '../db/migrations.js'
 import { testBackends, type TestDatabase } from '../test-support/databases.js'
-import { estimate, hitRateLimit, peekRateLimit, type RateRule } from './rate-limit.js'
+import { estimate, firstInWindow, hitRateLimit, peekRateLimit, releaseRateLimit, type RateRule } from './rate-limit.js'
 
 const RULE: RateRule = { max: 10, windowSeconds: 60 }
 const T0 = Date.parse('2026-11-23T10:00:00Z')
@@ -71,5 +71,27 @@ describe.each(testBackends())('rate limits on $name', (backend) => {
   test('200 concurrent hits on one key are all counted (one upsert each, no lost update)', async () => {
     const results = await Promise.all(Array.from({ length: 200 }, () => hitRateLimit(h.db, 'concurrent', { max: 1000, windowSeconds: 60 }, at(0))))
     expect(results.map((r) => r.count).sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1))
+  })
+
+  test('a hit given back no longer counts, in its window and after the roll; never below zero', async () => {
+    const hits = []
+    for (let i = 0; i < 4; i++) hits.push(await hitRateLimit(h.db, 'give', RULE, at(0)))
+    await releaseRateLimit(h.db, hits[3]!, RULE)
+    expect((await peekRateLimit(h.db, 'give', RULE, at(1))).count).toBe(3)
+    expect(hits[3]!.withoutThisHit.count).toBe(3)
+    // The window rolls with the next hit; a hit from the old window comes off the previous count.
+    await hitRateLimit(h.db, 'give', RULE, at(60))
+    await releaseRateLimit(h.db, hits[2]!, RULE)
+    expect((await peekRateLimit(h.db, 'give', RULE, at(60))).count).toBe(2 + 1)
+    for (let i = 0; i < 5; i++) await releaseRateLimit(h.db, hits[0]!, RULE)
+    expect((await peekRateLimit(h.db, 'give', RULE, at(60))).count).toBe(1)
+  })
+
+  test('firstInWindow: one true per key per window, however many processes ask at once', async () => {
+    const first = await Promise.all(Array.from({ length: 50 }, () => firstInWindow(h.db, 'once', RULE, at(0))))
+    expect(first.filter(Boolean)).toHaveLength(1)
+    expect(await firstInWindow(h.db, 'once', RULE, at(59))).toBe(false)
+    expect(await firstInWindow(h.db, 'once', RULE, at(60))).toBe(true)
+    expect(await firstInWindow(h.db, 'once', RULE, at(61))).toBe(false)
   })
 })

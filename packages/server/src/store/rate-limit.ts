@@ -24,7 +24,7 @@ export interface RateCount {
  * it does not let twice the limit through around a window boundary. One upsert per hit: its SET
  * expressions all read the row as it was, so concurrent hits from many processes never lose one.
  */
-export async function hitRateLimit(db: Kysely<Database>, key: string, rule: RateRule, now: Date): Promise<RateCount> {
+export async function hitRateLimit(db: Kysely<Database>, key: string, rule: RateRule, now: Date): Promise<RateHit> {
   const oneAgo = new Date(now.getTime() - rule.windowSeconds * 1000)
   const twoAgo = new Date(now.getTime() - 2 * rule.windowSeconds * 1000)
   const rolled = sql<boolean>`rate_limits.window_start <= ${oneAgo}`
@@ -41,7 +41,54 @@ export async function hitRateLimit(db: Kysely<Database>, key: string, rule: Rate
     )
     .returning(['count', 'prev_count', 'window_start'])
     .executeTakeFirstOrThrow()
-  return estimate(row.prev_count, row.count, row.window_start, rule, now)
+  return {
+    ...estimate(row.prev_count, row.count, row.window_start, rule, now),
+    key,
+    windowStart: row.window_start,
+    withoutThisHit: estimate(row.prev_count, row.count - 1, row.window_start, rule, now),
+  }
+}
+
+/** A counted hit: enough to give it back, and the estimate as it would be without it. */
+export interface RateHit extends RateCount {
+  key: string
+  /** The row's window when the hit was counted. */
+  windowStart: Date
+  withoutThisHit: RateCount
+}
+
+/**
+ * Gives a hit back: an attempt counted before its outcome was known that turned out not to be one
+ * the limit is about (a sign-in that succeeded, or one refused before it was tried). If the window
+ * has rolled since, the hit is taken off the previous window's count; two windows on, it has
+ * faded out anyway.
+ */
+export async function releaseRateLimit(db: Kysely<Database>, hit: Pick<RateHit, 'key' | 'windowStart'>, rule: RateRule): Promise<void> {
+  const rolled = new Date(hit.windowStart.getTime() + rule.windowSeconds * 1000)
+  await db
+    .updateTable('rate_limits')
+    .set({
+      count: sql<number>`case when rate_limits.window_start = ${hit.windowStart}::timestamptz then greatest(rate_limits.count - 1, 0) else rate_limits.count end`,
+      prev_count: sql<number>`case when rate_limits.window_start = ${rolled}::timestamptz then greatest(rate_limits.prev_count - 1, 0) else rate_limits.prev_count end`,
+    })
+    .where('key', '=', hit.key)
+    .execute()
+}
+
+/**
+ * True for the first call per `key` in a window of `rule.windowSeconds` (from that call), false
+ * for the others until it has passed; one conditional upsert, so it holds across processes.
+ * Used to write one audit row per limited key per window, not one per refused request.
+ */
+export async function firstInWindow(db: Kysely<Database>, key: string, rule: RateRule, now: Date): Promise<boolean> {
+  const oneAgo = new Date(now.getTime() - rule.windowSeconds * 1000)
+  const row = await db
+    .insertInto('rate_limits')
+    .values({ key, window_start: now, count: 1 })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ window_start: now, count: 1, prev_count: 0 }).where(sql<boolean>`rate_limits.window_start <= ${oneAgo}`))
+    .returning('key')
+    .executeTakeFirst()
+  return row !== undefined
 }
 
 /** The current estimate without adding a hit (0 when the key has been quiet for two windows). */
