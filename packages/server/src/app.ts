@@ -13,6 +13,7 @@ import { migrate } from './db/migrations.js'
 import type { Database } from './db/schema.js'
 import { TOKEN_DELIVERY_HEADER } from './http/cookies.js'
 import type { AppEnv } from './http/context.js'
+import { noStoreWhenAuthenticated } from './http/no-store.js'
 import { HttpError } from './http/errors.js'
 import { authRoutes } from './routes/auth.js'
 import { healthRoutes } from './routes/health.js'
@@ -207,6 +208,7 @@ function buildRoutes(service: AuthService, options: AppOptions, logger: Logger):
     c.set('service', service)
     await next()
   })
+  app.use(noStoreWhenAuthenticated())
   if (options.corsOrigins?.length) {
     app.use(
       cors({
