@@ -11,7 +11,7 @@ import { macKeyFromSecret } from './crypto/refresh-token.js'
 import { openDatabase } from './db/connect.js'
 import { migrate } from './db/migrations.js'
 import type { Database } from './db/schema.js'
-import { TOKEN_DELIVERY_HEADER } from './http/cookies.js'
+import { TOKEN_DELIVERY_HEADER, refreshCookiePolicy } from './http/cookies.js'
 import type { AppEnv } from './http/context.js'
 import { noStoreWhenAuthenticated } from './http/no-store.js'
 import { HttpError } from './http/errors.js'
@@ -178,6 +178,7 @@ function buildRoutes(service: AuthService, options: AppOptions, logger: Logger):
   const app = new Hono<AppEnv>()
   const trustProxy = options.trustProxy ?? false
   const cookieMaxAge = service.o.life.idle
+  const refreshCookie = refreshCookiePolicy(service.o.issuer)
 
   app.onError((err, c) => {
     if (err instanceof HttpError) {
@@ -206,6 +207,7 @@ function buildRoutes(service: AuthService, options: AppOptions, logger: Logger):
 
   app.use(async (c, next) => {
     c.set('service', service)
+    c.set('refreshCookie', refreshCookie)
     await next()
   })
   app.use(noStoreWhenAuthenticated())
