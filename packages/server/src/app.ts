@@ -10,10 +10,11 @@ import { macKeyFromSecret } from './crypto/refresh-token.js'
 import { openDatabase } from './db/connect.js'
 import { migrate } from './db/migrations.js'
 import type { Database } from './db/schema.js'
-import { TOKEN_DELIVERY_HEADER } from './http/cookies.js'
+import { TOKEN_DELIVERY_HEADER, refreshCookiePolicy } from './http/cookies.js'
 import { clientIp } from './http/client-ip.js'
 import type { AppEnv } from './http/context.js'
 import { bodyLimit } from './http/body-limit.js'
+import { noStoreWhenAuthenticated } from './http/no-store.js'
 import { ClientAbortError, HttpError } from './http/errors.js'
 import { authRoutes } from './routes/auth.js'
 import { healthRoutes } from './routes/health.js'
@@ -160,6 +161,7 @@ function routeMethods(app: Hono<AppEnv>): (path: string) => string[] {
 function buildRoutes(service: AuthService, config: ServerConfig, logger: Logger): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
   const cookieMaxAge = service.o.life.idle
+  const refreshCookie = refreshCookiePolicy(service.o.issuer)
 
   app.onError((err, c) => {
     if (err instanceof ClientAbortError) {
@@ -191,9 +193,11 @@ function buildRoutes(service: AuthService, config: ServerConfig, logger: Logger)
 
   app.use(async (c, next) => {
     c.set('service', service)
+    c.set('refreshCookie', refreshCookie)
     await next()
   })
   app.use(clientIp({ trustProxy: config.trustProxy, trustedHops: config.trustedHops }))
+  app.use(noStoreWhenAuthenticated())
   if (config.corsOrigins.length > 0) {
     app.use(
       cors({

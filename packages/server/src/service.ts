@@ -78,6 +78,13 @@ export interface Caller {
   claims: AccessTokenClaims
 }
 
+export interface AuthenticateOptions {
+  /** The token's session may have ended (own sign-out, idempotent). Ignored with `live`. */
+  allowSignedOut?: boolean
+  /** The token's session must be live, whatever `checkSessionOnAccess` says (session-ending requests). */
+  live?: boolean
+}
+
 const normalizeEmail = (email: string) => email.trim().toLowerCase()
 
 type LimitScope = 'ip' | 'account' | 'account_total' | 'signup'
@@ -296,10 +303,19 @@ export class AuthService {
     await this.signOut(caller, ip, 'revoke')
   }
 
-  /** Verifies a bearer access token (and, by default, that its session is still live). */
-  async authenticate(token: string | undefined, opts: { allowSignedOut?: boolean } = {}): Promise<Caller> {
+  /**
+   * Verifies a bearer access token (and, by default, that its session is still live).
+   * `allowSignedOut`: the session may have ended (signing out one's own session is idempotent).
+   * `live`: the session must be live (not ended, inside its idle and absolute lifetimes) even when
+   * `checkSessionOnAccess` is off: for requests that end sessions, which an ended session must not
+   * be able to do (OWASP ASVS 5.0 V7.4.1: after termination, no further use of the session).
+   */
+  async authenticate(token: string | undefined, opts: AuthenticateOptions = {}): Promise<Caller> {
     const claims = await this.#verifyClaims(token)
-    if (this.o.checkSessionOnAccess && !opts.allowSignedOut) {
+    if (opts.live) {
+      const s = await getSession(this.o.db, claims.sid)
+      if (!s || s.user_id !== claims.sub || !isLive(s, this.o.life, this.o.now())) throw sessionEnded()
+    } else if (this.o.checkSessionOnAccess && !opts.allowSignedOut) {
       const s = await getSession(this.o.db, claims.sid)
       if (!s || s.revoked_at !== null || s.user_id !== claims.sub) throw sessionEnded()
     }

@@ -148,7 +148,7 @@ describe('guarantee 9: two contexts, one storage, Web Locks + BroadcastChannel',
       const sync = broadcastSync({ name: `lk-slow-${server.origin}`, BroadcastChannel: SlowChannel })
       syncs.push(sync)
       return createSessionClient({
-        storage, refresh, persistTokens: 'none', lock: webLocks({ locks }), sync, fetch: apiFetch,
+        storage, refresh, persistTokens: 'none', lock: webLocks({ locks }), sync, fetch: apiFetch, tokenOrigins: ['https://api.test'],
         logger: silentLogger, foreground: createForegroundManager({ web: false }),
       })
     }

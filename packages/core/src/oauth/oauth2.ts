@@ -3,7 +3,14 @@ import { parseTokenResponse, type TokenResponse } from '../session/token-respons
 import { postForm, type EndpointOptions } from './http.js'
 
 /** `null`: the refresh credential is held outside JS (an httpOnly cookie on the web). */
-export type RefreshFn = (refreshToken: string | null, ctx: { signal: AbortSignal }) => Promise<TokenResponse>
+export interface RefreshFn {
+  (refreshToken: string | null, ctx: { signal: AbortSignal }): Promise<TokenResponse>
+  /**
+   * The token endpoint, when the function knows it (`oauth2Refresh` does): its origin is where
+   * `client.fetch` and `attachAxios` send the access token unless `tokenOrigins` says otherwise.
+   */
+  readonly tokenEndpoint?: string
+}
 export type RevokeFn = (token: string | null, ctx: { signal: AbortSignal }) => Promise<void>
 
 /**
@@ -13,7 +20,7 @@ export type RevokeFn = (token: string | null, ctx: { signal: AbortSignal }) => P
  */
 export function oauth2Refresh(options: EndpointOptions & { tokenEndpoint: string; scope?: string }): RefreshFn {
   if (!options.tokenEndpoint) throw new TypeError('oauth2Refresh: tokenEndpoint is required')
-  return async (refreshToken, { signal }) => {
+  const refresh = async (refreshToken: string | null, { signal }: { signal: AbortSignal }): Promise<TokenResponse> => {
     const form = new URLSearchParams({ grant_type: 'refresh_token' })
     if (refreshToken !== null) form.set('refresh_token', refreshToken)
     if (options.clientId) form.set('client_id', options.clientId)
@@ -35,6 +42,7 @@ export function oauth2Refresh(options: EndpointOptions & { tokenEndpoint: string
     if (error === 'invalid_grant') throw new RefreshRejectedError('refresh token rejected (invalid_grant)', { oauthError: error })
     throw new OAuthError(error ?? `http_${status}`, { status, ...(typeof description === 'string' ? { description } : {}) })
   }
+  return Object.assign(refresh, { tokenEndpoint: options.tokenEndpoint })
 }
 
 /**

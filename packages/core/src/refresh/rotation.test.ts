@@ -37,7 +37,7 @@ describe('guarantee 3: rotation-aware refresh re-reads storage under the lock', 
       seen.push(auth)
       return new Response(null, { status: auth === 'Bearer access-2' ? 200 : 401 })
     }
-    const { client, time, refresh } = makeClient({ storage, fetch })
+    const { client, time, refresh } = makeClient({ storage, fetch, tokenOrigins: ['https://api.example'] })
     await client.signIn(pair(1, 600))
     await rotateElsewhere(storage, time.wall, 2)
     const res = await client.fetch('https://api.example/me')

@@ -33,7 +33,10 @@ export interface SessionClient {
   signOut(options?: { reason?: SignOutReason }): Promise<void>
   /** A valid access token (refreshing if it expires within the margin), or null when signed out. */
   getAccessToken(): Promise<string | null>
-  /** fetch with the access token; a 401 refreshes (once, shared) and replays once. */
+  /**
+   * fetch with the access token; a 401 refreshes (once, shared) and replays once. Only for the
+   * token's origins (`tokenOrigins`): other requests go out untouched, without the token.
+   */
   fetch(input: Request | string | URL, init?: RequestInit): Promise<Response>
   getState(): SessionState
   subscribe(listener: () => void): () => void
@@ -279,6 +282,7 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     },
     live, isLocked, retryer, refresh, refreshMargin: o.refreshMargin, clock: o.clock,
     isForeground: () => o.foreground.isForeground(),
+    sendsTo: o.tokenOrigins,
   })
 
   return {

@@ -14,7 +14,7 @@ describe('biometric gate support: startLocked, lock(), unlock()', () => {
     const inner = memoryStorage()
     await makeClient({ storage: inner }).client.signIn(pair(1))
     const storage = spied(inner)
-    const { client } = makeClient({ storage, startLocked: true })
+    const { client } = makeClient({ storage, startLocked: true, tokenOrigins: ['https://api.example'] })
     await client.start()
     expect(client.getState()).toMatchObject({ status: 'locked', ready: true })
     expect(storage.getItem).not.toHaveBeenCalled()

@@ -10,6 +10,7 @@ import type { BackoffOptions } from '../refresh/backoff.js'
 import { memoryStorage } from '../storage/memory.js'
 import type { SessionStorage } from '../storage/types.js'
 import type { SessionSync } from '../sync/broadcast.js'
+import { tokenOrigins } from '../transport/origins.js'
 import type { PersistTokens } from './session.js'
 
 export interface SessionClientOptions {
@@ -17,6 +18,14 @@ export interface SessionClientOptions {
   refresh: RefreshFn
   /** Server-side revocation after sign-out: `oauth2Revoke({ revocationEndpoint })`. */
   revoke?: RevokeFn
+  /**
+   * Origins (`https://api.example.com`) whose requests get the access token from `client.fetch`
+   * and `attachAxios`, with refresh and replay on a 401; a request to any other origin goes out
+   * without it, as the caller built it (RFC 6750 §5.3). Default: the token endpoint's origin, when
+   * `refresh` says where that is (`oauth2Refresh` does). With a custom refresh function and no
+   * list, `client.fetch` and `attachAxios` reject with a TypeError.
+   */
+  tokenOrigins?: string[]
   storage?: SessionStorage
   /** Key of the one session record (default `latchkey.session`). */
   storageKey?: string
@@ -62,6 +71,7 @@ export function resolveOptions(options: SessionClientOptions) {
   return {
     refresh: options.refresh,
     revoke: options.revoke,
+    tokenOrigins: tokenOrigins(options.tokenOrigins, options.refresh.tokenEndpoint),
     storage: options.storage ?? memoryStorage(),
     storageKey: options.storageKey ?? 'latchkey.session',
     persistTokens: options.persistTokens ?? 'all',

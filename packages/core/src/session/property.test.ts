@@ -80,7 +80,7 @@ describe('guarantee 10: property over random interleavings', () => {
         }
         const make = (): SessionClient => {
           const c = createSessionClient({
-            storage, lock, refresh, fetch, foreground, online,
+            storage, lock, refresh, fetch, foreground, online, tokenOrigins: ['https://api.test'],
             clock: time.clock, timers: time.timers, random: () => 0.5, logger: silentLogger,
             refreshTimeoutMs: 10_000, backoff: { baseMs: 1_000, maxMs: 8_000 },
           })

@@ -26,6 +26,8 @@ export function createTokenSource(deps: {
   clock: Clock
   /** Ahead-of-expiry refreshes happen only in the foreground (DESIGN, guarantee 5). */
   isForeground: () => boolean
+  /** Where the token may go (`tokenOrigins`). */
+  sendsTo: (url: string) => boolean
 }) {
   const refreshNow = async (s: Session): Promise<Credential> => {
     const held = deps.retryer.hold(RETRY_WAIT_MS)
@@ -76,6 +78,7 @@ export function createTokenSource(deps: {
       if (s.accessToken !== null && s.accessToken !== stale.accessToken) return credentialOf(s)
       return refreshNow(s)
     },
+    sendsTo: deps.sendsTo,
   }
   return { credential, source }
 }

@@ -16,6 +16,10 @@ export interface AxiosLike<C extends object = AxiosConfigLike, R = unknown> {
 
 export interface AxiosConfigLike {
   headers?: { set?(name: string, value: string): unknown; [name: string]: unknown }
+  url?: string
+  baseURL?: string
+  /** axios ≥ 1.8: `false` joins even an absolute `url` to `baseURL`. */
+  allowAbsoluteUrls?: boolean
 }
 
 interface AxiosErrorLike {
@@ -29,15 +33,29 @@ function setHeader(config: AxiosConfigLike, value: string) {
   else headers.Authorization = value
 }
 
+/** The URL axios will request, as its `buildFullPath` makes it (the params do not change the origin). */
+function requestUrl(config: AxiosConfigLike): string {
+  const url = config.url ?? ''
+  const absolute = /^([a-z][a-z\d+\-.]*:)?\/\//i.test(url)
+  if (config.baseURL && (!absolute || config.allowAbsoluteUrls === false)) {
+    return url ? `${config.baseURL.replace(/\/?\/$/, '')}/${url.replace(/^\/+/, '')}` : config.baseURL
+  }
+  return url
+}
+
 /**
- * Adds the access token to every request of `instance` and replays a 401 once after the one
- * refresh (same rules as `client.fetch`). Axios keeps the request body in its config, so the
- * replay resends it unchanged. Returns a function that removes both interceptors.
+ * Adds the access token to every request of `instance` to the token's origins (`tokenOrigins`)
+ * and replays a 401 once after the one refresh (same rules as `client.fetch`). A request to any
+ * other origin goes out without the token, and its 401 is the caller's (RFC 6750 §5.3). Axios
+ * keeps the request body in its config, so the replay resends it unchanged. Returns a function
+ * that removes both interceptors.
  */
 export function attachAxiosToSource<C extends object, R>(source: TokenSource, instance: AxiosLike<C, R>): () => void {
   const requestId = instance.interceptors.request.use(async (config) => {
-    const credential = await source.get()
     const c = config as C & NonNullable<AxiosErrorLike['config']>
+    delete c.__latchkeyToken
+    if (!source.sendsTo(requestUrl(c))) return config
+    const credential = await source.get()
     c.__latchkeyToken = credential.accessToken
     setHeader(c, authorizationHeader(credential))
     return config
@@ -46,7 +64,8 @@ export function attachAxiosToSource<C extends object, R>(source: TokenSource, in
     (response) => response,
     async (error: unknown) => {
       const { config, response } = (error ?? {}) as AxiosErrorLike
-      if (!config || response?.status !== 401 || config.__latchkeyRetried) throw error
+      // No token of ours went with it (another origin): nothing to refresh or replay.
+      if (!config || response?.status !== 401 || config.__latchkeyRetried || config.__latchkeyToken === undefined) throw error
       const sent: Credential = { accessToken: config.__latchkeyToken ?? '', tokenType: 'Bearer' }
       const current = source.peek()
       if (!current || current.accessToken === sent.accessToken) await source.renew(sent)

@@ -14,6 +14,11 @@ export interface TokenSource {
   peek(): Credential | null
   /** The server refused `stale`: join or start the one refresh, unless it was already replaced. */
   renew(stale: Credential): Promise<Credential>
+  /**
+   * Whether a request to `url` may carry the token (`tokenOrigins`; RFC 6750 §5.3). Throws a
+   * TypeError when the client was not told where its token may go.
+   */
+  sendsTo(url: string): boolean
 }
 
 /** RFC 6750 §2.1: `Authorization: Bearer <token>`; the scheme name is case-insensitive on the wire. */
@@ -42,12 +47,17 @@ function authorize(request: Request, credential: Credential): Request {
  * fetch in `init` as well as inside the Request: on Node, a Request's own signal follows the
  * caller's through a weak reference that garbage collection drops once the Request is
  * unreachable (nodejs/undici#3644), and a stalled body would then ignore the abort.
+ *
+ * Only requests to the token's origins (`source.sendsTo`) get the token. Any other request goes
+ * out as the caller built it: no Authorization from us, no refresh, its 401 is the caller's
+ * (RFC 6750 §5.3: a bearer token is not handed to parties that are not meant to receive it).
  */
 export function createAuthFetch(source: TokenSource, fetchImpl: FetchLike) {
   return async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
     const signal = init?.signal ?? (input instanceof Request ? input.signal : null)
     const send = (request: Request) => (signal ? fetchImpl(request, { signal }) : fetchImpl(request))
     const first = new Request(input, init)
+    if (!source.sendsTo(first.url)) return send(first)
     const spare = first.body === null ? null : first.clone()
     const sent = await unlessAborted(source.get(), signal)
     const response = await send(authorize(first, sent))

@@ -21,7 +21,7 @@ describe("client.fetch honours the caller's AbortSignal for the whole exchange",
 
   it('aborting while the body is read rejects the read, even after a garbage collection (a weakly held Request signal in undici)', { timeout: 15_000 }, async () => {
     server = await startStallingServer(() => null)
-    const { client } = makeClient({ fetch: (input, init) => globalThis.fetch(input, init) })
+    const { client } = makeClient({ fetch: (input, init) => globalThis.fetch(input, init), tokenOrigins: [server.origin] })
     await client.signIn(pair(1))
     const controller = new AbortController()
     const response = await client.fetch(`${server.origin}/api/stream`, { signal: controller.signal })
@@ -34,7 +34,7 @@ describe("client.fetch honours the caller's AbortSignal for the whole exchange",
 
   it('a signal aborted while the token is being obtained rejects at once, sends nothing, and the shared refresh goes on', async () => {
     const requests: string[] = []
-    const { client, refresh, time } = makeClient({ fetch: async (input) => (requests.push(String(input)), new Response('{}')) })
+    const { client, refresh, time } = makeClient({ fetch: async (input) => (requests.push(String(input)), new Response('{}')), tokenOrigins: ['http://127.0.0.1:1'] })
     await client.signIn(pair(1, 0)) // expired: the call must refresh first
     let release!: () => void
     refresh.mockImplementationOnce(() => new Promise((resolve) => (release = () => resolve(pair(2)))))

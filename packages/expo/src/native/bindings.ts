@@ -9,6 +9,7 @@ import { runAsyncStorageMigration, type MigrationOptions, type MigrationResult }
 import { withReinstallCheck } from '../storage/reinstall.js'
 import { createSecureStoreStorage, type SecureStoreStorageOptions } from '../storage/secure-store-storage.js'
 import type { AsyncStorageLike, SecureStoreModule } from '../storage/types.js'
+import { revocationEndpointFor } from '../revocation/revocation-endpoint.js'
 import { cookieDelivery, webSessionOptions } from '../web/web-mode.js'
 import { insecureLocalStorage } from '../web/web-storage.js'
 import { nativeAppState, nativeAsyncStorage, nativeLocalAuthentication, nativeNetInfo, nativeSecureStore, platformOS } from './modules.js'
@@ -29,7 +30,15 @@ export function expoEnvironment(): { foreground: ForegroundManager; online: Onli
 
 export interface ExpoSessionOptions {
   tokenEndpoint: string
-  revocationEndpoint?: string
+  /**
+   * RFC 7009 revocation endpoint, called on sign-out so the refresh token dies at the server too.
+   * Default: beside the token endpoint (`…/oauth/token` → `…/oauth/revoke`, else
+   * `<origin>/oauth/revoke`). `false`: the server has no revocation endpoint; sign-out is then
+   * local only and the refresh token lives on at the server until it expires.
+   */
+  revocationEndpoint?: string | false
+  /** Origins that get the access token from `client.fetch` / axios (default: the token endpoint's). */
+  tokenOrigins?: string[]
   clientId?: string
   /** Default `latchkey.session`. */
   storageKey?: string
@@ -54,27 +63,20 @@ export function expoSessionOptions(options: ExpoSessionOptions): Partial<Session
   const storageKey = options.storageKey ?? DEFAULT_STORAGE_KEY
   const os = platformOS()
   const startLocked = options.startLocked ? { startLocked: true } : {}
-  if (os === 'web') {
-    if (options.web === 'insecureLocalStorage') {
-      return {
-        storageKey, ...startLocked,
-        storage: insecureLocalStorage(),
-        refresh: oauth2Refresh({ tokenEndpoint: options.tokenEndpoint, ...(options.clientId ? { clientId: options.clientId } : {}) }),
-        ...(options.revocationEndpoint ? { revoke: oauth2Revoke({ revocationEndpoint: options.revocationEndpoint }) } : {}),
-        lock: webLocks(), sync: broadcastSync(),
-      }
-    }
-    return { storageKey, ...startLocked, ...webSessionOptions(options) }
+  if (os === 'web' && options.web !== 'insecureLocalStorage') return { storageKey, ...startLocked, ...webSessionOptions(options) }
+  const clientId = options.clientId ? { clientId: options.clientId } : {}
+  const revocationEndpoint = revocationEndpointFor(options.tokenEndpoint, options.revocationEndpoint)
+  const endpoints = {
+    refresh: oauth2Refresh({ tokenEndpoint: options.tokenEndpoint, ...clientId }),
+    ...(revocationEndpoint ? { revoke: oauth2Revoke({ revocationEndpoint, ...clientId }) } : {}),
+    ...(options.tokenOrigins ? { tokenOrigins: options.tokenOrigins } : {}),
   }
+  if (os === 'web') return { storageKey, ...startLocked, storage: insecureLocalStorage(), ...endpoints, lock: webLocks(), sync: broadcastSync() }
   let storage = secureStoreStorage(options.secureStore)
   if (os === 'ios' && options.clearOnReinstall !== false) {
     storage = withReinstallCheck(storage, { asyncStorage: nativeAsyncStorage, keys: Object.values(sessionStorageKeys(storageKey)) })
   }
-  return {
-    storageKey, ...startLocked, storage, ...expoEnvironment(),
-    refresh: oauth2Refresh({ tokenEndpoint: options.tokenEndpoint, ...(options.clientId ? { clientId: options.clientId } : {}) }),
-    ...(options.revocationEndpoint ? { revoke: oauth2Revoke({ revocationEndpoint: options.revocationEndpoint }) } : {}),
-  }
+  return { storageKey, ...startLocked, storage, ...expoEnvironment(), ...endpoints }
 }
 
 /** `createBiometricGate` with expo-local-authentication and an AppState-driven foreground signal by default. */

@@ -71,7 +71,7 @@ describe('useAuthFetch', () => {
       seen.push(auth)
       return new Response(null, { status: auth.includes(pair(1).access_token) ? 401 : 200 })
     }
-    const client = makeClient({ fetch })
+    const client = makeClient({ fetch, tokenOrigins: ['https://api.example'] })
     clients.push(client)
     await client.signIn(pair(1))
     let status = 0

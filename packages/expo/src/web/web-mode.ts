@@ -2,6 +2,7 @@ import {
   broadcastSync, oauth2Refresh, oauth2Revoke, webLocks,
   type BroadcastChannelConstructor, type FetchLike, type LockManagerLike, type SessionClientOptions,
 } from '@latchkey/core'
+import { revocationEndpointFor } from '../revocation/revocation-endpoint.js'
 import { webStorage, type WebStorageLike } from './web-storage.js'
 
 /** The Latchkey server sets the refresh token as an httpOnly cookie when a request carries this. */
@@ -20,8 +21,15 @@ export function cookieDelivery(init: RequestInit = {}): RequestInit {
 export interface WebSessionOptions {
   /** RFC 6749 token endpoint, e.g. `https://api.example.com/oauth/token`. */
   tokenEndpoint: string
-  /** RFC 7009 revocation endpoint. */
-  revocationEndpoint?: string
+  /**
+   * RFC 7009 revocation endpoint, called on sign-out to end the session at the server (the
+   * httpOnly cookie cannot be deleted from page code). Default: beside the token endpoint
+   * (`…/oauth/token` → `…/oauth/revoke`, else `<origin>/oauth/revoke`). `false`: the server has
+   * no revocation endpoint, and sign-out only forgets the session in this browser.
+   */
+  revocationEndpoint?: string | false
+  /** Origins that get the access token from `client.fetch` (default: the token endpoint's). */
+  tokenOrigins?: string[]
   clientId?: string
   fetch?: FetchLike
   localStorage?: WebStorageLike
@@ -37,8 +45,9 @@ export interface WebSessionOptions {
  * secret in localStorage. Tabs share one refresh through the Web Locks API and hand each other
  * new access tokens over BroadcastChannel.
  */
-export function webSessionOptions(options: WebSessionOptions): Pick<SessionClientOptions, 'storage' | 'persistTokens' | 'refresh' | 'revoke' | 'lock' | 'sync'> {
+export function webSessionOptions(options: WebSessionOptions): Pick<SessionClientOptions, 'storage' | 'persistTokens' | 'refresh' | 'revoke' | 'tokenOrigins' | 'lock' | 'sync'> {
   const name = options.name ?? 'latchkey'
+  const revocationEndpoint = revocationEndpointFor(options.tokenEndpoint, options.revocationEndpoint)
   const endpoint = {
     headers: { [TOKEN_DELIVERY_HEADER]: 'cookie' },
     credentials: 'include' as const,
@@ -49,7 +58,8 @@ export function webSessionOptions(options: WebSessionOptions): Pick<SessionClien
     storage: webStorage(options.localStorage ? { localStorage: options.localStorage } : {}),
     persistTokens: 'none',
     refresh: oauth2Refresh({ ...endpoint, tokenEndpoint: options.tokenEndpoint }),
-    ...(options.revocationEndpoint ? { revoke: oauth2Revoke({ ...endpoint, revocationEndpoint: options.revocationEndpoint }) } : {}),
+    ...(revocationEndpoint ? { revoke: oauth2Revoke({ ...endpoint, revocationEndpoint }) } : {}),
+    ...(options.tokenOrigins ? { tokenOrigins: options.tokenOrigins } : {}),
     lock: webLocks({ name: `${name}.refresh`, ...(options.locks ? { locks: options.locks } : {}) }),
     sync: broadcastSync({ name: `${name}.session`, ...(options.BroadcastChannel ? { BroadcastChannel: options.BroadcastChannel } : {}) }),
   }

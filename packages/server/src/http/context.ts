@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono'
-import type { AuthService, Caller, TokenResponse } from '../service.js'
+import type { AuthenticateOptions, AuthService, Caller, TokenResponse } from '../service.js'
 import { setRefreshCookie, wantsCookie } from './cookies.js'
 
 export interface AppEnv {
@@ -9,8 +9,11 @@ export interface AppEnv {
   }
 }
 
-/** Requires `Authorization: Bearer <access token>` (RFC 6750 §2.1); sets `caller`. */
-export function requireCaller(opts: { allowSignedOut?: boolean } = {}): MiddlewareHandler<AppEnv> {
+/**
+ * Requires `Authorization: Bearer <access token>` (RFC 6750 §2.1); sets `caller`. Routes that end
+ * sessions pass `{ live: true }`: an ended session's token must not end the others.
+ */
+export function requireCaller(opts: AuthenticateOptions = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const service = c.get('service')
     c.set('caller', await service.authenticate(bearerToken(c.req.header('authorization')), opts))

@@ -49,12 +49,15 @@ export function authRoutes(o: AuthRouteOptions) {
     return c.json({ ok: true })
   })
 
-  r.post('/sign-out-others', requireCaller(), async (c) => {
+  // Ending other sessions needs a live session of one's own, whatever `checkSessionOnAccess` says:
+  // a token of a session that was signed out (or revoked for reuse) must not sign out the account's
+  // live sessions (OWASP ASVS 5.0 V7.4.1). Signing out one's own session above stays idempotent.
+  r.post('/sign-out-others', requireCaller({ live: true }), async (c) => {
     const count = await c.get('service').signOutMany(c.get('caller'), 'others', c.var.ip)
     return c.json({ ok: true, signedOut: count })
   })
 
-  r.post('/sign-out-all', requireCaller({ allowSignedOut: true }), async (c) => {
+  r.post('/sign-out-all', requireCaller({ live: true }), async (c) => {
     const count = await c.get('service').signOutMany(c.get('caller'), 'all', c.var.ip)
     if (wantsCookie(c)) clearRefreshCookie(c)
     return c.json({ ok: true, signedOut: count })
