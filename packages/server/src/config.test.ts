@@ -24,7 +24,11 @@ describe('loadConfig', () => {
 
   test('the defaults live in one place: resolveConfig({}) is loadConfig({})', () => {
     expect(resolveConfig({})).toEqual(loadConfig({}))
-    expect(resolveConfig({ rateLimit: { perIp: { max: 3, windowSeconds: 60 } } }).rateLimit).toEqual({ perAccount: DEFAULTS.rateLimit.perAccount, perIp: { max: 3, windowSeconds: 60 } })
+    expect(resolveConfig({ rateLimit: { perIp: { max: 3, windowSeconds: 60 } } }).rateLimit).toEqual({
+      perAccount: DEFAULTS.rateLimit.perAccount, perAccountTotal: DEFAULTS.rateLimit.perAccountTotal, perIp: { max: 3, windowSeconds: 60 },
+    })
+    // The account-wide ceiling keeps the per-account window unless it is given its own.
+    expect(resolveConfig({ rateLimit: { perAccount: { max: 5, windowSeconds: 60 } } }).rateLimit).toMatchObject({ perAccountTotal: { max: 100, windowSeconds: 60 } })
     expect(resolveConfig({ rateLimit: false }).rateLimit).toBe(false)
   })
 
