@@ -77,6 +77,48 @@ describe('guarantee 9: two contexts, one storage, Web Locks + BroadcastChannel',
     expect(b.getState().status).toBe('signedIn')
   })
 
+  it('cookie mode: a tab whose view of the shared storage lags behind the other tab (browsers sync localStorage between tab processes asynchronously) still refreshes once', async () => {
+    // One origin's storage, seen by each tab through its own copy that another tab's write
+    // reaches only when the test says (as Chromium's per-process localStorage caches do).
+    const shared = memoryStorage()
+    const lagging = () => {
+      let copy = new Map<string, string>()
+      const view: SessionStorage & { sync(): Promise<void> } = {
+        getItem: async (k) => copy.get(k) ?? null,
+        setItem: async (k, v) => {
+          copy.set(k, v)
+          await shared.setItem(k, v)
+        },
+        removeItem: async (k) => {
+          copy.delete(k)
+          await shared.removeItem(k)
+        },
+        async sync() {
+          const next = new Map<string, string>()
+          for (const k of ['latchkey.session', 'latchkey.session.revocations']) {
+            const v = await shared.getItem(k)
+            if (v !== null) next.set(k, v)
+          }
+          copy = next
+        },
+      }
+      return view
+    }
+    const locks = fakeWebLocks()
+    const { refresh, stats } = counting(oauth2Refresh({ tokenEndpoint: server.tokenEndpoint }))
+    const viewA = lagging()
+    const viewB = lagging()
+    const a = tab(viewA, locks, refresh, 'none')
+    const b = tab(viewB, locks, refresh, 'none')
+    await a.signIn(server.initial(0)) // expired at once
+    await viewB.sync()
+    await b.start()
+    // Both tabs need a token at once; B's copy of the storage never sees A's new record.
+    const tokens = await Promise.all([a.getAccessToken(), b.getAccessToken()])
+    expect(stats.calls).toBe(1)
+    expect(new Set(tokens)).toEqual(new Set(['a1']))
+  })
+
   it('uses globalThis.navigator.locks when none is injected', async () => {
     const locks = fakeWebLocks()
     const request = vi.spyOn(locks, 'request')

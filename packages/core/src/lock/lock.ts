@@ -3,15 +3,24 @@
  * once per refresh and never calls back into itself while holding it.
  */
 export interface SessionLock {
-  run<T>(task: () => Promise<T>): Promise<T>
+  /** `grant.waited`: another holder had the lock when this one asked (custom locks may omit it). */
+  run<T>(task: (grant?: LockGrant) => Promise<T>): Promise<T>
+}
+
+export interface LockGrant {
+  /** The lock was held by someone else when requested: they may have just rotated the pair. */
+  waited: boolean
 }
 
 /** A FIFO mutex for one JS context. Share one instance between clients that share a storage. */
 export function inProcessLock(): SessionLock {
   let tail: Promise<unknown> = Promise.resolve()
+  let pending = 0
   return {
-    run<T>(task: () => Promise<T>): Promise<T> {
-      const result = tail.then(task)
+    run<T>(task: (grant?: LockGrant) => Promise<T>): Promise<T> {
+      const waited = pending > 0
+      pending++
+      const result = tail.then(() => task({ waited })).finally(() => void pending--)
       // The next holder waits for this one to settle, whatever its outcome.
       tail = result.catch(() => undefined)
       return result
@@ -21,7 +30,7 @@ export function inProcessLock(): SessionLock {
 
 /** The part of the Web Locks API (`navigator.locks`) the engine uses. */
 export interface LockManagerLike {
-  request<T>(name: string, options: { mode?: 'exclusive' | 'shared' }, callback: () => Promise<T>): Promise<T>
+  request<T>(name: string, options: { mode?: 'exclusive' | 'shared'; ifAvailable?: boolean }, callback: (lock: unknown) => Promise<T>): Promise<T>
 }
 
 /**
@@ -32,11 +41,14 @@ export function webLocks(options: { locks?: LockManagerLike; name?: string } = {
   const name = options.name ?? 'latchkey.refresh'
   const fallback = inProcessLock()
   return {
-    run<T>(task: () => Promise<T>): Promise<T> {
+    run<T>(task: (grant?: LockGrant) => Promise<T>): Promise<T> {
       const locks =
         options.locks ?? (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks
       if (!locks) return fallback.run(task)
-      return locks.request(name, { mode: 'exclusive' }, () => task())
+      // `ifAvailable` first, to learn whether another tab holds it (then it may have just rotated).
+      return locks.request(name, { mode: 'exclusive', ifAvailable: true }, (lock) =>
+        lock ? task({ waited: false }) : locks.request(name, { mode: 'exclusive' }, () => task({ waited: true })),
+      )
     },
   }
 }

@@ -74,7 +74,7 @@ export function createRefresher(deps: RefresherDeps) {
   /** The newest pair, which storage refused; `replaces` is the id of the pair storage still held. */
   let unsaved: { session: Session; replaces: string } | null = null
 
-  const underLock = async (run: RefreshRun, deadline: AbortSignal): Promise<RefreshOutcome> => {
+  const underLock = async (run: RefreshRun, deadline: AbortSignal, waited: boolean): Promise<RefreshOutcome> => {
     if (deadline.aborted) throw new TimeoutError(deps.timeoutMs)
     const memory = run.memory()
     if (!memory || run.ended.aborted) throw new SignedOutError()
@@ -117,6 +117,16 @@ export function createRefresher(deps: RefresherDeps) {
       const now = run.memory()
       const delivered = now?.id === stored.id ? now : await deps.pairs.wait(stored.id, deps.pairWaitMs)
       if (delivered && isUsable(delivered, deps.clock)) return { kind: 'current', session: delivered }
+    }
+
+    // Cookie mode, and the lock was just held by another context that may have rotated: on the
+    // web its write to localStorage reaches this tab's renderer asynchronously, so an unmoved
+    // record does not prove that nothing moved. Its announcement (sent under the lock) is the
+    // proof: wait for it briefly before spending the cookie a second time.
+    if (heldRefreshToken === undefined && deps.persistTokens === 'none' && waited && stored.id === run.staleId) {
+      const now = run.memory()
+      const delivered = now && now.id !== run.staleId ? now : await deps.pairs.waitForOther(run.staleId, deps.pairWaitMs)
+      if (delivered && delivered.id !== run.staleId && isUsable(delivered, deps.clock)) return { kind: 'current', session: delivered }
     }
 
     // The stored refresh token is the newest one any context holds.
@@ -165,7 +175,7 @@ export function createRefresher(deps: RefresherDeps) {
      * happened or a typed error; the refresh is told to stop through its AbortSignal.
      */
     run(run: RefreshRun): Promise<RefreshOutcome> {
-      return withDeadline((deadline) => deps.lock.run(() => underLock(run, deadline)), { ms: deps.timeoutMs, timers: deps.timers })
+      return withDeadline((deadline) => deps.lock.run((grant) => underLock(run, deadline, grant?.waited === true)), { ms: deps.timeoutMs, timers: deps.timers })
     },
   }
 }

@@ -50,7 +50,24 @@ export async function sessionFromPairMessage(
 /** Refreshes (under the lock) waiting for another context's broadcast of a given pair. */
 export function createPairWaiters(timers: Timers) {
   const waiting = new Map<string, Set<(s: Session | null) => void>>()
+  /** Waiting for any pair but the one they hold. */
+  const others = new Set<{ notId: string; done: (s: Session | null) => void }>()
   return {
+    /** Resolves with the next pair delivered whose id is not `notId`, or null after `ms`. */
+    waitForOther(notId: string, ms: number): Promise<Session | null> {
+      return new Promise((resolve) => {
+        const entry = {
+          notId,
+          done: (s: Session | null) => {
+            timers.clearTimeout(timer)
+            others.delete(entry)
+            resolve(s)
+          },
+        }
+        const timer = timers.setTimeout(() => entry.done(null), ms)
+        others.add(entry)
+      })
+    },
     /** Resolves with pair `id` when it is delivered, or null after `ms`. */
     wait(id: string, ms: number): Promise<Session | null> {
       return new Promise((resolve) => {
@@ -68,6 +85,7 @@ export function createPairWaiters(timers: Timers) {
     },
     deliver(s: Session): void {
       for (const waiter of [...(waiting.get(s.id) ?? [])]) waiter(s)
+      for (const entry of [...others]) if (entry.notId !== s.id) entry.done(s)
     },
   }
 }
