@@ -13,6 +13,12 @@ export type VerifyAccessTokenOptions = ({ jwksUrl: string | URL; keys?: never } 
   algorithms?: string[]
   /** Seconds of tolerated clock skew (default 5). */
   clockTolerance?: number
+  /**
+   * Longest accepted token lifetime `exp − iat`, seconds (the auth server's LATCHKEY_ACCESS_TTL;
+   * `clockTolerance` is added as leeway). Set it: a token signed with a stolen key but given a
+   * long life is then refused. Unset: no bound (compatibility).
+   */
+  maxTokenAge?: number
 }
 
 // One cached remote key set per JWKS URL (jose caches keys and refetches on an unknown kid,
@@ -52,6 +58,7 @@ export async function verifyAccessToken(token: string, options: VerifyAccessToke
     audience: options.audience,
     algorithms: options.algorithms ?? [ACCESS_TOKEN_ALG],
     ...(options.clockTolerance !== undefined ? { clockTolerance: options.clockTolerance } : {}),
+    ...(options.maxTokenAge !== undefined ? { maxTokenAge: options.maxTokenAge } : {}),
   })
 }
 

@@ -329,6 +329,8 @@ export class AuthService {
         issuer: this.o.issuer,
         audience: this.o.audience,
         currentDate: this.o.now(),
+        // Finding 6: no token this server verifies may live longer than the tokens it issues.
+        maxTokenAge: this.o.accessTtl,
       })
     } catch (e) {
       if (e instanceof InvalidAccessTokenError) throw invalidToken(e.message === 'token expired' ? 'the access token expired' : undefined)

@@ -50,6 +50,14 @@ export interface VerifyCoreOptions {
   /** Seconds of clock skew tolerated on exp/nbf/iat (default 5). */
   clockTolerance?: number
   currentDate?: Date
+  /**
+   * Longest accepted lifetime `exp − iat`, seconds (plus `clockTolerance`). A token whose issuer
+   * gave it a longer life is refused even though it is signed by a trusted key: a forged or
+   * leaked-key token with `exp` years ahead cannot outlive the configured access-token lifetime.
+   * Security review finding 6 (OWASP ASVS 5.0 V13/V11 key storage, NIST SP 800-57 Part 1 §5.3:
+   * limit the damage of a compromised key by bounding what it can sign for). Unset: no bound.
+   */
+  maxTokenAge?: number
 }
 
 /**
@@ -73,6 +81,10 @@ export async function verifyAccessTokenWith(token: unknown, getKey: JWTVerifyGet
     })
     if (typeof payload.sid !== 'string' || typeof payload.sub !== 'string' || typeof payload.jti !== 'string') {
       throw new InvalidAccessTokenError('missing claims')
+    }
+    if (options.maxTokenAge !== undefined) {
+      const lifetime = (payload.exp ?? 0) - (payload.iat ?? 0)
+      if (!(lifetime <= options.maxTokenAge + (options.clockTolerance ?? 5))) throw new InvalidAccessTokenError('token lifetime exceeds the allowed maximum')
     }
     return payload as AccessTokenClaims
   } catch (e) {
