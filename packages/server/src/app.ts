@@ -4,7 +4,7 @@ import { HTTPException } from 'hono/http-exception'
 import { secureHeaders } from 'hono/secure-headers'
 import type { Kysely } from 'kysely'
 import { resolveConfig, type ConfigOptions, type ServerConfig } from './config.js'
-import { KeyStore, ensureSigningKey } from './crypto/keys.js'
+import { KeyCipher, KeyStore, ensureSigningKey, protectStoredKeys } from './crypto/keys.js'
 import { createPasswordHasher, type PasswordHasher } from './crypto/password.js'
 import { macKeyFromSecret } from './crypto/refresh-token.js'
 import { openDatabase } from './db/connect.js'
@@ -76,11 +76,14 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
   const handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
   try {
     let storedSecret = ''
+    // Finding 6: with LATCHKEY_SECRET the private signing keys are encrypted at rest (crypto/keys.ts).
+    const cipher = config.secret ? new KeyCipher(config.secret) : undefined
     await migrate(handle.db, async (trx) => {
-      await ensureSigningKey(trx, now())
+      await protectStoredKeys(trx, cipher)
+      await ensureSigningKey(trx, now(), cipher)
       if (!config.secret) storedSecret = await ensureServerSecret(trx, 'refresh_mac', now())
     })
-    const keys = new KeyStore(handle.db)
+    const keys = new KeyStore(handle.db, cipher ? { cipher } : {})
     await keys.load()
     const service = new AuthService({
       db: handle.db,

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig } from './config.js'
-import { rotateSigningKeys } from './crypto/keys.js'
+import { KeyCipher, protectStoredKeys, rotateSigningKeys } from './crypto/keys.js'
 import { openDatabase, redactUrl } from './db/connect.js'
 import { migrate } from './db/migrations.js'
 import { startServer } from './server.js'
@@ -42,8 +42,9 @@ async function rotateKeys(): Promise<void> {
   const config = loadConfig()
   const handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
   try {
-    await migrate(handle.db)
-    const { kid, previous } = await rotateSigningKeys(handle.db)
+    const cipher = config.secret ? new KeyCipher(config.secret) : undefined
+    await migrate(handle.db, (trx) => protectStoredKeys(trx, cipher))
+    const { kid, previous } = await rotateSigningKeys(handle.db, new Date(), cipher)
     console.log(`new signing key ${kid}; previous key ${previous ?? '(none)'} stays published in the JWKS`)
   } finally {
     await handle.close()

@@ -1,9 +1,12 @@
+import { createCipheriv } from 'node:crypto'
 import { Hono } from 'hono'
 import { importJWK, SignJWT, type JWK } from 'jose'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { InvalidAccessTokenError } from './crypto/jwt.js'
+import { KeyCipher, SigningKeyDecryptionError, rotateSigningKeys } from './crypto/keys.js'
+import { macKeyFromSecret } from './crypto/refresh-token.js'
 import { requireAccessToken, verifyAccessToken } from './resource.js'
-import { createPgliteDir, type TestDatabase } from './test-support/databases.js'
+import { createPgliteDir, testBackends, type TestDatabase } from './test-support/databases.js'
 import { getMe, signUp, startTestServer } from './test-support/server.js'
 import type { RunningServer } from './server.js'
 
@@ -61,5 +64,80 @@ describe('finding 6: an access token whose lifetime exceeds the configured one i
     const call = async (t: string) => (await api.request('/r', { headers: { authorization: `Bearer ${t}` } })).status
     expect(await call(await signed(600))).toBe(200)
     expect(await call(await signed(TEN_YEARS))).toBe(401)
+  })
+})
+
+describe.each(testBackends())('finding 6: private signing keys are encrypted at rest with LATCHKEY_SECRET ($name)', (backend) => {
+  const SECRET = 'a'.repeat(20) + 'finding-6-secret-value'
+  const OTHER = 'b'.repeat(20) + 'finding-6-other-secret'
+  let tdb: TestDatabase
+  beforeAll(async () => {
+    tdb = await backend.create()
+  })
+  afterAll(async () => {
+    await tdb?.cleanup()
+  })
+
+  // One issuer across restarts (port 0 would name a new one each time), so earlier tokens stay checkable.
+  const start = (options: Parameters<typeof startTestServer>[1] = {}) => startTestServer(tdb, { issuer: 'http://keys-at-rest.test', ...options })
+  const rows = async (server: RunningServer) => server.db.selectFrom('signing_keys').select(['kid', 'status', 'private_jwk']).execute()
+
+  test('finding 6: keys stored in clear are encrypted on the first start with a secret; no "d" in clear; signs, verifies, restarts; a wrong or missing secret stops the start', async () => {
+    // A server started without a secret, as before the fix: the key is in clear.
+    let server = await start()
+    const before = await signUp(server.url)
+    const [plain] = await rows(server)
+    expect(JSON.parse(plain!.private_jwk)).toHaveProperty('d')
+    await server.close()
+
+    // First start with the secret: the stored key is encrypted in place (same kid), tokens it signed still verify.
+    server = await start({ secret: SECRET })
+    try {
+      const stored = await rows(server)
+      expect(stored.map((r) => r.kid)).toEqual([plain!.kid])
+      for (const r of stored) {
+        expect(r.private_jwk.startsWith('enc:v1:')).toBe(true)
+        expect(r.private_jwk).not.toContain('"d"')
+        expect(r.private_jwk).not.toContain((JSON.parse(plain!.private_jwk) as { d: string }).d)
+      }
+      expect((await getMe(server.url, before.access_token)).status).toBe(200)
+      const pair = await signUp(server.url)
+      expect((await getMe(server.url, pair.access_token)).status).toBe(200)
+    } finally {
+      await server.close()
+    }
+
+    // Restart with the same secret, after a rotation made under it (as `rotate-keys` does): the new key is encrypted too.
+    server = await start({ secret: SECRET })
+    try {
+      await rotateSigningKeys(server.db, new Date(), new KeyCipher(SECRET))
+      await server.service.o.keys.load()
+      for (const r of await rows(server)) expect(r.private_jwk.startsWith('enc:v1:')).toBe(true)
+      const pair = await signUp(server.url)
+      expect((await getMe(server.url, pair.access_token)).status).toBe(200)
+    } finally {
+      await server.close()
+    }
+
+    // A wrong secret, or none, cannot start over encrypted keys, and says why.
+    await expect(start({ secret: OTHER })).rejects.toThrow(/LATCHKEY_SECRET is not the secret the signing keys were encrypted with/)
+    await expect(start()).rejects.toThrow(/stored encrypted: set LATCHKEY_SECRET/)
+    // Nothing was changed by the failed starts: the right secret still works.
+    server = await start({ secret: SECRET })
+    await server.close()
+  })
+
+  test('finding 6: the encryption key is derived with its own label, apart from the refresh-token MAC key; ciphertexts are bound to their kid', () => {
+    const c = new KeyCipher(SECRET)
+    const enc = c.encrypt('kid-1', '{"d":"x"}')
+    expect(c.decrypt('kid-1', enc)).toBe('{"d":"x"}')
+    expect(() => c.decrypt('kid-2', enc)).toThrow(SigningKeyDecryptionError)
+    expect(() => new KeyCipher(OTHER).decrypt('kid-1', enc)).toThrow(SigningKeyDecryptionError)
+    // The same secret through the MAC derivation must not be usable as the AES key.
+    const macKey = macKeyFromSecret(SECRET)
+    const iv = Buffer.alloc(12)
+    const cipherWithMacKey = createCipheriv('aes-256-gcm', macKey, iv).setAAD(Buffer.from('kid-1'))
+    const body = Buffer.concat([cipherWithMacKey.update('{"d":"x"}'), cipherWithMacKey.final(), cipherWithMacKey.getAuthTag()])
+    expect(() => c.decrypt('kid-1', `enc:v1:${iv.toString('base64url')}.${body.toString('base64url')}`)).toThrow(SigningKeyDecryptionError)
   })
 })

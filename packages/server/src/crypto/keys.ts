@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
 import { exportJWK, generateKeyPair, importJWK, type JWK } from 'jose'
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Database } from '../db/schema.js'
@@ -13,6 +13,76 @@ export const ACCESS_TOKEN_ALG = 'ES256'
 
 type CryptoKeyLike = Awaited<ReturnType<typeof importJWK>>
 
+/**
+ * Private signing keys at rest (security review finding 6; OWASP ASVS 5.0 V11.4/V13.3 — secrets
+ * and key material are not stored in clear, NIST SP 800-57 Part 1 §6.2.1: private signature keys
+ * need confidentiality protection in storage). With LATCHKEY_SECRET set, `signing_keys.private_jwk`
+ * holds `enc:v1:<iv>.<ciphertext‖tag>` (base64url), AES-256-GCM under a key derived from the
+ * secret by HKDF-SHA256 with its own `info` label — a different key from the refresh-token MAC
+ * key (key separation, SP 800-57 §5.2). The row's `kid` is the additional authenticated data, so
+ * a ciphertext cannot be moved to another row. Without the secret a database read still yields
+ * the private key: the server warns at start and refuses to start in production.
+ */
+const ENC_PREFIX = 'enc:v1:'
+const HKDF_INFO = 'latchkey signing-key encryption v1'
+
+export class SigningKeyDecryptionError extends Error {
+  override name = 'SigningKeyDecryptionError'
+}
+
+export class KeyCipher {
+  readonly #key: Buffer
+  constructor(secret: string) {
+    this.#key = Buffer.from(hkdfSync('sha256', secret, 'latchkey', HKDF_INFO, 32))
+  }
+
+  encrypt(kid: string, plaintext: string): string {
+    const iv = randomBytes(12)
+    const c = createCipheriv('aes-256-gcm', this.#key, iv).setAAD(Buffer.from(kid))
+    const body = Buffer.concat([c.update(plaintext, 'utf8'), c.final(), c.getAuthTag()])
+    return `${ENC_PREFIX}${iv.toString('base64url')}.${body.toString('base64url')}`
+  }
+
+  decrypt(kid: string, stored: string): string {
+    const [iv, body] = stored.slice(ENC_PREFIX.length).split('.')
+    const data = Buffer.from(body ?? '', 'base64url')
+    try {
+      const d = createDecipheriv('aes-256-gcm', this.#key, Buffer.from(iv ?? '', 'base64url')).setAAD(Buffer.from(kid))
+      d.setAuthTag(data.subarray(data.length - 16))
+      return Buffer.concat([d.update(data.subarray(0, data.length - 16)), d.final()]).toString('utf8')
+    } catch {
+      throw new SigningKeyDecryptionError(
+        `signing key ${kid} cannot be decrypted: LATCHKEY_SECRET is not the secret the signing keys were encrypted with`,
+      )
+    }
+  }
+}
+
+export const isEncryptedJwk = (stored: string): boolean => stored.startsWith(ENC_PREFIX)
+
+/** The private JWK of a row, decrypted when it is stored encrypted. */
+export function readPrivateJwk(kid: string, stored: string, cipher: KeyCipher | undefined): JWK {
+  if (!isEncryptedJwk(stored)) return JSON.parse(stored) as JWK
+  if (!cipher) {
+    throw new SigningKeyDecryptionError(`signing key ${kid} is stored encrypted: set LATCHKEY_SECRET to the secret it was encrypted with`)
+  }
+  return JSON.parse(cipher.decrypt(kid, stored)) as JWK
+}
+
+/**
+ * Startup step under the migration lock: with a cipher, encrypts every private key still stored
+ * in clear (keys written before LATCHKEY_SECRET was set) and checks that the encrypted ones
+ * decrypt, so a wrong secret stops the start with a clear error instead of failing later.
+ * Without one, refuses to start over encrypted keys.
+ */
+export async function protectStoredKeys(trx: Transaction<Database> | Kysely<Database>, cipher: KeyCipher | undefined): Promise<void> {
+  const rows = await trx.selectFrom('signing_keys').select(['kid', 'private_jwk']).execute()
+  for (const r of rows) {
+    if (isEncryptedJwk(r.private_jwk)) readPrivateJwk(r.kid, r.private_jwk, cipher)
+    else if (cipher) await trx.updateTable('signing_keys').set({ private_jwk: cipher.encrypt(r.kid, r.private_jwk) }).where('kid', '=', r.kid).execute()
+  }
+}
+
 interface LoadedKey {
   kid: string
   status: 'current' | 'previous'
@@ -21,19 +91,19 @@ interface LoadedKey {
   privateJwk: JWK
 }
 
-async function newKeyRow(now: Date) {
+async function newKeyRow(now: Date, cipher: KeyCipher | undefined) {
   const { privateKey, publicKey } = await generateKeyPair(ACCESS_TOKEN_ALG, { extractable: true })
   const kid = randomBytes(12).toString('base64url')
   const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: ACCESS_TOKEN_ALG, use: 'sig' }
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: ACCESS_TOKEN_ALG, use: 'sig' }
-  return { kid, alg: ACCESS_TOKEN_ALG, private_jwk: JSON.stringify(privateJwk), public_jwk: JSON.stringify(publicJwk), created_at: now }
+  return { kid, alg: ACCESS_TOKEN_ALG, private_jwk: cipher ? cipher.encrypt(kid, JSON.stringify(privateJwk)) : JSON.stringify(privateJwk), public_jwk: JSON.stringify(publicJwk), created_at: now }
 }
 
 /** Creates the first signing key when there is none (run under the migration lock). */
-export async function ensureSigningKey(trx: Transaction<Database> | Kysely<Database>, now = new Date()): Promise<void> {
+export async function ensureSigningKey(trx: Transaction<Database> | Kysely<Database>, now = new Date(), cipher?: KeyCipher): Promise<void> {
   const current = await trx.selectFrom('signing_keys').select('kid').where('status', '=', 'current').executeTakeFirst()
   if (current) return
-  await trx.insertInto('signing_keys').values({ ...(await newKeyRow(now)), status: 'current' }).execute()
+  await trx.insertInto('signing_keys').values({ ...(await newKeyRow(now, cipher)), status: 'current' }).execute()
 }
 
 /**
@@ -41,8 +111,8 @@ export async function ensureSigningKey(trx: Transaction<Database> | Kysely<Datab
  * signed verify until they expire), the old `previous` is retired, a new key signs from now on.
  * Run it at intervals longer than the access-token lifetime.
  */
-export async function rotateSigningKeys(db: Kysely<Database>, now = new Date()): Promise<{ kid: string; previous: string | null }> {
-  const row = await newKeyRow(now)
+export async function rotateSigningKeys(db: Kysely<Database>, now = new Date(), cipher?: KeyCipher): Promise<{ kid: string; previous: string | null }> {
+  const row = await newKeyRow(now, cipher)
   return db.transaction().execute(async (trx) => {
     // Serialise concurrent rotations (PostgreSQL); PGlite is single-connection anyway.
     await sql`lock table signing_keys in exclusive mode`.execute(trx)
@@ -66,7 +136,7 @@ export class KeyStore {
 
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly opts: { refreshMs?: number; missReloadMs?: number } = {},
+    private readonly opts: { refreshMs?: number; missReloadMs?: number; cipher?: KeyCipher } = {},
   ) {}
 
   async load(): Promise<void> {
@@ -82,7 +152,7 @@ export class KeyStore {
             status: r.status as 'current' | 'previous',
             publicJwk,
             publicKey: await importJWK(publicJwk, ACCESS_TOKEN_ALG),
-            privateJwk: JSON.parse(r.private_jwk) as JWK,
+            privateJwk: readPrivateJwk(r.kid, r.private_jwk, this.opts.cipher),
           })
         }
         keys.sort((a, b) => (a.status === b.status ? 0 : a.status === 'current' ? -1 : 1))
