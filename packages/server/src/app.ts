@@ -78,6 +78,11 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
     let storedSecret = ''
     // Finding 6: with LATCHKEY_SECRET the private signing keys are encrypted at rest (crypto/keys.ts).
     const cipher = config.secret ? new KeyCipher(config.secret) : undefined
+    if (!config.secret) {
+      logger.warn(
+        'LATCHKEY_SECRET is not set: the signing keys and the refresh-token MAC key are stored in clear in the database, so anyone who can read it can mint tokens. Set LATCHKEY_SECRET (32+ random characters) in production.',
+      )
+    }
     await migrate(handle.db, async (trx) => {
       await protectStoredKeys(trx, cipher)
       await ensureSigningKey(trx, now(), cipher)

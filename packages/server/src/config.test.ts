@@ -96,6 +96,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ LATCHKEY_SECRET: 'hunter2' })).toThrow(/^(?!.*hunter2)/)
   })
 
+  test('finding 6: NODE_ENV=production without LATCHKEY_SECRET is refused with a ConfigError naming the variable', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(ConfigError)
+    expect(() => loadConfig({ NODE_ENV: 'production', LATCHKEY_SECRET: '  ' })).toThrow(/LATCHKEY_SECRET is required when NODE_ENV=production/)
+    expect(loadConfig({ NODE_ENV: 'production', LATCHKEY_SECRET: 's'.repeat(32) }).secret).toBe('s'.repeat(32))
+    // Outside production the server starts (and warns at start: see keys-at-rest.test.ts).
+    expect(loadConfig({ NODE_ENV: 'development' }).secret).toBeUndefined()
+    expect(loadConfig({}).secret).toBeUndefined()
+  })
+
   test('durations', () => {
     expect(parseDuration('X', '30d')).toBe(2592000)
     expect(parseDuration('X', '10')).toBe(10)

@@ -214,6 +214,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (secret !== undefined && secret.length < 32) {
     throw new ConfigError('LATCHKEY_SECRET must be at least 32 characters (use 32 random bytes, e.g. `openssl rand -base64 32`)')
   }
+  // Finding 6 (OWASP ASVS 5.0 V13.3, NIST SP 800-57): without the secret the signing keys and the
+  // refresh-token MAC key sit in clear in the database, so a read of it is enough to mint tokens.
+  if (secret === undefined && env.NODE_ENV?.trim() === 'production') {
+    throw new ConfigError(
+      'LATCHKEY_SECRET is required when NODE_ENV=production: without it the signing keys and the refresh-token MAC key are stored in clear in the database (use 32 random bytes, e.g. `openssl rand -base64 32`)',
+    )
+  }
   const trustProxy = flag('LATCHKEY_TRUST_PROXY', DEFAULTS.trustProxy)
   const hopsRaw = get('LATCHKEY_TRUSTED_HOPS')
   if (hopsRaw !== undefined && !/^[1-9]$/.test(hopsRaw)) {

@@ -9,6 +9,8 @@ import { requireAccessToken, verifyAccessToken } from './resource.js'
 import { createPgliteDir, testBackends, type TestDatabase } from './test-support/databases.js'
 import { getMe, signUp, startTestServer } from './test-support/server.js'
 import type { RunningServer } from './server.js'
+import { createApp } from './app.js'
+import type { Logger } from './service.js'
 
 // Security review finding 6: a read of the database was enough to mint tokens.
 
@@ -139,5 +141,22 @@ describe.each(testBackends())('finding 6: private signing keys are encrypted at 
     const cipherWithMacKey = createCipheriv('aes-256-gcm', macKey, iv).setAAD(Buffer.from('kid-1'))
     const body = Buffer.concat([cipherWithMacKey.update('{"d":"x"}'), cipherWithMacKey.final(), cipherWithMacKey.getAuthTag()])
     expect(() => c.decrypt('kid-1', `enc:v1:${iv.toString('base64url')}.${body.toString('base64url')}`)).toThrow(SigningKeyDecryptionError)
+  })
+})
+
+describe('finding 6: a start without LATCHKEY_SECRET warns once through the injected logger', () => {
+  const capture = () => {
+    const warnings: string[] = []
+    const logger: Logger = { info() {}, warn: (m) => void warnings.push(m), error() {} }
+    return { warnings, logger }
+  }
+
+  test('finding 6: without a secret, one warning naming LATCHKEY_SECRET; with one, none', async () => {
+    for (const [secret, expected] of [[undefined, 1], ['c'.repeat(32), 0]] as const) {
+      const { warnings, logger } = capture()
+      const built = await createApp({ issuer: 'http://warn.test', dataDir: 'memory://', pruneInterval: 0, logger, ...(secret ? { secret } : {}) })
+      await built.close()
+      expect(warnings.filter((w) => w.includes('LATCHKEY_SECRET'))).toHaveLength(expected)
+    }
   })
 })
