@@ -6,7 +6,7 @@ export { createApp, consoleLogger, silentLogger, type AppOptions, type LatchkeyA
 export { loadConfig, ConfigError, DEFAULTS as SERVER_DEFAULTS, type ServerConfig } from './config.js'
 export { verifyAccessToken, requireAccessToken, type VerifyAccessTokenOptions, type AccessTokenClaims } from './resource.js'
 export { InvalidAccessTokenError } from './crypto/jwt.js'
-export { rotateSigningKeys, ACCESS_TOKEN_ALG } from './crypto/keys.js'
+export { rotateSigningKeys, ACCESS_TOKEN_ALG, KeyCipher, SigningKeyDecryptionError } from './crypto/keys.js'
 export { countAuditEvents, listAuditEvents, type AuditEvent, type AuditType } from './store/audit.js'
 export { openDatabase, type DatabaseHandle } from './db/connect.js'
 export { migrate } from './db/migrations.js'

@@ -112,6 +112,8 @@ describe.each(testBackends())('finding 6: private signing keys are encrypted at 
     // Restart with the same secret, after a rotation made under it (as `rotate-keys` does): the new key is encrypted too.
     server = await start({ secret: SECRET })
     try {
+      // A programmatic rotation without the cipher would write a key in clear: refused.
+      await expect(rotateSigningKeys(server.db)).rejects.toThrow(SigningKeyDecryptionError)
       await rotateSigningKeys(server.db, new Date(), new KeyCipher(SECRET))
       await server.service.o.keys.load()
       for (const r of await rows(server)) expect(r.private_jwk.startsWith('enc:v1:')).toBe(true)

@@ -109,13 +109,22 @@ export async function ensureSigningKey(trx: Transaction<Database> | Kysely<Datab
 /**
  * Key rotation: the current key becomes `previous` (still published in the JWKS, so tokens it
  * signed verify until they expire), the old `previous` is retired, a new key signs from now on.
- * Run it at intervals longer than the access-token lifetime.
+ * Run it at intervals longer than the access-token lifetime. Pass `cipher` (new KeyCipher(secret))
+ * when LATCHKEY_SECRET is set: the new private key is then stored encrypted; without it the
+ * rotation is refused while the table holds encrypted keys.
  */
 export async function rotateSigningKeys(db: Kysely<Database>, now = new Date(), cipher?: KeyCipher): Promise<{ kid: string; previous: string | null }> {
   const row = await newKeyRow(now, cipher)
   return db.transaction().execute(async (trx) => {
     // Serialise concurrent rotations (PostgreSQL); PGlite is single-connection anyway.
     await sql`lock table signing_keys in exclusive mode`.execute(trx)
+    // With encrypted keys in the table, a key written in clear would undo finding 6's protection.
+    if (!cipher) {
+      const rows = await trx.selectFrom('signing_keys').select('private_jwk').execute()
+      if (rows.some((r) => isEncryptedJwk(r.private_jwk))) {
+        throw new SigningKeyDecryptionError('the signing keys are stored encrypted: rotate with the KeyCipher of LATCHKEY_SECRET (the CLI does so when LATCHKEY_SECRET is set)')
+      }
+    }
     await trx.updateTable('signing_keys').set({ status: 'retired' }).where('status', '=', 'previous').execute()
     const prev = await trx.updateTable('signing_keys').set({ status: 'previous' }).where('status', '=', 'current').returning('kid').executeTakeFirst()
     await trx.insertInto('signing_keys').values({ ...row, status: 'current' }).execute()
