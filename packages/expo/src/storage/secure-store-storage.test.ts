@@ -15,6 +15,33 @@ describeStorageContract('secureStoreStorage with requireAuthentication', () => m
 describeStorageContract('secureStoreStorage with native latency', () => makeStorage({ latency: 1 }).storage, { largeValueBytes: 8 * 1024 })
 
 describe('the fake expo-secure-store is faithful', () => {
+  it('a requireAuthentication item is read only through the OS prompt; canUseBiometricAuthentication() is sync', async () => {
+    const fake = createFakeSecureStore()
+    expect(fake.module.canUseBiometricAuthentication()).toBe(true)
+    fake.setBiometricsAvailable(false)
+    expect(fake.module.canUseBiometricAuthentication()).toBe(false)
+    await fake.module.setItemAsync('plain', 'p')
+    await fake.module.setItemAsync('guarded', 'g', { requireAuthentication: true })
+    expect(await fake.module.getItemAsync('plain')).toBe('p')
+    expect(fake.osPrompts).toBe(0)
+    fake.setAuthenticator(() => 'cancel')
+    await expect(fake.module.getItemAsync('guarded')).rejects.toMatchObject({ code: 'ERR_KEY_CHAIN', message: 'User canceled the operation.' })
+    fake.setAuthenticator(() => 'success')
+    expect(await fake.module.getItemAsync('guarded')).toBe('g')
+    expect(fake.osPrompts).toBe(2)
+  })
+
+  it('with requireAuthentication, a value written without it is not accepted (reported invalidated, not read)', async () => {
+    const fake = createFakeSecureStore()
+    await createSecureStoreStorage({ secureStore: fake.module }).setItem('s', 'plain-session')
+    const guarded = createSecureStoreStorage({ secureStore: fake.module, requireAuthentication: true })
+    await expect(guarded.getItem('s')).rejects.toMatchObject({ code: 'LK_CREDENTIAL_INVALIDATED' })
+    await fake.module.setItemAsync('legacy', 'raw')
+    await expect(guarded.getItem('legacy')).rejects.toMatchObject({ code: 'LK_CREDENTIAL_INVALIDATED' })
+    await guarded.setItem('s', 'guarded-session')
+    expect(await guarded.getItem('s')).toBe('guarded-session')
+  })
+
   it('rejects keys the real module rejects, before any native call', async () => {
     const fake = createFakeSecureStore()
     for (const key of ['', 'has space', 'slash/no', 'ü', 'a:b']) {
