@@ -2,6 +2,7 @@ import { createForegroundManager, createSessionClient, silentLogger, type Sessio
 import { describe, expect, it } from 'vitest'
 import { wireAppState } from '../env/wire.js'
 import { fakeAppState } from '../test-support/fake-rn.js'
+import { findSecureStoreError } from '../storage/errors.js'
 import { createSecureStoreStorage } from '../storage/secure-store-storage.js'
 import { createFakeLocalAuthentication } from '../test-support/fake-local-authentication.js'
 import { createFakeSecureStore } from '../test-support/fake-secure-store.js'
@@ -187,5 +188,19 @@ describe('biometricGate default mode (OS-enforced where available)', () => {
     expect(client.getState()).toMatchObject({ status: 'signedOut', reason: 'credential_invalidated' })
     expect(auth.prompts).toHaveLength(0)
     expect(fake.osPrompts).toBe(0)
+  })
+
+  it('the gate types a failed read by its error code: a cancelled OS prompt is cancelled, a locked device is failed (not matched by words)', async () => {
+    const { fake, client, gate } = await setup({ using: undefined }, { requireAuthentication: true })
+    fake.setAuthenticator(() => 'cancel')
+    expect(await gate.unlock()).toEqual({ result: 'cancelled' })
+    fake.setAuthenticator(null)
+    fake.setDeviceLocked(true)
+    const failed = await gate.unlock()
+    expect(failed.result).toBe('failed')
+    expect(findSecureStoreError((failed as { error?: unknown }).error)?.code).toBe('LK_SECURE_STORE_UNAVAILABLE')
+    expect(client.getState().status).toBe('locked')
+    fake.setDeviceLocked(false)
+    expect(await gate.unlock()).toEqual({ result: 'success' })
   })
 })

@@ -1,5 +1,6 @@
 import type { Clock, EnvironmentManager, SessionClient } from '@latchkey/core'
 import { systemClock } from '@latchkey/core'
+import { findSecureStoreError } from '../storage/errors.js'
 import type { SecureStoreModule } from '../storage/types.js'
 import { resolveBiometricMode, type BiometricMode } from './mode.js'
 import type { LocalAuthenticationModule } from './types.js'
@@ -116,9 +117,15 @@ export function createBiometricGate(options: BiometricGateOptions): BiometricGat
     if (state.status === 'signedOut' && state.reason === 'credential_invalidated') return { result: 'failed', reason: state.reason }
     if (state.status !== 'locked') return { result: 'success' }
     // Still locked: the read failed without invalidating anything (device locked, prompt cancelled).
-    const cause = (state.error as { cause?: { cause?: { message?: unknown } } } | undefined)?.cause?.cause
-    if (typeof cause?.message === 'string' && /cancel/i.test(cause.message)) return { result: 'cancelled' }
-    return { result: 'failed', error: state.error }
+    // Typed by the storage's error code, not by matching words in a nested message.
+    switch (findSecureStoreError(state.error)?.code) {
+      case 'LK_SECURE_STORE_AUTH_CANCELLED':
+        return { result: 'cancelled' }
+      case 'LK_SECURE_STORE_UNAVAILABLE':
+      case 'LK_SECURE_STORE_WRITE':
+      case undefined:
+        return { result: 'failed', error: state.error }
+    }
   }
 
   const run = async (): Promise<UnlockResult> => {

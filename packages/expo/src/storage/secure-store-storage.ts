@@ -1,5 +1,5 @@
 import type { SessionStorage } from '@latchkey/core'
-import { SecureStoreError, classifySecureStoreError, invalidated } from './errors.js'
+import { SecureStoreError, classifySecureStoreError, invalidated, isSecureStoreAuthCancel } from './errors.js'
 import type { SecureStoreCallOptions, SecureStoreModule } from './types.js'
 import { fnv1a, splitUtf8, utf8Length } from './utf8.js'
 
@@ -153,6 +153,7 @@ export function createSecureStoreStorage(options: SecureStoreStorageOptions): Se
       return await store.getItemAsync(key, opts)
     } catch (error) {
       if (classifySecureStoreError(error) === 'invalidated') throw invalidated(error)
+      if (isSecureStoreAuthCancel(error)) throw new SecureStoreError('LK_SECURE_STORE_AUTH_CANCELLED', 'getItem', 'the OS authentication prompt was cancelled; nothing was deleted', { cause: error })
       throw new SecureStoreError('LK_SECURE_STORE_UNAVAILABLE', 'getItem', 'secure store is not readable right now; nothing was deleted', { cause: error })
     }
   }
