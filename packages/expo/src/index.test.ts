@@ -39,9 +39,9 @@ describe('@latchkey/expo entry', () => {
   it('exports exactly the documented names', () => {
     expect(Object.keys(lk).sort()).toEqual([
       'SecureStoreError', 'SessionGuard', 'SessionProvider', 'TOKEN_DELIVERY_HEADER', 'assertSecureStoreKey', 'authRequestInit', 'biometricGate',
-      'classifySecureStoreError', 'clearSecureItemsOnReinstall', 'containsSecret', 'cookieDelivery', 'createBiometricGate',
-      'createSecureStoreStorage', 'expoEnvironment', 'expoSessionOptions', 'guardStatus', 'insecureLocalStorage',
-      'migrateFromAsyncStorage', 'registerQueryClient', 'runAsyncStorageMigration', 'secureStoreStorage', 'useAuthFetch',
+      'biometricLockPreference', 'classifySecureStoreError', 'clearSecureItemsOnReinstall', 'containsSecret', 'cookieDelivery', 'createBiometricGate',
+      'createLockPreference', 'createSecureStoreStorage', 'expoEnvironment', 'expoSessionOptions', 'guardStatus', 'insecureLocalStorage',
+      'migrateFromAsyncStorage', 'nativeBiometricMode', 'registerQueryClient', 'resolveBiometricMode', 'runAsyncStorageMigration', 'secureStoreStorage', 'useAuthFetch',
       'useQueryClientCleanup', 'useSession', 'useSessionClient', 'useSessionGuard', 'webSessionOptions', 'webStorage',
       'wireAppState', 'wireNetInfo', 'withReinstallCheck',
     ])

@@ -2,7 +2,7 @@
 
 // Defaults on the real native modules (expo-secure-store, expo-local-authentication, AsyncStorage, AppState, NetInfo).
 export {
-  secureStoreStorage, expoSessionOptions, expoEnvironment, biometricGate, migrateFromAsyncStorage, authRequestInit,
+  secureStoreStorage, expoSessionOptions, expoEnvironment, biometricGate, biometricLockPreference, nativeBiometricMode, migrateFromAsyncStorage, authRequestInit,
   type ExpoSessionOptions,
 } from './native/bindings.js'
 
@@ -21,6 +21,8 @@ export {
   createBiometricGate, type BiometricGate, type BiometricGateOptions, type UnlockResult, type NotEnrolledPolicy,
 } from './biometric/biometric-gate.js'
 export type { LocalAuthenticationModule } from './biometric/types.js'
+export { resolveBiometricMode, type BiometricMode } from './biometric/mode.js'
+export { createLockPreference, type LockPreference, type LockPreferenceOptions } from './biometric/lock-preference.js'
 export { runAsyncStorageMigration, type MigrationOptions, type MigrationResult, type MigrationStep } from './migration/migrate.js'
 export { wireAppState, wireNetInfo, type AppStateLike, type NetInfoLike } from './env/wire.js'
 

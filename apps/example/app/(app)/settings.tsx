@@ -2,7 +2,7 @@ import { useSession } from '@latchkey/expo'
 import { useEffect, useState } from 'react'
 import { Platform, Switch, Text, View } from 'react-native'
 import { Button, Screen, Title, colors } from '../../src/ui'
-import { biometricsAvailable, biometricLockEnabled, setBiometricLock } from '../../src/biometric-setting'
+import { biometricsAvailable, biometricLockEnabled, lockEnforcedByOS, setBiometricLock } from '../../src/biometric-setting'
 
 export default function Settings() {
   const { signOut } = useSession()
@@ -25,7 +25,8 @@ export default function Settings() {
       {available && Platform.OS !== 'web' ? (
         <View style={{ flexDirection: 'row', alignItems: 'center', justifyContent: 'space-between' }}>
           <Text style={{ fontSize: 16, color: colors.text }}>Require Face ID / fingerprint</Text>
-          <Switch value={locked} onValueChange={(on) => void setBiometricLock(on).then(() => setLocked(on))} />
+          {/* Where the OS enforces the lock, the secure store refuses the session without the prompt: no switch can turn it off. */}
+          <Switch disabled={lockEnforcedByOS} value={locked} onValueChange={(on) => void setBiometricLock(on).then(() => setLocked(on))} />
         </View>
       ) : null}
       <Button

@@ -2,6 +2,7 @@ import { createForegroundManager, createSessionClient, silentLogger, type Sessio
 import { describe, expect, it } from 'vitest'
 import { wireAppState } from '../env/wire.js'
 import { fakeAppState } from '../test-support/fake-rn.js'
+import { findSecureStoreError } from '../storage/errors.js'
 import { createSecureStoreStorage } from '../storage/secure-store-storage.js'
 import { createFakeLocalAuthentication } from '../test-support/fake-local-authentication.js'
 import { createFakeSecureStore } from '../test-support/fake-secure-store.js'
@@ -10,15 +11,22 @@ import { createBiometricGate as biometricGate, type BiometricGateOptions } from 
 
 const tokens = { access_token: 'a1', token_type: 'Bearer', expires_in: 600, refresh_token: 'r1' }
 
-async function setup(gateOptions: Partial<BiometricGateOptions> = {}, storageOptions: { requireAuthentication?: boolean } = {}) {
+type StorageOptions = { requireAuthentication?: boolean }
+
+async function setup(
+  gateOptions: Partial<BiometricGateOptions> = {},
+  storageOptions: StorageOptions = {},
+  device: { biometrics?: boolean; signedInWith?: StorageOptions } = {},
+) {
   const fake = createFakeSecureStore({ maxValueBytes: 2048 })
+  fake.setBiometricsAvailable(device.biometrics ?? true)
   const time = createFakeTime()
-  const make = (startLocked: boolean, foreground = createForegroundManager({ web: false })) =>
+  const make = (startLocked: boolean, foreground = createForegroundManager({ web: false }), opts = storageOptions) =>
     createSessionClient({
-      storage: createSecureStoreStorage({ secureStore: fake.module, ...storageOptions }),
+      storage: createSecureStoreStorage({ secureStore: fake.module, ...opts }),
       refresh: async () => tokens, logger: silentLogger, clock: time.clock, timers: time.timers, startLocked, foreground,
     })
-  const first = make(false)
+  const first = make(false, undefined, device.signedInWith ?? storageOptions)
   await first.signIn(tokens)
   first.stop()
   fake.clearCalls()
@@ -28,7 +36,10 @@ async function setup(gateOptions: Partial<BiometricGateOptions> = {}, storageOpt
   const client: SessionClient = make(true, foreground)
   await client.start()
   const auth = createFakeLocalAuthentication()
-  const gate = biometricGate({ client, localAuthentication: auth.module, foreground, clock: time.clock, ...gateOptions })
+  // 'localAuthentication' unless a test asks otherwise: the explicit event mode behaves as before.
+  const gate = biometricGate({
+    client, localAuthentication: auth.module, foreground, clock: time.clock, using: 'localAuthentication', secureStore: fake.module, ...gateOptions,
+  })
   return { fake, time, client, auth, gate, appState }
 }
 
@@ -122,5 +133,74 @@ describe('biometricGate', () => {
     fake.invalidateAuthenticated({ mode: 'null' })
     expect(await gate.unlock()).toEqual({ result: 'failed', reason: 'credential_invalidated' })
     expect(client.getState()).toMatchObject({ status: 'signedOut', reason: 'credential_invalidated' })
+  })
+})
+
+// Finding 14 (OWASP MASVS-AUTH-2, MASVS-STORAGE-1): the default lock is the OS's, not an event.
+describe('biometricGate default mode (OS-enforced where available)', () => {
+  it('default: a hooked authenticateAsync that answers success without a prompt does not yield the tokens', async () => {
+    // As expoSessionOptions({ startLocked: true }) makes it where canUseBiometricAuthentication() is true.
+    const { fake, client, auth, gate } = await setup({ using: undefined }, { requireAuthentication: true })
+    expect(gate.mode).toEqual({ using: 'secureStore' })
+    auth.answer('success', 'success', 'success') // hooked: success, no prompt shown
+    fake.setAuthenticator(() => 'cancel') // the real OS prompt: the user is not there to pass it
+    expect(await gate.unlock()).toEqual({ result: 'cancelled' })
+    expect(client.getState()).toMatchObject({ status: 'locked', claims: null })
+    await expect(client.getAccessToken()).rejects.toMatchObject({ code: 'LK_LOCKED' })
+    // Skipping the gate altogether (a patched app calling client.unlock()) gets no further.
+    await client.unlock()
+    expect(client.getState().status).toBe('locked')
+    expect(auth.prompts).toHaveLength(0)
+    expect(fake.osPrompts).toBeGreaterThan(0)
+    // The user passes the OS prompt: unlocked.
+    fake.setAuthenticator(() => 'success')
+    expect(await gate.unlock()).toEqual({ result: 'success' })
+    expect(await client.getAccessToken()).toBe('a1')
+  })
+
+  it('default: every stored piece of the session was written with requireAuthentication', async () => {
+    const { fake } = await setup({ using: undefined }, { requireAuthentication: true })
+    const pieces = fake.keys().filter((k) => k.includes('.lk-c.'))
+    expect(pieces.length).toBeGreaterThan(0)
+    for (const k of pieces) expect(fake.item(k)?.requireAuthentication).toBe(true)
+  })
+
+  it('default falls back to the event-based mode where canUseBiometricAuthentication() is false, and says why', async () => {
+    const { gate, auth, client } = await setup({ using: undefined }, {}, { biometrics: false })
+    expect(gate.mode).toEqual({ using: 'localAuthentication', reason: 'biometrics_unavailable' })
+    expect(await gate.unlock()).toEqual({ result: 'success' })
+    expect(auth.prompts).toHaveLength(1)
+    expect(client.getState().status).toBe('signedIn')
+    const web = await setup({ using: undefined, platform: 'web', secureStore: undefined })
+    expect(web.gate.mode).toEqual({ using: 'localAuthentication', reason: 'web' })
+  })
+
+  it("explicit using: 'localAuthentication' says so in its mode and prompts through expo-local-authentication", async () => {
+    const { gate, auth } = await setup({ using: 'localAuthentication' })
+    expect(gate.mode).toEqual({ using: 'localAuthentication', reason: 'explicit' })
+    expect((await gate.unlock()).result).toBe('success')
+    expect(auth.prompts).toHaveLength(1)
+  })
+
+  it('a session written without requireAuthentication is not accepted by the OS-enforced storage (biometrics enrolled later)', async () => {
+    const { fake, client, auth, gate } = await setup({ using: undefined }, { requireAuthentication: true }, { signedInWith: {} })
+    expect(await gate.unlock()).toEqual({ result: 'failed', reason: 'credential_invalidated' })
+    expect(client.getState()).toMatchObject({ status: 'signedOut', reason: 'credential_invalidated' })
+    expect(auth.prompts).toHaveLength(0)
+    expect(fake.osPrompts).toBe(0)
+  })
+
+  it('the gate types a failed read by its error code: a cancelled OS prompt is cancelled, a locked device is failed (not matched by words)', async () => {
+    const { fake, client, gate } = await setup({ using: undefined }, { requireAuthentication: true })
+    fake.setAuthenticator(() => 'cancel')
+    expect(await gate.unlock()).toEqual({ result: 'cancelled' })
+    fake.setAuthenticator(null)
+    fake.setDeviceLocked(true)
+    const failed = await gate.unlock()
+    expect(failed.result).toBe('failed')
+    expect(findSecureStoreError((failed as { error?: unknown }).error)?.code).toBe('LK_SECURE_STORE_UNAVAILABLE')
+    expect(client.getState().status).toBe('locked')
+    fake.setDeviceLocked(false)
+    expect(await gate.unlock()).toEqual({ result: 'success' })
   })
 })

@@ -1,5 +1,8 @@
 import type { Clock, EnvironmentManager, SessionClient } from '@latchkey/core'
 import { systemClock } from '@latchkey/core'
+import { findSecureStoreError } from '../storage/errors.js'
+import type { SecureStoreModule } from '../storage/types.js'
+import { resolveBiometricMode, type BiometricMode } from './mode.js'
 import type { LocalAuthenticationModule } from './types.js'
 
 export type UnlockResult =
@@ -20,13 +23,21 @@ export type NotEnrolledPolicy = 'passcode' | 'allow' | 'deny'
 export interface BiometricGateOptions {
   /** A client created with `startLocked: true`. */
   client: SessionClient
-  /** expo-local-authentication; not needed with `using: 'secureStore'`. */
+  /** expo-local-authentication; needed whenever the gate may run in the event-based mode. */
   localAuthentication?: LocalAuthenticationModule
   /**
-   * 'localAuthentication' (default): the gate prompts, then reads storage.
+   * 'auto' (default): 'secureStore' where `resolveBiometricMode` finds the OS-enforced mode
+   * available (native, `canUseBiometricAuthentication()`), else 'localAuthentication'. The storage
+   * must be made the same way (`expoSessionOptions({ startLocked: true })` does).
    * 'secureStore': the storage was made with `requireAuthentication: true` and the OS prompts on read.
+   * 'localAuthentication': the gate prompts, then reads storage (event-based; see README for when
+   * that is acceptable).
    */
-  using?: 'localAuthentication' | 'secureStore'
+  using?: 'auto' | 'localAuthentication' | 'secureStore'
+  /** For 'auto': the expo-secure-store module the session's storage uses. */
+  secureStore?: SecureStoreModule
+  /** For 'auto': `Platform.OS`. */
+  platform?: string
   /** Lock again when the app was in the background at least this long (ms, default 0: always). */
   relockAfterMs?: number
   policyWhenNotEnrolled?: NotEnrolledPolicy
@@ -37,6 +48,8 @@ export interface BiometricGateOptions {
 }
 
 export interface BiometricGate {
+  /** The mode in force, and why the event-based one when it is. */
+  readonly mode: BiometricMode
   /** Prompts (once, however many callers) and restores the session on success. */
   unlock(): Promise<UnlockResult>
   /** Locks now: tokens leave memory. */
@@ -65,13 +78,27 @@ const mapError = (error: string): UnlockResult => {
 }
 
 /**
- * Nothing secret is read until the user passes expo-local-authentication: the client starts
+ * OWASP MASVS-AUTH-2 / MASVS-STORAGE-1 (finding 14): by default the lock is OS-enforced (the
+ * secure-store items need the OS prompt to be read); the event-based mode below is the fallback
+ * where that is unavailable, or an explicit choice.
+ *
+ * Event-based: nothing secret is read until the user passes expo-local-authentication: the client starts
  * `locked` and reads storage only in `client.unlock()`, which runs after a successful prompt.
  * `disableDeviceFallback: false` lets a lockout fall back to the device passcode.
  */
 export function createBiometricGate(options: BiometricGateOptions): BiometricGate {
   const { client } = options
-  const using = options.using ?? 'localAuthentication'
+  const requested = options.using ?? 'auto'
+  if (requested === 'auto' && !options.secureStore && options.platform !== 'web') {
+    throw new TypeError("biometricGate: using 'auto' needs the secureStore module (or pass using explicitly)")
+  }
+  const mode: BiometricMode =
+    requested === 'auto'
+      ? resolveBiometricMode({ platform: options.platform ?? 'native', secureStore: options.secureStore })
+      : requested === 'secureStore'
+        ? { using: 'secureStore' }
+        : { using: 'localAuthentication', reason: 'explicit' }
+  const using = mode.using
   const auth = options.localAuthentication
   if (using === 'localAuthentication' && !auth) throw new TypeError('biometricGate: localAuthentication is required')
   const relockAfterMs = options.relockAfterMs ?? 0
@@ -90,9 +117,15 @@ export function createBiometricGate(options: BiometricGateOptions): BiometricGat
     if (state.status === 'signedOut' && state.reason === 'credential_invalidated') return { result: 'failed', reason: state.reason }
     if (state.status !== 'locked') return { result: 'success' }
     // Still locked: the read failed without invalidating anything (device locked, prompt cancelled).
-    const cause = (state.error as { cause?: { cause?: { message?: unknown } } } | undefined)?.cause?.cause
-    if (typeof cause?.message === 'string' && /cancel/i.test(cause.message)) return { result: 'cancelled' }
-    return { result: 'failed', error: state.error }
+    // Typed by the storage's error code, not by matching words in a nested message.
+    switch (findSecureStoreError(state.error)?.code) {
+      case 'LK_SECURE_STORE_AUTH_CANCELLED':
+        return { result: 'cancelled' }
+      case 'LK_SECURE_STORE_UNAVAILABLE':
+      case 'LK_SECURE_STORE_WRITE':
+      case undefined:
+        return { result: 'failed', error: state.error }
+    }
   }
 
   const run = async (): Promise<UnlockResult> => {
@@ -109,6 +142,7 @@ export function createBiometricGate(options: BiometricGateOptions): BiometricGat
   }
 
   return {
+    mode,
     unlock() {
       inFlight ??= run()
         .catch((error: unknown): UnlockResult => ({ result: 'failed', error }))

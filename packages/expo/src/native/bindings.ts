@@ -3,6 +3,8 @@ import {
   type ForegroundManager, type OnlineManager, type SessionClientOptions, type SessionStorage,
 } from '@latchkey/core'
 import { createBiometricGate, type BiometricGate, type BiometricGateOptions } from '../biometric/biometric-gate.js'
+import { createLockPreference, type LockPreference, type LockPreferenceOptions } from '../biometric/lock-preference.js'
+import { resolveBiometricMode, type BiometricMode } from '../biometric/mode.js'
 import type { LocalAuthenticationModule } from '../biometric/types.js'
 import { wireAppState, wireNetInfo } from '../env/wire.js'
 import { runAsyncStorageMigration, type MigrationOptions, type MigrationResult } from '../migration/migrate.js'
@@ -48,7 +50,13 @@ export interface ExpoSessionOptions {
    * localStorage where any script on the page can read it.
    */
   web?: 'cookie' | 'insecureLocalStorage'
-  /** Start `locked` for a biometric gate: nothing is read until it unlocks. */
+  /**
+   * Start `locked` for a biometric gate: nothing is read until it unlocks. On iOS/Android this
+   * also writes the session with `requireAuthentication: true` where
+   * `SecureStore.canUseBiometricAuthentication()` is true (the OS-enforced lock, which
+   * `biometricGate()`'s default 'auto' mode expects); set `secureStore.requireAuthentication`
+   * to choose yourself (then pass the gate the matching `using`).
+   */
   startLocked?: boolean
   secureStore?: Omit<SecureStoreStorageOptions, 'secureStore'>
   /** iOS: clear Keychain items left by a previous install on first launch (default true). */
@@ -72,21 +80,42 @@ export function expoSessionOptions(options: ExpoSessionOptions): Partial<Session
     ...(options.tokenOrigins ? { tokenOrigins: options.tokenOrigins } : {}),
   }
   if (os === 'web') return { storageKey, ...startLocked, storage: insecureLocalStorage(), ...endpoints, lock: webLocks(), sync: broadcastSync() }
-  let storage = secureStoreStorage(options.secureStore)
+  const secureStoreOptions = { ...options.secureStore }
+  if (options.startLocked && secureStoreOptions.requireAuthentication === undefined) {
+    // OWASP MASVS-AUTH-2: the OS, not a JS callback, decides whether the tokens can be read.
+    secureStoreOptions.requireAuthentication = nativeBiometricMode().using === 'secureStore'
+  }
+  let storage = secureStoreStorage(secureStoreOptions)
   if (os === 'ios' && options.clearOnReinstall !== false) {
     storage = withReinstallCheck(storage, { asyncStorage: nativeAsyncStorage, keys: Object.values(sessionStorageKeys(storageKey)) })
   }
   return { storageKey, ...startLocked, storage, ...expoEnvironment(), ...endpoints }
 }
 
-/** `createBiometricGate` with expo-local-authentication and an AppState-driven foreground signal by default. */
+/**
+ * `createBiometricGate` with expo-local-authentication, expo-secure-store (for the default 'auto'
+ * mode: OS-enforced where available) and an AppState-driven foreground signal by default.
+ */
 export function biometricGate(options: Omit<BiometricGateOptions, 'localAuthentication'> & { localAuthentication?: LocalAuthenticationModule }): BiometricGate {
   let foreground = options.foreground
   if (!foreground) {
     foreground = createForegroundManager({ web: false })
     wireAppState(foreground, nativeAppState)
   }
-  return createBiometricGate({ ...options, foreground, localAuthentication: options.localAuthentication ?? nativeLocalAuthentication })
+  return createBiometricGate({
+    secureStore: nativeSecureStore, platform: platformOS(), ...options, foreground,
+    localAuthentication: options.localAuthentication ?? nativeLocalAuthentication,
+  })
+}
+
+/** `createLockPreference` on the real expo-secure-store: the "lock with biometrics" choice, kept in the secure store. */
+export function biometricLockPreference(options: Omit<LockPreferenceOptions, 'secureStore'> & { secureStore?: SecureStoreModule } = {}): LockPreference {
+  return createLockPreference({ ...options, secureStore: options.secureStore ?? nativeSecureStore })
+}
+
+/** The biometric mode this device gets by default: what `expoSessionOptions({ startLocked: true })` and `biometricGate()` use. */
+export function nativeBiometricMode(): BiometricMode {
+  return resolveBiometricMode({ platform: platformOS(), secureStore: nativeSecureStore })
 }
 
 /** `runAsyncStorageMigration` with AsyncStorage and the secure store by default. Never throws. */

@@ -5,6 +5,11 @@ export type SecureStoreErrorCode =
   | 'LK_SECURE_STORE_UNAVAILABLE'
   /** A write the native module refused (too large for this platform, keychain error). */
   | 'LK_SECURE_STORE_WRITE'
+  /**
+   * The OS prompt of a `requireAuthentication` read was cancelled by the user (or the system).
+   * Transient too: nothing was deleted, the next read prompts again.
+   */
+  | 'LK_SECURE_STORE_AUTH_CANCELLED'
 
 /** A secure-store failure that does not mean the stored credential is gone. Nothing was deleted. */
 export class SecureStoreError extends Error {
@@ -33,6 +38,28 @@ export function classifySecureStoreError(error: unknown): SecureStoreFailureKind
   if (code === 'ERR_DECRYPT') return 'invalidated'
   if (typeof message === 'string' && invalidatedPattern.test(message)) return 'invalidated'
   return 'transient'
+}
+
+// expo-secure-store's own words for a cancelled prompt: iOS KeyChainException (ERR_KEY_CHAIN) for
+// errSecUserCanceled, Android AuthenticationException (ERR_AUTHENTICATION) for BiometricPrompt's
+// ERROR_USER_CANCELED / ERROR_NEGATIVE_BUTTON. The only place these messages are matched.
+const cancelPattern = /User cancel+ed the (operation|authentication)/i
+
+/** Whether a native read failed because the user (or system) dismissed the OS prompt. */
+export function isSecureStoreAuthCancel(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown }
+  if (code !== 'ERR_KEY_CHAIN' && code !== 'ERR_AUTHENTICATION') return false
+  return typeof message === 'string' && cancelPattern.test(message)
+}
+
+/** The `SecureStoreError` in an error's cause chain (the core wraps storage failures), if any. */
+export function findSecureStoreError(error: unknown): SecureStoreError | undefined {
+  let e: unknown = error
+  for (let depth = 0; depth < 8 && e !== null && typeof e === 'object'; depth++) {
+    if (e instanceof SecureStoreError) return e
+    e = (e as { cause?: unknown }).cause
+  }
+  return undefined
 }
 
 /** The error the core turns into a sign-out with reason `credential_invalidated`. */

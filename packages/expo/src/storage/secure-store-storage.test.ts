@@ -3,6 +3,7 @@ import { describeStorageContract } from '@latchkey/core/testing'
 import { describe, expect, it } from 'vitest'
 import { createFakeSecureStore } from '../test-support/fake-secure-store.js'
 import { textOfBytes, utf8 } from '../test-support/values.js'
+import { isSecureStoreAuthCancel } from './errors.js'
 import { createSecureStoreStorage } from './secure-store-storage.js'
 
 const makeStorage = (options: Parameters<typeof createFakeSecureStore>[0] = {}, extra: Partial<Parameters<typeof createSecureStoreStorage>[0]> = {}) => {
@@ -15,6 +16,33 @@ describeStorageContract('secureStoreStorage with requireAuthentication', () => m
 describeStorageContract('secureStoreStorage with native latency', () => makeStorage({ latency: 1 }).storage, { largeValueBytes: 8 * 1024 })
 
 describe('the fake expo-secure-store is faithful', () => {
+  it('a requireAuthentication item is read only through the OS prompt; canUseBiometricAuthentication() is sync', async () => {
+    const fake = createFakeSecureStore()
+    expect(fake.module.canUseBiometricAuthentication()).toBe(true)
+    fake.setBiometricsAvailable(false)
+    expect(fake.module.canUseBiometricAuthentication()).toBe(false)
+    await fake.module.setItemAsync('plain', 'p')
+    await fake.module.setItemAsync('guarded', 'g', { requireAuthentication: true })
+    expect(await fake.module.getItemAsync('plain')).toBe('p')
+    expect(fake.osPrompts).toBe(0)
+    fake.setAuthenticator(() => 'cancel')
+    await expect(fake.module.getItemAsync('guarded')).rejects.toMatchObject({ code: 'ERR_KEY_CHAIN', message: 'User canceled the operation.' })
+    fake.setAuthenticator(() => 'success')
+    expect(await fake.module.getItemAsync('guarded')).toBe('g')
+    expect(fake.osPrompts).toBe(2)
+  })
+
+  it('with requireAuthentication, a value written without it is not accepted (reported invalidated, not read)', async () => {
+    const fake = createFakeSecureStore()
+    await createSecureStoreStorage({ secureStore: fake.module }).setItem('s', 'plain-session')
+    const guarded = createSecureStoreStorage({ secureStore: fake.module, requireAuthentication: true })
+    await expect(guarded.getItem('s')).rejects.toMatchObject({ code: 'LK_CREDENTIAL_INVALIDATED' })
+    await fake.module.setItemAsync('legacy', 'raw')
+    await expect(guarded.getItem('legacy')).rejects.toMatchObject({ code: 'LK_CREDENTIAL_INVALIDATED' })
+    await guarded.setItem('s', 'guarded-session')
+    expect(await guarded.getItem('s')).toBe('guarded-session')
+  })
+
   it('rejects keys the real module rejects, before any native call', async () => {
     const fake = createFakeSecureStore()
     for (const key of ['', 'has space', 'slash/no', 'ü', 'a:b']) {
@@ -158,13 +186,22 @@ describe('read failures are never a silent sign-out', () => {
     expect(await storage.getItem('s')).toBe(textOfBytes(6000))
   })
 
-  it('a cancelled SecureStore prompt is transient', async () => {
+  it('a cancelled SecureStore prompt is transient, with its own code', async () => {
     const { fake, storage } = makeStorage({}, { requireAuthentication: true })
     await storage.setItem('s', 'v')
     fake.setAuthenticator(() => 'cancel')
-    await expect(storage.getItem('s')).rejects.toMatchObject({ code: 'LK_SECURE_STORE_UNAVAILABLE' })
+    await expect(storage.getItem('s')).rejects.toMatchObject({ code: 'LK_SECURE_STORE_AUTH_CANCELLED' })
     fake.setAuthenticator(null)
     expect(await storage.getItem('s')).toBe('v')
+  })
+
+  it("the native cancel is recognised by expo-secure-store's codes and words (iOS ERR_KEY_CHAIN, Android ERR_AUTHENTICATION), nothing else", () => {
+    const coded = (code: string, message: string) => Object.assign(new Error(message), { code })
+    expect(isSecureStoreAuthCancel(coded('ERR_KEY_CHAIN', 'User canceled the operation.'))).toBe(true)
+    expect(isSecureStoreAuthCancel(coded('ERR_AUTHENTICATION', 'Could not Authenticate the user: User canceled the authentication'))).toBe(true)
+    expect(isSecureStoreAuthCancel(coded('ERR_AUTHENTICATION', 'Could not Authenticate the user: Lockout'))).toBe(false)
+    expect(isSecureStoreAuthCancel(coded('ERR_KEY_CHAIN', 'User interaction is not allowed.'))).toBe(false)
+    expect(isSecureStoreAuthCancel(new Error('User canceled the operation.'))).toBe(false)
   })
 
   it('through the core: invalidated → signed out with reason credential_invalidated; device locked → session kept', async () => {

@@ -1,5 +1,5 @@
 import type { SessionStorage } from '@latchkey/core'
-import { SecureStoreError, classifySecureStoreError, invalidated } from './errors.js'
+import { SecureStoreError, classifySecureStoreError, invalidated, isSecureStoreAuthCancel } from './errors.js'
 import type { SecureStoreCallOptions, SecureStoreModule } from './types.js'
 import { fnv1a, splitUtf8, utf8Length } from './utf8.js'
 
@@ -59,6 +59,8 @@ interface Manifest {
   n: number
   b: number
   h: string
+  /** 1: the pieces were written with `requireAuthentication`. */
+  a?: 1
 }
 type Head = { kind: 'none' } | { kind: 'value'; value: string } | { kind: 'chunked'; manifest: Manifest }
 interface JournalEntry {
@@ -151,6 +153,7 @@ export function createSecureStoreStorage(options: SecureStoreStorageOptions): Se
       return await store.getItemAsync(key, opts)
     } catch (error) {
       if (classifySecureStoreError(error) === 'invalidated') throw invalidated(error)
+      if (isSecureStoreAuthCancel(error)) throw new SecureStoreError('LK_SECURE_STORE_AUTH_CANCELLED', 'getItem', 'the OS authentication prompt was cancelled; nothing was deleted', { cause: error })
       throw new SecureStoreError('LK_SECURE_STORE_UNAVAILABLE', 'getItem', 'secure store is not readable right now; nothing was deleted', { cause: error })
     }
   }
@@ -219,6 +222,9 @@ export function createSecureStoreStorage(options: SecureStoreStorageOptions): Se
         for (let attempt = 0; attempt < 3; attempt++) {
           const head = parseHead(await read(key, plain))
           if (head.kind === 'none') return null
+          if (options.requireAuthentication && (head.kind === 'value' || head.manifest.a !== 1)) {
+            throw invalidated(new Error('the stored value was not written with requireAuthentication; it is not accepted without the OS prompt'))
+          }
           if (head.kind === 'value') return head.value
           const value = await readChunked(key, head.manifest)
           if (value !== 'moved') return value
@@ -240,7 +246,10 @@ export function createSecureStoreStorage(options: SecureStoreStorageOptions): Se
         const inline = !options.requireAuthentication && utf8Length(value) + INLINE.length <= chunkSize
         const pieces = inline ? null : splitUtf8(value, chunkSize)
         const next: Manifest | null = pieces
-          ? { g: newGeneration(new Set([...journal.map((e) => e.g), committed?.g ?? ''])), n: pieces.length, b: utf8Length(value), h: fnv1a(value) }
+          ? {
+            g: newGeneration(new Set([...journal.map((e) => e.g), committed?.g ?? ''])), n: pieces.length, b: utf8Length(value), h: fnv1a(value),
+            ...(options.requireAuthentication ? { a: 1 as const } : {}),
+          }
           : null
         const pending: JournalEntry[] = [...(committed ? [{ g: committed.g, n: committed.n }] : []), ...(next ? [{ g: next.g, n: next.n }] : [])]
 

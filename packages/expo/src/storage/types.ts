@@ -18,6 +18,11 @@ export interface SecureStoreModule {
   setItemAsync(key: string, value: string, options?: SecureStoreCallOptions): Promise<void>
   deleteItemAsync(key: string, options?: SecureStoreCallOptions): Promise<void>
   WHEN_UNLOCKED_THIS_DEVICE_ONLY?: number
+  /**
+   * Whether `requireAuthentication` can be used here: biometrics enrolled and sufficiently secure
+   * (iOS, Android; expo-secure-store >= 12). Absent (older module, web): treated as false.
+   */
+  canUseBiometricAuthentication?(): boolean
 }
 
 /** @react-native-async-storage/async-storage's default export, as far as we use it. */

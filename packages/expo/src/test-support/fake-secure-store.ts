@@ -14,6 +14,11 @@ import type { SecureStoreCallOptions, SecureStoreModule } from '../storage/types
  *   null as the real module does for KeyPermanentlyInvalidatedException (`mode: 'null'`);
  * - "device locked before first unlock": reads and writes throw iOS's errSecInteractionNotAllowed
  *   (`ERR_KEY_CHAIN`, "User interaction is not allowed.") and nothing changes;
+ * - `requireAuthentication`: reading such an item is the OS's own prompt (`setAuthenticator`
+ *   scripts the user's answer, `osPrompts` counts them); no JS callback elsewhere (for example
+ *   expo-local-authentication's `authenticateAsync`) can stand in for it;
+ * - `canUseBiometricAuthentication()` (sync, like the real one): whether biometrics are enrolled
+ *   and sufficient for `requireAuthentication` (`setBiometricsAvailable`, default true);
  * - a log of every native call (op, key, options), values never logged.
  */
 
@@ -53,6 +58,8 @@ export function createFakeSecureStore(options: FakeSecureStoreOptions = {}) {
   let crashed = false
   let deviceLocked = false
   let onAuthenticate: (() => 'success' | 'cancel') | null = null
+  let osPrompts = 0
+  let biometricsAvailable = true
   const delay = options.delay ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
 
   const bucket = (service: string | undefined) => {
@@ -93,16 +100,19 @@ export function createFakeSecureStore(options: FakeSecureStoreOptions = {}) {
 
   const needsAuth = (item: Item) => {
     if (!item.requireAuthentication) return
+    osPrompts++
     const answer = onAuthenticate?.() ?? 'success'
     if (answer === 'cancel') throw coded('ERR_KEY_CHAIN', 'User canceled the operation.')
   }
 
   const module: SecureStoreModule & {
+    canUseBiometricAuthentication(): boolean
     WHEN_UNLOCKED_THIS_DEVICE_ONLY: number
     AFTER_FIRST_UNLOCK: number
   } = {
     WHEN_UNLOCKED_THIS_DEVICE_ONLY,
     AFTER_FIRST_UNLOCK,
+    canUseBiometricAuthentication: () => biometricsAvailable,
     async getItemAsync(key, opts = {}) {
       ensureValidKey(key)
       return native({ op: 'get', key, options: { ...opts } }, () => {
@@ -172,6 +182,14 @@ export function createFakeSecureStore(options: FakeSecureStoreOptions = {}) {
     /** What the OS prompt answers when an item written with requireAuthentication is read. */
     setAuthenticator(fn: (() => 'success' | 'cancel') | null) {
       onAuthenticate = fn
+    },
+    /** How many OS prompts reads of requireAuthentication items have shown. */
+    get osPrompts() {
+      return osPrompts
+    },
+    /** What `canUseBiometricAuthentication()` answers (biometrics enrolled and strong enough). */
+    setBiometricsAvailable(available: boolean) {
+      biometricsAvailable = available
     },
     /** Keys present under a keychain service. */
     keys(service?: string): string[] {
