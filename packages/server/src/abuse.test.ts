@@ -140,16 +140,24 @@ describe.each(testBackends())('sign-in abuse on $name', (backend) => {
   })
 })
 
-describe('the password-hash queue has a bound', () => {
-  describe('queue cap', () => {
-    const held = gate()
-    const argon2: Argon2Functions = {
+/** Argon2id stand-ins whose every verification waits until `held.open()`: the one slot stays busy. */
+function heldHasher(): { held: ReturnType<typeof gate>; argon2: Argon2Functions } {
+  const held = gate()
+  return {
+    held,
+    argon2: {
       hash: async () => 'not a real hash',
       async verify() {
         await held.opened
         return false
       },
-    }
+    },
+  }
+}
+
+describe('the password-hash queue has a bound', () => {
+  describe('queue cap', () => {
+    const { held, argon2 } = heldHasher()
     const passwords = createPasswordHasher({ concurrency: 1, maxQueue: 4, queueTimeoutMs: 600_000, argon2 })
     const suite = serverForSuite(pgliteBackend, { passwords })
 
@@ -180,14 +188,7 @@ describe('the password-hash queue has a bound', () => {
   })
 
   describe('deadline', () => {
-    const held = gate()
-    const argon2: Argon2Functions = {
-      hash: async () => 'not a real hash',
-      async verify() {
-        await held.opened
-        return false
-      },
-    }
+    const { held, argon2 } = heldHasher()
     const passwords = createPasswordHasher({ concurrency: 1, maxQueue: 100, queueTimeoutMs: 200, argon2 })
     const suite = serverForSuite(pgliteBackend, { passwords })
 
