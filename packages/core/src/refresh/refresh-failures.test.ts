@@ -6,6 +6,7 @@ import { createSessionClient } from '../session/client.js'
 import type { SessionEvents } from '../session/events.js'
 import { memoryStorage } from '../storage/memory.js'
 import { decodeRecord } from '../storage/record.js'
+import { createFakeTime, type FakeTime } from '../test-support/fake-time.js'
 import { startTokenServer, type RefreshMode, type TokenServer } from '../test-support/token-server.js'
 
 const TIMEOUT_MS = 400
@@ -19,12 +20,16 @@ describe('guarantee 2: failed refreshes keep the session; only invalid_grant end
     await server.close()
   })
 
-  const setup = async (refresh = oauth2Refresh({ tokenEndpoint: server.tokenEndpoint, timeoutMs: 5_000 })) => {
+  // Time is the injected clock (issue 11, finding 17): the refresh deadline fires only when the test
+  // moves the clock, so a busy machine cannot turn a dropped connection into a timeout.
+  const setup = async (time: FakeTime = createFakeTime(), refresh = oauth2Refresh({ tokenEndpoint: server.tokenEndpoint, timeoutMs: 5_000, timers: time.timers })) => {
     const storage = memoryStorage()
     const online = createOnlineManager({ web: false })
     const client = createSessionClient({
       storage,
       refresh,
+      clock: time.clock,
+      timers: time.timers,
       refreshTimeoutMs: TIMEOUT_MS,
       // A retry planned far away: no timer of the machine's speed races the test.
       backoff: { baseMs: 600_000 },
@@ -52,12 +57,24 @@ describe('guarantee 2: failed refreshes keep the session; only invalid_grant end
   ]
 
   it.each(cases)('when %s: session and tokens kept, waiters fail typed and in time, slot released', async (_label, mode, code) => {
-    const { client, storage, failures, reconnect } = await setup()
+    const time = createFakeTime()
+    const { client, storage, failures, reconnect } = await setup(time)
     server.state.mode = mode
-    const started = performance.now()
-    const results = await Promise.allSettled(Array.from({ length: 20 }, () => client.getAccessToken()))
-    const elapsed = performance.now() - started
-    expect(elapsed).toBeLessThan(TIMEOUT_MS + 1_000)
+    const started = time.monotonic
+    let settledAt: number | undefined
+    const all = Promise.allSettled(Array.from({ length: 20 }, () => client.getAccessToken())).then((r) => {
+      settledAt = time.monotonic
+      return r
+    })
+    if (mode === 'hang') {
+      await server.hanging(1)
+      await time.advance(TIMEOUT_MS - 1)
+      expect(settledAt).toBeUndefined() // still waiting, one tick before the deadline
+      await time.advance(1)
+    }
+    const results = await all
+    // In time: a failure answer settles every waiter with no time passing; silence, at the deadline.
+    expect(settledAt! - started).toBe(mode === 'hang' ? TIMEOUT_MS : 0)
     for (const r of results) {
       expect(r.status).toBe('rejected')
       expect((r as PromiseRejectedResult).reason).toMatchObject({ code })
@@ -79,7 +96,7 @@ describe('guarantee 2: failed refreshes keep the session; only invalid_grant end
 
   it('a refresh function that throws (not a Latchkey error) is network-class', async () => {
     let calls = 0
-    const { client, reconnect } = await setup(async () => {
+    const { client, reconnect } = await setup(undefined, async () => {
       calls++
       throw new TypeError('Network request failed')
     })

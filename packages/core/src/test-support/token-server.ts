@@ -32,6 +32,14 @@ export async function startTokenServer(options: { expiresIn?: number } = {}) {
     expiresIn: options.expiresIn ?? 600,
   }
   const hanging = new Set<() => void>()
+  const hangWaiters: Array<{ n: number; resolve: () => void }> = []
+  const hang = (drop: () => void) => {
+    hanging.add(drop)
+    for (const w of hangWaiters.splice(0)) {
+      if (hanging.size >= w.n) w.resolve()
+      else hangWaiters.push(w)
+    }
+  }
 
   const server: Server = createServer(async (req, res) => {
     const body = await readBody(req)
@@ -46,7 +54,7 @@ export async function startTokenServer(options: { expiresIn?: number } = {}) {
       if (state.refreshDelayMs) await new Promise((r) => setTimeout(r, state.refreshDelayMs))
       switch (state.mode) {
         case 'hang':
-          return void hanging.add(() => res.destroy())
+          return void hang(() => res.destroy())
         case 'destroy':
           return void req.socket.destroy()
         case 'server_error':
@@ -110,6 +118,8 @@ export async function startTokenServer(options: { expiresIn?: number } = {}) {
       refreshToken = `r${generation}`
       return { access_token: `a${generation}`, token_type: 'Bearer', expires_in: state.expiresIn, refresh_token: refreshToken }
     },
+    /** Resolves once `n` token requests are being held unanswered (mode 'hang'): an event, not a delay. */
+    hanging: (n = 1) => new Promise<void>((resolve) => (hanging.size >= n ? resolve() : hangWaiters.push({ n, resolve }))),
     /** The initial pair as a token response, for signIn. */
     initial: (expiresIn = state.expiresIn) => ({ access_token: 'a0', token_type: 'Bearer', expires_in: expiresIn, refresh_token: 'r0' }),
     async close() {
