@@ -18,22 +18,29 @@ export function createRevoker(deps: {
   logger: Logger
 }) {
   const flight = createSingleFlight<void>()
+  /** Set by an enqueue; a flush in flight then reads the queue again before it ends. */
+  let added = false
 
   const sendOne = (token: string | null): Promise<void> =>
     withDeadline((signal) => deps.revoke!(token, { signal }), { ms: deps.timeoutMs, timers: deps.timers })
 
+  // A revocation queued while a flush is already sending (an orphaned pair arriving just after a
+  // sign-out) joins that flush (single flight), so the flush reads the queue again before it ends.
   const flush = async () => {
     if (!deps.revoke) return
-    for (const item of await deps.queue.read()) {
-      try {
-        await sendOne(item.token)
-      } catch (error) {
-        // Network trouble: keep it for the next time the network returns. Anything else is final.
-        if (isNetworkError(error) || !isLatchkeyError(error)) return
-        deps.logger.warn('revocation refused; dropping it', { code: (error as { code?: unknown }).code })
+    do {
+      added = false
+      for (const item of await deps.queue.read()) {
+        try {
+          await sendOne(item.token)
+        } catch (error) {
+          // Network trouble: keep it for the next time the network returns. Anything else is final.
+          if (isNetworkError(error) || !isLatchkeyError(error)) return
+          deps.logger.warn('revocation refused; dropping it', { code: (error as { code?: unknown }).code })
+        }
+        await deps.queue.remove(item)
       }
-      await deps.queue.remove(item)
-    }
+    } while (added)
   }
 
   return {
@@ -44,6 +51,7 @@ export function createRevoker(deps: {
     async enqueue(token: string | null) {
       if (!deps.revoke) return
       await deps.queue.add({ token, at: deps.clock.now() })
+      added = true
     },
     /** Sends what is queued; never rejects. */
     flush(): Promise<void> {

@@ -26,9 +26,9 @@ describe('guarantee 7: sign-out is local first, never throws for the network, re
       online,
     })
 
+  /** Polls until `check` holds; bounded by the test's timeout, not by a count of ticks (finding 17). */
   const waitFor = async (check: () => boolean) => {
-    for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10))
-    expect(check()).toBe(true)
+    while (!check()) await new Promise((r) => setTimeout(r, 10))
   }
 
   it('with the network down: clears memory and storage, runs every cleanup, emits, resolves; revokes when back', async () => {
@@ -105,10 +105,12 @@ describe('guarantee 7: sign-out is local first, never throws for the network, re
     const storage = memoryStorage()
     const client = makeClient(storage)
     await client.signIn(server.initial(0))
-    server.state.refreshDelayMs = 100
+    const release = server.holdRefreshes()
     const pending = client.getAccessToken()
-    await new Promise((r) => setTimeout(r, 20))
-    await client.signOut()
+    await waitFor(() => server.state.refreshRequests === 1) // the refresh reached the server, which holds its answer
+    const signedOut = client.signOut()
+    release()
+    await signedOut
     await expect(pending).rejects.toMatchObject({ code: 'LK_SIGNED_OUT' })
     expect(client.getState().status).toBe('signedOut')
     expect(await storage.getItem('latchkey.session')).toBeNull()

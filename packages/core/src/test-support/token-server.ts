@@ -32,6 +32,7 @@ export async function startTokenServer(options: { expiresIn?: number } = {}) {
     expiresIn: options.expiresIn ?? 600,
   }
   const hanging = new Set<() => void>()
+  let held: Promise<void> = Promise.resolve()
   const hangWaiters: Array<{ n: number; resolve: () => void }> = []
   const hang = (drop: () => void) => {
     hanging.add(drop)
@@ -52,6 +53,7 @@ export async function startTokenServer(options: { expiresIn?: number } = {}) {
       state.refreshRequests++
       state.refreshBodies.push(body.toString())
       if (state.refreshDelayMs) await new Promise((r) => setTimeout(r, state.refreshDelayMs))
+      await held
       switch (state.mode) {
         case 'hang':
           return void hang(() => res.destroy())
@@ -117,6 +119,15 @@ export async function startTokenServer(options: { expiresIn?: number } = {}) {
       accessTokens = new Set([`a${generation}`])
       refreshToken = `r${generation}`
       return { access_token: `a${generation}`, token_type: 'Bearer', expires_in: state.expiresIn, refresh_token: refreshToken }
+    },
+    /** Token answers wait until the returned function is called (a held answer, released by the test). */
+    holdRefreshes() {
+      let release!: () => void
+      held = new Promise<void>((r) => (release = r))
+      return () => {
+        held = Promise.resolve()
+        release()
+      }
     },
     /** Resolves once `n` token requests are being held unanswered (mode 'hang'): an event, not a delay. */
     hanging: (n = 1) => new Promise<void>((resolve) => (hanging.size >= n ? resolve() : hangWaiters.push({ n, resolve }))),

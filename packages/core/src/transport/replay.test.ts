@@ -33,16 +33,19 @@ describe('guarantee 4: a 401 is replayed once, with the body intact', () => {
     let release!: () => void
     const gate = new Promise<void>((r) => (release = r))
     let first = true
+    let reached!: () => void
+    const atTransport = new Promise<void>((r) => (reached = r))
     const client = makeClient(async (input, init) => {
       if (first) {
         first = false
+        reached()
         await gate
       }
       return globalThis.fetch(input, init)
     })
     await client.signIn(server.initial(600))
     const pending = client.fetch(`${server.origin}/api/me`)
-    await new Promise((r) => setTimeout(r, 50))
+    await atTransport // the request holds the old token (an event, not a delay: finding 17)
     server.expireAccessTokens()
     const next = server.rotate()
     await client.signIn(next) // e.g. adopted from another context
