@@ -47,7 +47,7 @@ describe.each(testBackends())('sign-in abuse on $name', (backend) => {
   const counting = countingArgon2()
   const clock = new TestClock()
   // Four hashing slots, so that only the per-account mutex can keep one account's checks to one at a time.
-  const suite = serverForSuite(backend, { now: clock.now, rateLimit: LIMITS, passwords: createPasswordHasher({ concurrency: 4, argon2: counting.argon2 }) })
+  const suite = serverForSuite(backend, { now: clock.now, rateLimit: LIMITS, passwords: createPasswordHasher({ concurrency: 4, queueTimeoutMs: 600_000, argon2: counting.argon2 }) })
 
   /** One sign-in from `ip`: the status it is answered with, and Retry-After if any. */
   const attempt = (email: string, password: string, ip: string) =>

@@ -17,6 +17,7 @@ describe.each(testBackends())('server on $name', (backend) => {
   /** The hash each Argon2id verification ran against (real Argon2id, counted). */
   const verified: string[] = []
   const passwords = createPasswordHasher({
+    queueTimeoutMs: 600_000, // not under test here: a busy machine must not turn sign-ins into 503s
     argon2: {
       hash: hashPassword,
       verify: (passwordHash: string, password: string) => {

@@ -39,7 +39,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const server = createAdaptorServer({
     fetch: (req: Request, env: unknown) => (state.handler ? state.handler(req, env) : new Response('starting', { status: 503 })),
   }) as Server
-  server.keepAliveTimeout = 5_000
+  // An idle keep-alive connection is closed by the client before the server closes it: a request
+  // sent on a connection the server is closing at that moment is lost (ECONNRESET, no answer).
+  // Clients and proxies keep idle connections 4–60 s (undici 4 s, or the server's Keep-Alive hint
+  // minus 2 s; load balancers 60 s), so the server waits longer than all of them.
+  server.keepAliveTimeout = 65_000
+  server.headersTimeout = 66_000
   // Listen first so the issuer can name the port actually bound (port 0 in tests).
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
