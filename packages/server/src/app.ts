@@ -25,6 +25,7 @@ import { wellKnownRoutes } from './routes/well-known.js'
 import { AuthService, type Logger } from './service.js'
 import { ensureServerSecret } from './store/secrets.js'
 import { serveSpa } from './static.js'
+import { startKeyRotation, type KeyRotation } from './key-rotation.js'
 
 /**
  * Options of createApp: any part of the configuration (each field is described on `ServerConfig`;
@@ -45,6 +46,8 @@ export interface LatchkeyApp {
   app: Hono<AppEnv>
   db: Kysely<Database>
   service: AuthService
+  /** Signing-key rotation of this app: `rotate()` makes a new key and signs with it at once. */
+  keyRotation: KeyRotation
   /** Closes the database. */
   close(): Promise<void>
 }
@@ -74,6 +77,7 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
     options.passwords ??
     createPasswordHasher({ concurrency: config.hashConcurrency, maxQueue: config.hashQueue, queueTimeoutMs: config.hashQueueTimeoutMs })
   const handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
+  let keyRotation: KeyRotation | undefined
   try {
     let storedSecret = ''
     // Finding 6: with LATCHKEY_SECRET the private signing keys are encrypted at rest (crypto/keys.ts).
@@ -90,6 +94,9 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
     })
     const keys = new KeyStore(handle.db, cipher ? { cipher } : {})
     await keys.load()
+    // Finding 7: rotations by another process (PostgreSQL) are heard at once; a schedule rotates too.
+    keyRotation = await startKeyRotation({ db: handle.db, keys, cipher, databaseUrl: config.databaseUrl, rotateAfter: config.keyRotation, now, logger })
+    const rotation = keyRotation
     const service = new AuthService({
       db: handle.db,
       keys,
@@ -110,10 +117,12 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
     const stopPruning = schedulePrune(service, config.pruneInterval, logger)
     const close = async () => {
       await stopPruning()
+      await rotation.close()
       await handle.close()
     }
-    return { app, db: handle.db, service, close }
+    return { app, db: handle.db, service, keyRotation: rotation, close }
   } catch (e) {
+    await keyRotation?.close().catch(() => undefined)
     await handle.close().catch(() => undefined)
     throw e
   }

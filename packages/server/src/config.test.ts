@@ -37,13 +37,13 @@ describe('loadConfig', () => {
       PORT: '9000', HOST: '0.0.0.0', DATA_DIR: '/tmp/x', DATABASE_URL: 'postgres://u@h/db', LATCHKEY_ISSUER: 'https://auth.example.com/',
       LATCHKEY_ACCESS_TTL: '5m', LATCHKEY_REFRESH_GRACE: '3', LATCHKEY_SESSION_IDLE: '1d', LATCHKEY_SESSION_MAX: '12h', LATCHKEY_RETENTION: '30d', LATCHKEY_HASH_CONCURRENCY: '3',
       LATCHKEY_SECRET: 's'.repeat(32), LATCHKEY_STATIC_DIR: tmp, LATCHKEY_RATE_LIMIT: 'off', LATCHKEY_TRUST_PROXY: 'on', LATCHKEY_TRUSTED_HOPS: '2',
-      LATCHKEY_SESSION_CHECK: 'off', LATCHKEY_CORS_ORIGINS: 'https://app.example.com, http://localhost:8081/',
+      LATCHKEY_SESSION_CHECK: 'off', LATCHKEY_CORS_ORIGINS: 'https://app.example.com, http://localhost:8081/', LATCHKEY_KEY_ROTATION: '30d',
     })
     expect(c).toEqual({
       port: 9000, host: '0.0.0.0', dataDir: '/tmp/x', databaseUrl: 'postgres://u@h/db', issuer: 'https://auth.example.com', audience: undefined,
       accessTtl: 300, refreshGrace: 3, sessionIdle: 86400, sessionMax: 43200, retention: 2592000, hashConcurrency: 3, secret: 's'.repeat(32),
       staticDir: tmp, rateLimit: false, trustProxy: true, trustedHops: 2, checkSessionOnAccess: false, corsOrigins: ['https://app.example.com', 'http://localhost:8081'],
-      maxBodyBytes: DEFAULTS.maxBodyBytes, pruneInterval: DEFAULTS.pruneInterval, shutdownTimeoutMs: DEFAULTS.shutdownTimeoutMs,
+      maxBodyBytes: DEFAULTS.maxBodyBytes, pruneInterval: DEFAULTS.pruneInterval, keyRotation: 2592000, shutdownTimeoutMs: DEFAULTS.shutdownTimeoutMs,
     })
   })
 
@@ -87,6 +87,9 @@ describe('loadConfig', () => {
     [{ LATCHKEY_CORS_ORIGINS: 'app.example.com' }, /LATCHKEY_CORS_ORIGINS/],
     [{ LATCHKEY_STATIC_DIR: join(tmp, 'missing') }, /LATCHKEY_STATIC_DIR must be an existing folder/],
     [{ LATCHKEY_STATIC_DIR: aFile }, /LATCHKEY_STATIC_DIR must be an existing folder/],
+    [{ LATCHKEY_KEY_ROTATION: 'sometimes' }, /LATCHKEY_KEY_ROTATION must be a duration/],
+    [{ LATCHKEY_KEY_ROTATION: '20m' }, /LATCHKEY_KEY_ROTATION must be longer than twice LATCHKEY_ACCESS_TTL \(600 s\)/],
+    [{ LATCHKEY_KEY_ROTATION: '1h', LATCHKEY_ACCESS_TTL: '30m' }, /LATCHKEY_KEY_ROTATION must be longer than twice LATCHKEY_ACCESS_TTL \(1800 s\)/],
   ])('rejects %o with a message naming the variable', (env, re) => {
     expect(() => loadConfig(env)).toThrow(ConfigError)
     expect(() => loadConfig(env)).toThrow(re)
@@ -103,6 +106,12 @@ describe('loadConfig', () => {
     // Outside production the server starts (and warns at start: see keys-at-rest.test.ts).
     expect(loadConfig({ NODE_ENV: 'development' }).secret).toBeUndefined()
     expect(loadConfig({}).secret).toBeUndefined()
+  })
+
+  test('finding 7: scheduled key rotation is on by default (90 days) and LATCHKEY_KEY_ROTATION=off turns it off', () => {
+    expect(loadConfig({}).keyRotation).toBe(90 * 86_400)
+    expect(loadConfig({ LATCHKEY_KEY_ROTATION: 'off' }).keyRotation).toBe(false)
+    expect(loadConfig({ LATCHKEY_KEY_ROTATION: '21m' }).keyRotation).toBe(1260)
   })
 
   test('durations', () => {

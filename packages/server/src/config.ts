@@ -69,6 +69,15 @@ export interface ServerConfig {
   corsOrigins: string[]
   /** Largest accepted request body, bytes. */
   maxBodyBytes: number
+  /**
+   * `LATCHKEY_KEY_ROTATION`: a signing key is replaced once it has signed this long (seconds);
+   * `off` (false): only `latchkey-server rotate-keys` rotates. Default 90 days: NIST SP 800-57
+   * Part 1 Rev. 5 §5.3 bounds every key's cryptoperiod, and these private keys sit online in the
+   * database, so the period is kept far below the 1–3 years the standard allows a signature key;
+   * clients need nothing (the JWKS carries the previous key). Must exceed twice the access-token
+   * lifetime, so a retired key signed nothing that is still valid.
+   */
+  keyRotation: number | false
   /** Seconds between prunes (the first a minute after start); 0 turns the schedule off. */
   pruneInterval: number
   /** Milliseconds close() waits for requests in flight before cutting connections. */
@@ -135,6 +144,7 @@ export const DEFAULTS = {
   checkSessionOnAccess: true,
   maxBodyBytes: 64 * 1024,
   pruneInterval: 3600,
+  keyRotation: 90 * DAY,
   shutdownTimeoutMs: 10_000,
 } as const
 
@@ -176,6 +186,7 @@ export function resolveConfig(options: ConfigOptions = {}): ServerConfig {
     corsOrigins: o.corsOrigins ?? [],
     maxBodyBytes: o.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
     pruneInterval: o.pruneInterval ?? DEFAULTS.pruneInterval,
+    keyRotation: o.keyRotation ?? DEFAULTS.keyRotation,
     shutdownTimeoutMs: o.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs,
   }
 }
@@ -229,13 +240,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (hopsRaw !== undefined && !trustProxy) {
     throw new ConfigError('LATCHKEY_TRUSTED_HOPS is set but LATCHKEY_TRUST_PROXY is off: X-Forwarded-For is ignored unless LATCHKEY_TRUST_PROXY=on')
   }
+  const accessTtl = dur('LATCHKEY_ACCESS_TTL')
+  const rotationRaw = get('LATCHKEY_KEY_ROTATION')
+  const keyRotation = rotationRaw === undefined ? undefined : OFF.includes(rotationRaw.toLowerCase()) ? false : parseDuration('LATCHKEY_KEY_ROTATION', rotationRaw)
+  if (keyRotation !== undefined && keyRotation !== false && keyRotation <= 2 * (accessTtl ?? DEFAULTS.accessTtl)) {
+    throw new ConfigError(
+      `LATCHKEY_KEY_ROTATION must be longer than twice LATCHKEY_ACCESS_TTL (${accessTtl ?? DEFAULTS.accessTtl} s): a key retired by the next rotation must have stopped signing tokens that are still valid; got ${JSON.stringify(rotationRaw)}`,
+    )
+  }
   return resolveConfig({
     port,
     host: get('HOST'),
     dataDir: get('DATA_DIR'),
     databaseUrl,
     issuer,
-    accessTtl: dur('LATCHKEY_ACCESS_TTL'),
+    accessTtl,
+    keyRotation,
     refreshGrace: get('LATCHKEY_REFRESH_GRACE') === '0' ? 0 : dur('LATCHKEY_REFRESH_GRACE'),
     sessionIdle: dur('LATCHKEY_SESSION_IDLE'),
     sessionMax: dur('LATCHKEY_SESSION_MAX'),

@@ -3,7 +3,8 @@ import type { Server } from 'node:http'
 import { createAdaptorServer } from '@hono/node-server'
 import type { Hono } from 'hono'
 import type { Kysely } from 'kysely'
-import { createApp, type AppOptions } from './app.js'
+import { startAdminChannel, type AdminChannel } from './admin/socket.js'
+import { createApp, consoleLogger, type AppOptions } from './app.js'
 import { hostForUrl, resolveConfig } from './config.js'
 import type { Database } from './db/schema.js'
 import type { AppEnv } from './http/context.js'
@@ -64,6 +65,19 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   const { app, db, service } = built
   state.handler = (req, env) => app.fetch(req, env as never)
+  // Finding 7: on a PGlite folder this process holds the folder's lock, so `rotate-keys` cannot
+  // open it; it asks this process over the admin socket instead (admin/socket.ts).
+  let admin: AdminChannel | undefined
+  if (!config.databaseUrl && !config.dataDir.startsWith('memory://')) {
+    try {
+      admin = await startAdminChannel(config.dataDir, { 'rotate-keys': () => built.keyRotation.rotate().then((r) => ({ ...r })) })
+    } catch (e) {
+      // E.g. a folder path longer than a Unix socket path may be (about 100 bytes): the server runs, rotation needs a stop.
+      ;(options.logger ?? consoleLogger).warn('the admin socket could not be opened: `latchkey-server rotate-keys` cannot reach this server (stop it to rotate)', {
+        error: e instanceof Error ? e.message : String(e),
+      })
+    }
+  }
 
   let closing: Promise<void> | undefined
   const close = () =>
@@ -77,6 +91,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         })
         server.closeIdleConnections()
       })
+      await admin?.close()
       await built.close()
     })())
   return { url, port, issuer: service.o.issuer, db, app, service, close }

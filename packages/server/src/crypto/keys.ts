@@ -106,18 +106,44 @@ export async function ensureSigningKey(trx: Transaction<Database> | Kysely<Datab
   await trx.insertInto('signing_keys').values({ ...(await newKeyRow(now, cipher)), status: 'current' }).execute()
 }
 
+/** PostgreSQL NOTIFY channel a rotation announces its new `kid` on (delivered at commit to every listening process). */
+export const KEY_ROTATION_CHANNEL = 'latchkey_signing_keys'
+
+export interface RotationResult {
+  kid: string
+  previous: string | null
+}
+
 /**
  * Key rotation: the current key becomes `previous` (still published in the JWKS, so tokens it
  * signed verify until they expire), the old `previous` is retired, a new key signs from now on.
- * Run it at intervals longer than the access-token lifetime. Pass `cipher` (new KeyCipher(secret))
+ * Run it at intervals longer than the access-token lifetime (the key it retires must have stopped
+ * signing at least one access-token lifetime ago). Pass `cipher` (new KeyCipher(secret))
  * when LATCHKEY_SECRET is set: the new private key is then stored encrypted; without it the
- * rotation is refused while the table holds encrypted keys.
+ * rotation is refused while the table holds encrypted keys. Every process listening on
+ * KEY_ROTATION_CHANNEL (PostgreSQL) reloads its key set when the transaction commits.
  */
-export async function rotateSigningKeys(db: Kysely<Database>, now = new Date(), cipher?: KeyCipher): Promise<{ kid: string; previous: string | null }> {
+export async function rotateSigningKeys(db: Kysely<Database>, now = new Date(), cipher?: KeyCipher): Promise<RotationResult> {
+  const result = await rotateSigningKeysIfOlderThan(db, now, 0, cipher)
+  if (!result) throw new Error('rotation did not happen')
+  return result
+}
+
+/**
+ * Scheduled rotation: rotates only when the current key was made `maxAgeSeconds` or more before
+ * `now` (NIST SP 800-57 Part 1 Rev. 5 §5.3: a key is used for a bounded cryptoperiod, then
+ * replaced). The age is read under the table lock, so several processes running the same schedule
+ * on one database rotate once, not once each. Null when the current key is younger.
+ */
+export async function rotateSigningKeysIfOlderThan(db: Kysely<Database>, now: Date, maxAgeSeconds: number, cipher?: KeyCipher): Promise<RotationResult | null> {
   const row = await newKeyRow(now, cipher)
   return db.transaction().execute(async (trx) => {
     // Serialise concurrent rotations (PostgreSQL); PGlite is single-connection anyway.
     await sql`lock table signing_keys in exclusive mode`.execute(trx)
+    if (maxAgeSeconds > 0) {
+      const current = await trx.selectFrom('signing_keys').select('created_at').where('status', '=', 'current').executeTakeFirst()
+      if (current && now.getTime() - new Date(current.created_at).getTime() < maxAgeSeconds * 1000) return null
+    }
     // With encrypted keys in the table, a key written in clear would undo finding 6's protection.
     if (!cipher) {
       const rows = await trx.selectFrom('signing_keys').select('private_jwk').execute()
@@ -128,6 +154,7 @@ export async function rotateSigningKeys(db: Kysely<Database>, now = new Date(), 
     await trx.updateTable('signing_keys').set({ status: 'retired' }).where('status', '=', 'previous').execute()
     const prev = await trx.updateTable('signing_keys').set({ status: 'previous' }).where('status', '=', 'current').returning('kid').executeTakeFirst()
     await trx.insertInto('signing_keys').values({ ...row, status: 'current' }).execute()
+    await sql`select pg_notify(${KEY_ROTATION_CHANNEL}, ${row.kid})`.execute(trx)
     return { kid: row.kid, previous: prev?.kid ?? null }
   })
 }

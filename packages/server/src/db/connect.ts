@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { PGlite } from '@electric-sql/pglite'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
+import { lockDataFolder } from './folder-lock.js'
 import { PGliteDialect } from './pglite-dialect.js'
 import type { Database } from './schema.js'
 
@@ -20,7 +21,11 @@ export interface DatabaseOptions {
   poolSize?: number
 }
 
-/** Opens PostgreSQL (when a URL is given) or embedded PGlite. */
+/**
+ * Opens PostgreSQL (when a URL is given) or embedded PGlite. A PGlite data folder is locked for
+ * this process until `close()` (db/folder-lock.ts, finding 7): a second opener gets a
+ * FolderLockedError naming the folder and the pid holding it, before anything is read or written.
+ */
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 })
@@ -39,10 +44,32 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     return { db, kind: 'postgres', close: () => db.destroy() }
   }
   const dataDir = options.dataDir ?? 'memory://'
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true })
-  const pglite = await PGlite.create(dataDir)
+  if (dataDir.startsWith('memory://')) {
+    const db = new Kysely<Database>({ dialect: new PGliteDialect(await PGlite.create(dataDir)) })
+    return { db, kind: 'pglite', close: () => db.destroy() }
+  }
+  mkdirSync(dataDir, { recursive: true })
+  const lock = lockDataFolder(dataDir)
+  let pglite: PGlite
+  try {
+    pglite = await PGlite.create(dataDir)
+  } catch (e) {
+    lock.release()
+    throw e
+  }
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) })
-  return { db, kind: 'pglite', close: () => db.destroy() }
+  let closing: Promise<void> | undefined
+  // The lock goes only once PGlite has closed (and written its last pages) for good.
+  const close = () =>
+    (closing ??= (async () => {
+      try {
+        await db.destroy()
+        if (!pglite.closed) await pglite.close()
+      } finally {
+        lock.release()
+      }
+    })())
+  return { db, kind: 'pglite', close }
 }
 
 /** The URL without its password, for messages. */

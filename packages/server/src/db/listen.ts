@@ -1,0 +1,73 @@
+import pg from 'pg'
+
+export interface Listener {
+  close(): Promise<void>
+}
+
+export interface ListenOptions {
+  databaseUrl: string
+  channel: string
+  /** Called with each notification's payload, and with undefined after a reconnect (notifications may have been missed meanwhile). */
+  onNotify: (payload: string | undefined) => void
+  onError: (message: string) => void
+  /** Delay before reconnecting after the connection is lost (default 2 s). */
+  retryMs?: number
+}
+
+/**
+ * A dedicated PostgreSQL connection that LISTENs on one channel and reconnects when it is lost.
+ * Resolves once the first LISTEN is in place (or its attempt failed, then retried in the
+ * background): a server that says it is listening hears the next notification.
+ */
+export async function listen(options: ListenOptions): Promise<Listener> {
+  const { databaseUrl, channel, onNotify, onError, retryMs = 2_000 } = options
+  let closed = false
+  let client: pg.Client | undefined
+  let retry: NodeJS.Timeout | undefined
+  let firstAttempt = true
+
+  const scheduleRetry = () => {
+    if (closed || retry) return
+    retry = setTimeout(() => {
+      retry = undefined
+      void connect()
+    }, retryMs)
+    retry.unref()
+  }
+
+  const connect = async (): Promise<void> => {
+    const first = firstAttempt
+    firstAttempt = false
+    const c = new pg.Client({ connectionString: databaseUrl })
+    c.on('error', () => undefined) // followed by 'end'
+    c.on('notification', (m) => {
+      if (m.channel === channel) onNotify(m.payload)
+    })
+    c.on('end', () => {
+      if (client === c) client = undefined
+      scheduleRetry()
+    })
+    try {
+      await c.connect()
+      // The channel name is a constant of ours, quoted as an identifier.
+      await c.query(`listen "${channel.replace(/"/g, '""')}"`)
+    } catch (e) {
+      onError(`cannot listen on ${channel}: ${(e as Error).message}`)
+      await c.end().catch(() => undefined)
+      scheduleRetry()
+      return
+    }
+    if (closed) return void (await c.end().catch(() => undefined))
+    client = c
+    if (!first) onNotify(undefined)
+  }
+
+  await connect()
+  return {
+    async close() {
+      closed = true
+      if (retry) clearTimeout(retry)
+      await client?.end().catch(() => undefined)
+    },
+  }
+}
