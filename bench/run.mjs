@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 // Latchkey benchmarks: `npm run bench [-- --only NAME[,NAME]] [-- --quick]`.
+// Before/after: `npm run bench -- --only server-sign-in-flood --before DIR [--rounds N]` starts the
+// server of another checkout DIR (e.g. `git worktree add DIR <commit>`; built here if needed) and
+// this tree's, interleaved in one run (scenarios marked `before: true`).
 // Builds the workspace packages when their dist is missing or stale, runs each scenario in its
 // own Node process (so servers, sockets and timers of one never leak into the next), prints one
 // JSON line per scenario to stdout, writes bench/results/latest.json, and a table to stderr.
 import { spawn } from 'node:child_process'
-import { writeFileSync, mkdirSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, writeFileSync, mkdirSync } from 'node:fs'
 import os from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { buildPackages } from '../scripts/build-if-stale.mjs'
 
@@ -20,19 +24,23 @@ export const SCENARIOS = [
   { name: 'server-refresh', needs: ['server'] },
   { name: 'server-verify', needs: ['server'] },
   { name: 'server-sign-in', needs: ['server'] },
-  { name: 'server-sign-in-flood', needs: ['server'] },
+  { name: 'server-sign-in-flood', needs: ['server'], before: true },
   { name: 'peer-better-auth', needs: ['server'] },
 ]
 
 function parseArgs(argv) {
-  const args = { quick: false, only: null, timeoutS: null }
+  const args = { quick: false, only: null, timeoutS: null, before: null, rounds: null }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--quick') args.quick = true
     else if (a === '--only') args.only = argv[++i]
     else if (a.startsWith('--only=')) args.only = a.slice('--only='.length)
+    else if (a === '--before') args.before = argv[++i]
+    else if (a.startsWith('--before=')) args.before = a.slice('--before='.length)
+    else if (a === '--rounds') args.rounds = Number(argv[++i])
+    else if (a.startsWith('--rounds=')) args.rounds = Number(a.slice('--rounds='.length))
     else if (a === '--help' || a === '-h') {
-      process.stderr.write(`usage: node bench/run.mjs [--quick] [--only NAME[,NAME…]]\nscenarios: ${SCENARIOS.map((s) => s.name).join(', ')}\n`)
+      process.stderr.write(`usage: node bench/run.mjs [--quick] [--only NAME[,NAME…]] [--before CHECKOUT [--rounds N]]\nscenarios: ${SCENARIOS.map((s) => s.name).join(', ')}\n`)
       process.exit(0)
     } else {
       process.stderr.write(`unknown option ${a} (try --help)\n`)
@@ -47,6 +55,17 @@ function parseArgs(argv) {
       process.exit(2)
     }
     args.only = names
+  }
+  if (args.rounds !== null && !(Number.isInteger(args.rounds) && args.rounds >= 1)) {
+    process.stderr.write('--rounds takes a positive integer\n')
+    process.exit(2)
+  }
+  if (args.before) {
+    const unsupported = (args.only ?? SCENARIOS.map((s) => s.name)).filter((n) => !SCENARIOS.find((s) => s.name === n).before)
+    if (unsupported.length) {
+      process.stderr.write(`--before is supported by ${SCENARIOS.filter((s) => s.before).map((s) => s.name).join(', ')} only; add --only (not: ${unsupported.join(', ')})\n`)
+      process.exit(2)
+    }
   }
   return args
 }
@@ -63,10 +82,32 @@ function buildPackagesReportingFailures(names) {
   })
 }
 
-function runScenario(name, { quick, timeoutS }) {
+/**
+ * The other checkout's server package (a repository root or its packages/server), built with that
+ * checkout's own compiler when its dist is missing; returns the package folder and its commit.
+ */
+function beforeServer(dir) {
+  const given = resolve(dir)
+  const serverDir = existsSync(join(given, 'packages', 'server', 'package.json')) ? join(given, 'packages', 'server') : given
+  if (!existsSync(join(serverDir, 'package.json'))) throw new Error(`--before ${dir}: no packages/server there`)
+  if (!existsSync(join(serverDir, 'dist', 'index.js'))) {
+    process.stderr.write(`building the server in ${serverDir}\n`)
+    execFileSync('npm', ['run', 'build', '--silent'], { cwd: serverDir, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, CI: '1' } })
+  }
+  let commit = null
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: serverDir, encoding: 'utf8' }).trim()
+  } catch {
+    // not a git checkout
+  }
+  return { serverDir, commit }
+}
+
+function runScenario(name, { quick, timeoutS, before, rounds }) {
   return new Promise((resolve) => {
     const started = Date.now()
-    const child = spawn(process.execPath, [join(benchDir, 'lib', 'scenario-main.mjs'), name, ...(quick ? ['--quick'] : [])], {
+    const flags = [...(quick ? ['--quick'] : []), ...(before ? ['--before', before, ...(rounds ? ['--rounds', String(rounds)] : [])] : [])]
+    const child = spawn(process.execPath, [join(benchDir, 'lib', 'scenario-main.mjs'), name, ...flags], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'inherit'],
       detached: true, // its own process group, so a timeout also stops the servers it started
@@ -120,6 +161,7 @@ async function main() {
   const started = Date.now()
   const needs = [...new Set(selected.flatMap((s) => s.needs))].sort((a, b) => ['core', 'server', 'expo'].indexOf(a) - ['core', 'server', 'expo'].indexOf(b))
   const failedBuilds = buildPackagesReportingFailures(needs)
+  const before = args.before ? beforeServer(args.before) : null
 
   const machine = {
     date: new Date().toISOString(),
@@ -143,8 +185,9 @@ async function main() {
       continue
     }
     process.stderr.write(`\n▶ ${s.name}\n`)
-    const timeoutS = args.timeoutS ?? (args.quick ? 240 : 420)
-    const r = await runScenario(s.name, { quick: args.quick, timeoutS })
+    // A comparison runs the scenario twice per round.
+    const timeoutS = (args.timeoutS ?? (args.quick ? 240 : 420)) * (before ? 2 * (args.rounds ?? 3) : 1)
+    const r = await runScenario(s.name, { quick: args.quick, timeoutS, before: before?.serverDir, rounds: args.rounds })
     if (r.ok) results.push({ ...r.result, seconds: r.seconds })
     else {
       failures.push({ bench: s.name, error: r.error })
@@ -152,13 +195,15 @@ async function main() {
     }
   }
 
-  const doc = { ...machine, loadAverageAtEnd: Math.round(os.loadavg()[0] * 100) / 100, quick: args.quick, totalSeconds: Math.round((Date.now() - started) / 1000), results, failures }
+  const doc = { ...machine, ...(before ? { before: { dir: before.serverDir, commit: before.commit } } : {}), loadAverageAtEnd: Math.round(os.loadavg()[0] * 100) / 100, quick: args.quick, totalSeconds: Math.round((Date.now() - started) / 1000), results, failures }
   mkdirSync(join(benchDir, 'results'), { recursive: true })
-  writeFileSync(join(benchDir, 'results', 'latest.json'), `${JSON.stringify(doc, null, 2)}\n`)
+  // A comparison is not the README's figures (bench/summary.mjs reads latest.json): its own file.
+  const resultsFile = before ? 'before-after.json' : 'latest.json'
+  writeFileSync(join(benchDir, 'results', resultsFile), `${JSON.stringify(doc, null, 2)}\n`)
 
   const { renderTable } = await import('./lib/table.mjs')
   process.stderr.write(`\n${renderTable(doc)}\n`)
-  process.stderr.write(`results: bench/results/latest.json · ${doc.totalSeconds} s${failures.length ? ` · ${failures.length} failed: ${failures.map((f) => f.bench).join(', ')}` : ''}\n`)
+  process.stderr.write(`results: bench/results/${resultsFile} · ${doc.totalSeconds} s${failures.length ? ` · ${failures.length} failed: ${failures.map((f) => f.bench).join(', ')}` : ''}\n`)
   process.exit(failures.length ? 1 : 0)
 }
 

@@ -10,10 +10,13 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { createAdaptorServer } from '@hono/node-server'
-import { createApp, startServer, silentLogger } from '@latchkey/server'
 import { childMain } from './children.mjs'
 
-const serverDist = fileURLToPath(new URL('../../packages/server/dist/', import.meta.url))
+// LATCHKEY_BENCH_SERVER_DIR names another tree's packages/server (built), e.g. a worktree of an
+// older commit, so the same scenario code measures that server (`npm run bench -- --before DIR`).
+const serverDir = process.env.LATCHKEY_BENCH_SERVER_DIR
+const serverDist = serverDir ? join(serverDir, 'dist') : fileURLToPath(new URL('../../packages/server/dist/', import.meta.url))
+const { createApp, startServer, silentLogger } = serverDir ? await import(pathToFileURL(join(serverDist, 'index.js')).href) : await import('@latchkey/server')
 // Internal modules of the server, used only to pre-make sessions without 10,000 Argon2 hashes.
 const internal = (p) => import(pathToFileURL(join(serverDist, p)).href)
 

@@ -10,9 +10,10 @@ export const PASSWORD = 'correct horse battery staple'
 
 /**
  * engine 'pglite' | 'postgres'; processes ≥ 1 (PGlite is an in-process database: one process
- * only). Returns { urls, first, all, close() }.
+ * only); serverDir: another tree's built packages/server to start instead of this tree's.
+ * Returns { urls, first, all, close() }.
  */
-export async function startLatchkey({ engine, processes = 1, tag, ...options }) {
+export async function startLatchkey({ engine, processes = 1, tag, serverDir, ...options }) {
   if (engine === 'pglite' && processes !== 1) throw new Error('PGlite is embedded in one process; it cannot be shared by two')
   let cleanup
   let storage
@@ -28,7 +29,7 @@ export async function startLatchkey({ engine, processes = 1, tag, ...options }) 
   const all = []
   try {
     // One after the other: the first creates the schema, keys and MAC secret.
-    for (let i = 0; i < processes; i++) all.push(await startChild('latchkey-child.mjs', { rateLimit: false, ...options, ...storage }))
+    for (let i = 0; i < processes; i++) all.push(await startChild('latchkey-child.mjs', { rateLimit: false, ...options, ...storage }, { env: { LATCHKEY_BENCH_SERVER_DIR: serverDir ?? '' } }))
   } catch (e) {
     await Promise.all(all.map((c) => c.stop()))
     await cleanup()

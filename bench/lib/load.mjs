@@ -15,6 +15,7 @@ export async function load(options) {
   const sampled = total > 0 // with no completed request autocannon reports 0 latencies; say "none" instead
   return {
     requests: total,
+    sent: result.requests.sent ?? null,
     ok: ok2xx,
     perSec: round(ok2xx / result.duration, 1),
     p50Ms: sampled ? result.latency.p50 : null,
