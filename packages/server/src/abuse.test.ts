@@ -174,6 +174,10 @@ describe('the password-hash queue has a bound', () => {
         await vi.waitFor(() => expect(seen).toHaveLength(3), { timeout: 30_000, interval: 20 })
         expect(seen).toEqual([503, 503, 503])
         expect(passwords.inFlight()).toEqual({ active: 1, waiting: 4, refused: 3 })
+        // A refused request cost no database work: only the 5 admitted ones were counted (bench
+        // server-sign-in-flood: refusals that still read and wrote made /me wait behind them on PGlite).
+        const counted = await suite.server.db.selectFrom('rate_limits').select('key').where('key', 'like', 'account:%').execute()
+        expect(counted).toHaveLength(5)
         held.open()
         const all = await Promise.all(responses)
         expect(all.map((r) => r.status).sort()).toEqual([401, 401, 401, 401, 401, 503, 503, 503])

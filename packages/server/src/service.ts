@@ -123,6 +123,15 @@ export class AuthService {
     }
   }
 
+  /** 503 before any database work when the password queue is already full (it would refuse this request's hash anyway). */
+  #refuseIfBusy(): void {
+    try {
+      this.o.passwords.refuseIfBusy()
+    } catch (e) {
+      busy(e)
+    }
+  }
+
   /** Counts an attempt (every one, refused or not) and refuses it over the limit. */
   async #limit(scope: LimitScope, key: string, rule: RateRule, now: Date, ip: string | null, email?: string): Promise<void> {
     const { count, retryAfter } = await hitRateLimit(this.o.db, key, rule, now)
@@ -166,6 +175,7 @@ export class AuthService {
   }
 
   async signUp(input: { email: string; password: string; device: string | null; ip: string | null }): Promise<TokenResponse> {
+    this.#refuseIfBusy()
     const now = this.o.now()
     const email = normalizeEmail(input.email)
     if (this.o.rateLimit) {
@@ -187,6 +197,7 @@ export class AuthService {
   }
 
   async signIn(input: { email: string; password: string; device: string | null; ip: string | null }): Promise<TokenResponse> {
+    this.#refuseIfBusy()
     const now = this.o.now()
     const email = normalizeEmail(input.email)
     const limits = this.o.rateLimit

@@ -81,6 +81,13 @@ export function createLimiter(limit: number | LimiterOptions) {
     get refused() {
       return refused
     },
+    /** Throws `BusyError('queue_full')` now if a call made now would be refused (checked again by `run`). */
+    refuseIfFull(): void {
+      if (active >= max && waiting.length >= maxQueue) {
+        refused++
+        throw new BusyError('queue_full', retryAfter())
+      }
+    },
     async run<T>(fn: () => Promise<T>): Promise<T> {
       if (active < max) active++
       else if (waiting.length >= maxQueue) {
@@ -171,6 +178,12 @@ export function createPasswordHasher(o: PasswordHasherOptions = {}) {
   return {
     /** How long a hash may wait for its turn (also the deadline of other waits in front of hashing). */
     queueTimeoutMs,
+    /**
+     * Throws `BusyError` if the queue is full now: a sign-in or sign-up checks this before any
+     * database work, so a flood that will be refused anyway costs no query (PGlite serialises
+     * every query, so a refused request's reads and writes would delay everyone else's).
+     */
+    refuseIfBusy: (): void => limiter.refuseIfFull(),
     /** Throws `BusyError` when the queue is full or the wait passed its deadline. */
     hash: (password: string): Promise<string> => limiter.run(() => argon2.hash(password)),
     /** False for a wrong password or a malformed hash; throws `BusyError` like `hash`. */
