@@ -7,6 +7,7 @@ import { formatRefreshToken, parseRefreshToken, verifyRefreshMac, type RefreshTo
 import { HttpError, invalidGrant, invalidToken } from './http/errors.js'
 import { audit, type AuditInput } from './store/audit.js'
 import { firstInWindow, hitRateLimit, releaseRateLimit, type RateHit, type RateRule } from './store/rate-limit.js'
+import { decideRefresh } from './refresh-rule.js'
 import { createSession, getSession, isLive, listLiveSessions, revokeSession, revokeUserSessions, rotateSession, type Lifetimes } from './store/sessions.js'
 import { pruneExpired, type PruneCounts } from './store/retention.js'
 import { createHmac, randomUUID } from 'node:crypto'
@@ -245,12 +246,15 @@ export class AuthService {
   }
 
   /**
-   * RFC 6749 §6 refresh with rotation and reuse detection (RFC 9700 §4.14.2):
-   * 1. the current token rotates the session in one conditional UPDATE and gets a new pair;
-   * 2. the previous token within `refreshGrace` seconds of that rotation gets the current pair
-   *    (a lost response or a concurrent retry must not sign the user out);
-   * 3. any other authentic token (older, or the previous one after the window) means a copy is in
-   *    someone else's hands: the whole session is revoked and `refresh_reuse_detected` audited.
+   * RFC 6749 §6 refresh with rotation and reuse detection (RFC 9700 §4.14.2); `decideRefresh`
+   * says what the token means for its session (refresh-rule.ts):
+   * - `rotate`: the session rotates in one conditional UPDATE and the caller gets a new pair; a
+   *   request that loses that race decides again on the row as the winner left it;
+   * - `grace`: the previous token within `refreshGrace` seconds of that rotation gets the current
+   *   pair (a lost response or a concurrent retry must not sign the user out);
+   * - `reuse`: any other authentic token means a copy is in someone else's hands: the whole
+   *   session is revoked and `refresh_reuse_detected` audited;
+   * - `dead`: the session ended; refused, nothing changes.
    * A token that fails the MAC check is rejected without touching any session.
    */
   async refresh(token: unknown, ip: string | null): Promise<TokenResponse> {
@@ -258,22 +262,35 @@ export class AuthService {
     if (!found) throw invalidGrant()
     const { parts } = found
     const now = this.o.now()
-    const rotated = await rotateSession(this.o.db, { id: parts.sessionId, counter: parts.counter, now, life: this.o.life })
-    if (rotated) {
-      await this.#audit({ type: 'refresh', userId: rotated.user_id, sessionId: rotated.id, ip, detail: { counter: rotated.counter }, now })
-      return this.#pair(rotated, now)
+    const decide = (session: SessionRow | undefined) =>
+      decideRefresh({ presentedCounter: parts.counter, session, now, graceSeconds: this.o.refreshGrace, life: this.o.life })
+    let current: SessionRow | undefined = found.session
+    let outcome = decide(current)
+    if (outcome === 'rotate') {
+      const rotated = await rotateSession(this.o.db, { id: parts.sessionId, counter: parts.counter, now, life: this.o.life })
+      if (rotated) {
+        await this.#audit({ type: 'refresh', userId: rotated.user_id, sessionId: rotated.id, ip, detail: { counter: rotated.counter }, now })
+        return this.#pair(rotated, now)
+      }
+      // Another request rotated (or ended) the session since it was read.
+      current = await getSession(this.o.db, parts.sessionId)
+      outcome = decide(current)
     }
-    const current = await getSession(this.o.db, parts.sessionId)
-    if (!current || !isLive(current, this.o.life, now)) throw invalidGrant()
-    if (parts.counter === current.counter - 1 && current.rotated_at && now.getTime() - current.rotated_at.getTime() <= this.o.refreshGrace * 1000) {
-      await this.#audit({ type: 'refresh_grace', userId: current.user_id, sessionId: current.id, ip, detail: { counter: current.counter }, now })
-      return this.#pair(current, now)
+    if (!current) throw invalidGrant()
+    switch (outcome) {
+      case 'grace':
+        await this.#audit({ type: 'refresh_grace', userId: current.user_id, sessionId: current.id, ip, detail: { counter: current.counter }, now })
+        return this.#pair(current, now)
+      case 'reuse':
+        if (await revokeSession(this.o.db, current.id, 'reuse', now)) {
+          await this.#audit({ type: 'refresh_reuse_detected', userId: current.user_id, sessionId: current.id, ip, detail: { presented: parts.counter, current: current.counter }, now })
+          this.o.logger.warn('refresh token reuse detected; session revoked', { sessionId: current.id })
+        }
+        throw invalidGrant()
+      case 'rotate': // the UPDATE has just refused this counter: not a reuse, not answered either
+      case 'dead':
+        throw invalidGrant()
     }
-    if (await revokeSession(this.o.db, current.id, 'reuse', now)) {
-      await this.#audit({ type: 'refresh_reuse_detected', userId: current.user_id, sessionId: current.id, ip, detail: { presented: parts.counter, current: current.counter }, now })
-      this.o.logger.warn('refresh token reuse detected; session revoked', { sessionId: current.id })
-    }
-    throw invalidGrant()
   }
 
   /** RFC 7009: revoking an authentic refresh token (any counter) ends its session; anything else is ignored. */
