@@ -199,9 +199,18 @@ describe.each(testBackends())('server on $name', (backend) => {
   test(`grace: the previous token after the ${GRACE} s window revokes the session; /me and every refresh then fail; audit records the reuse`, async () => {
     const p0 = await signUp(base)
     const sid = sidOf(p0.access_token)
-    const p1 = (await (await refresh(base, p0.refresh_token)).json()) as Pair
-    await new Promise((r) => setTimeout(r, GRACE * 1000 + 300)) // real time, short configured window
-    const late = await refresh(base, p0.refresh_token)
+    clock.freeze() // the window is measured on the server's clock, which only the test moves
+    let late: Response
+    let p1: Pair
+    try {
+      p1 = (await (await refresh(base, p0.refresh_token)).json()) as Pair
+      clock.advance(GRACE) // at the edge: still inside the window
+      expect((await refresh(base, p0.refresh_token)).status).toBe(200)
+      clock.advance(0.001) // one millisecond past it
+      late = await refresh(base, p0.refresh_token)
+    } finally {
+      clock.unfreeze()
+    }
     expect(late.status).toBe(400)
     expect(await late.json()).toMatchObject({ error: 'invalid_grant' })
     const row = await sessionRow(sid)
