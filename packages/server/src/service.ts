@@ -10,7 +10,8 @@ import { firstInWindow, hitRateLimit, releaseRateLimit, type RateHit, type RateR
 import { decideRefresh } from './refresh-rule.js'
 import { createSession, getSession, isLive, listLiveSessions, revokeSession, revokeUserSessions, rotateSession, type Lifetimes } from './store/sessions.js'
 import { pruneExpired, type PruneCounts } from './store/retention.js'
-import { createHmac, randomUUID } from 'node:crypto'
+import { findAccount, findAccountOfSession, findCredentials, findUserIdByEmail, insertUser } from './store/users.js'
+import { createHmac } from 'node:crypto'
 
 /** RFC 6749 §5.1 successful token response. */
 export interface TokenResponse {
@@ -153,7 +154,7 @@ export class AuthService {
       let userId: string | null = null
       const detail: Record<string, unknown> = { scope }
       if (email !== undefined) {
-        userId = (await this.o.db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst())?.id ?? null
+        userId = (await findUserIdByEmail(this.o.db, email)) ?? null
         if (!userId) detail.account = this.accountDigest(email)
       }
       await this.#audit({ type: 'rate_limited', userId, ip, detail, now })
@@ -175,12 +176,7 @@ export class AuthService {
     }
     // Hash before looking at the table, so a taken email answers in the same time as a new one.
     const passwordHash = await this.o.passwords.hash(input.password).catch(busy)
-    const user = await this.o.db
-      .insertInto('users')
-      .values({ id: randomUUID(), email, password_hash: passwordHash, created_at: now })
-      .onConflict((oc) => oc.column('email').doNothing())
-      .returning('id')
-      .executeTakeFirst()
+    const user = await insertUser(this.o.db, { email, passwordHash, now })
     if (!user) throw new HttpError(409, 'account_exists', 'an account with this email already exists')
     const session = await createSession(this.o.db, { userId: user.id, device: input.device, now })
     await this.#audit({ type: 'sign_up', userId: user.id, sessionId: session.id, ip: input.ip, now })
@@ -210,7 +206,7 @@ export class AuthService {
       }
     }
     const check = async () => {
-      const user = await this.o.db.selectFrom('users').select(['id', 'password_hash']).where('email', '=', email).executeTakeFirst()
+      const user = await findCredentials(this.o.db, email)
       // Unknown account: verify against a dummy hash so both paths cost one Argon2id verification.
       const ok = await this.o.passwords.verify(user?.password_hash ?? (await this.o.passwords.dummyHash()), input.password)
       return { user, ok }
@@ -403,17 +399,11 @@ export class AuthService {
   async me(token: string | undefined): Promise<{ id: string; email: string }> {
     const claims = await this.#verifyClaims(token)
     if (this.o.checkSessionOnAccess) {
-      const row = await this.o.db
-        .selectFrom('sessions')
-        .innerJoin('users', 'users.id', 'sessions.user_id')
-        .select(['users.id', 'users.email', 'sessions.revoked_at'])
-        .where('sessions.id', '=', claims.sid)
-        .where('sessions.user_id', '=', claims.sub)
-        .executeTakeFirst()
+      const row = await findAccountOfSession(this.o.db, { sessionId: claims.sid, userId: claims.sub })
       if (!row || row.revoked_at !== null) throw sessionEnded()
       return { id: row.id, email: row.email }
     }
-    const u = await this.o.db.selectFrom('users').select(['id', 'email']).where('id', '=', claims.sub).executeTakeFirst()
+    const u = await findAccount(this.o.db, claims.sub)
     if (!u) throw invalidToken('the account no longer exists')
     return { id: u.id, email: u.email }
   }
