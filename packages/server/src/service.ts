@@ -10,7 +10,7 @@ import { firstInWindow, hitRateLimit, releaseRateLimit, type RateHit, type RateR
 import { decideRefresh } from './refresh-rule.js'
 import { createSession, getSession, isLive, listLiveSessions, revokeSession, revokeUserSessions, rotateSession, type Lifetimes } from './store/sessions.js'
 import { pruneExpired, type PruneCounts } from './store/retention.js'
-import { findAccount, findAccountOfSession, findCredentials, findUserIdByEmail, insertUser } from './store/users.js'
+import { findAccount, findAccountOfLiveSession, findCredentials, findUserIdByEmail, insertUser } from './store/users.js'
 import { createHmac } from 'node:crypto'
 
 /** RFC 6749 §5.1 successful token response. */
@@ -64,7 +64,7 @@ export interface ServiceOptions {
   rateLimit: RateLimitOptions | false
   /**
    * Protected endpoints (/me, sessions, sign-out) also require the access token's session to be
-   * unrevoked (one primary-key read). Default true. Stateless resource servers using
+   * live, `isLive` (one primary-key read). Default true. Stateless resource servers using
    * `verifyAccessToken` cannot do this; there an access token lives until it expires.
    */
   checkSessionOnAccess: boolean
@@ -325,12 +325,9 @@ export class AuthService {
    */
   async authenticate(token: string | undefined, opts: AuthenticateOptions = {}): Promise<Caller> {
     const claims = await this.#verifyClaims(token)
-    if (opts.live) {
+    if (opts.live || (this.o.checkSessionOnAccess && !opts.allowSignedOut)) {
       const s = await getSession(this.o.db, claims.sid)
       if (!s || s.user_id !== claims.sub || !isLive(s, this.o.life, this.o.now())) throw sessionEnded()
-    } else if (this.o.checkSessionOnAccess && !opts.allowSignedOut) {
-      const s = await getSession(this.o.db, claims.sid)
-      if (!s || s.revoked_at !== null || s.user_id !== claims.sub) throw sessionEnded()
     }
     return { userId: claims.sub, sessionId: claims.sid, claims }
   }
@@ -380,7 +377,7 @@ export class AuthService {
   /** Revokes one of the caller's own sessions; 404 for ids that are not theirs (no probing). */
   async deleteSession(caller: Caller, id: string, ip: string | null): Promise<void> {
     const s = await getSession(this.o.db, id)
-    if (!s || s.user_id !== caller.userId || s.revoked_at !== null) throw new HttpError(404, 'not_found', 'no such session')
+    if (!s || s.user_id !== caller.userId || !isLive(s, this.o.life, this.o.now())) throw new HttpError(404, 'not_found', 'no such session')
     await this.signOut({ userId: caller.userId, sessionId: id }, ip)
   }
 
@@ -393,15 +390,15 @@ export class AuthService {
 
   /**
    * GET /me: the account behind a bearer token. With the session check on, the session and the
-   * user come from one joined read (the same rule as `authenticate`: a signed-out session's
-   * tokens are refused at once).
+   * user come from one joined read (the same rule as `authenticate`: the tokens of a session that
+   * is not live are refused at once).
    */
   async me(token: string | undefined): Promise<{ id: string; email: string }> {
     const claims = await this.#verifyClaims(token)
     if (this.o.checkSessionOnAccess) {
-      const row = await findAccountOfSession(this.o.db, { sessionId: claims.sid, userId: claims.sub })
-      if (!row || row.revoked_at !== null) throw sessionEnded()
-      return { id: row.id, email: row.email }
+      const account = await findAccountOfLiveSession(this.o.db, { sessionId: claims.sid, userId: claims.sub, life: this.o.life, now: this.o.now() })
+      if (!account) throw sessionEnded()
+      return account
     }
     const u = await findAccount(this.o.db, claims.sub)
     if (!u) throw invalidToken('the account no longer exists')

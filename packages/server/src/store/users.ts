@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.js'
+import { liveSession, type Lifetimes } from './sessions.js'
 import { randomUUID } from 'node:crypto'
 
 // Every query on the users table. Emails arrive normalized (service.ts normalizeEmail).
@@ -27,19 +28,17 @@ export async function findAccount(db: Kysely<Database>, id: string): Promise<{ i
   return db.selectFrom('users').select(['id', 'email']).where('id', '=', id).executeTakeFirst()
 }
 
-/**
- * The account behind a session, in one joined read, with what is needed to judge the session:
- * undefined when the session does not exist or belongs to another user.
- */
-export async function findAccountOfSession(
+/** The account behind a live session (`liveSession`) of that user, in one joined read. */
+export async function findAccountOfLiveSession(
   db: Kysely<Database>,
-  input: { sessionId: string; userId: string },
-): Promise<{ id: string; email: string; revoked_at: Date | null } | undefined> {
+  input: { sessionId: string; userId: string; life: Lifetimes; now: Date },
+): Promise<{ id: string; email: string } | undefined> {
   return db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
-    .select(['users.id', 'users.email', 'sessions.revoked_at'])
+    .select(['users.id', 'users.email'])
     .where('sessions.id', '=', input.sessionId)
     .where('sessions.user_id', '=', input.userId)
+    .where(liveSession(input.life, input.now))
     .executeTakeFirst()
 }
