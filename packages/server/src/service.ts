@@ -343,7 +343,7 @@ export class AuthService {
         maxTokenAge: this.o.accessTtl,
       })
     } catch (e) {
-      if (e instanceof InvalidAccessTokenError) throw invalidToken(e.message === 'token expired' ? 'the access token expired' : undefined)
+      if (e instanceof InvalidAccessTokenError) throw invalidToken(e.code === 'expired' ? 'the access token expired' : undefined)
       throw e
     }
   }
