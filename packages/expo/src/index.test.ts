@@ -40,7 +40,7 @@ describe('@latchkey/expo entry', () => {
     expect(Object.keys(lk).sort()).toEqual([
       'SecureStoreError', 'SessionGuard', 'SessionProvider', 'TOKEN_DELIVERY_HEADER', 'assertSecureStoreKey', 'authRequestInit', 'biometricGate',
       'biometricLockPreference', 'classifySecureStoreError', 'clearSecureItemsOnReinstall', 'containsSecret', 'cookieDelivery', 'createBiometricGate',
-      'createLockPreference', 'createSecureStoreStorage', 'expoEnvironment', 'expoSessionOptions', 'guardStatus', 'insecureLocalStorage',
+      'createLockPreference', 'createSecureStoreStorage', 'expoEnvironment', 'expoSessionOptions', 'guardStatus', 'insecureLocalStorage', 'isLatchkeyExpoError',
       'migrateFromAsyncStorage', 'nativeBiometricMode', 'registerQueryClient', 'resolveBiometricMode', 'runAsyncStorageMigration', 'secureStoreStorage', 'useAuthFetch',
       'useQueryClientCleanup', 'useSession', 'useSessionClient', 'useSessionGuard', 'webSessionOptions', 'webStorage',
       'wireAppState', 'wireNetInfo', 'withReinstallCheck',

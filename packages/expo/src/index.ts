@@ -9,6 +9,7 @@ export {
 // Secure storage on an injected module.
 export { createSecureStoreStorage, assertSecureStoreKey, type SecureStoreStorageOptions } from './storage/secure-store-storage.js'
 export { SecureStoreError, classifySecureStoreError, type SecureStoreErrorCode, type SecureStoreFailureKind } from './storage/errors.js'
+export { isLatchkeyExpoError, type LatchkeyExpoError, type LatchkeyExpoErrorCode } from './errors.js'
 export { clearSecureItemsOnReinstall, withReinstallCheck, type ReinstallOptions, type ReinstallCheck } from './storage/reinstall.js'
 export type { SecureStoreModule, SecureStoreCallOptions, AsyncStorageLike } from './storage/types.js'
 

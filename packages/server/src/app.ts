@@ -15,7 +15,7 @@ import { clientIp } from './http/client-ip.js'
 import type { AppEnv } from './http/context.js'
 import { bodyLimit } from './http/body-limit.js'
 import { noStoreWhenAuthenticated } from './http/no-store.js'
-import { ClientAbortError, HttpError } from './http/errors.js'
+import { ClientAbortError, HttpError, errorBody } from './http/errors.js'
 import { authRoutes } from './routes/auth.js'
 import { healthRoutes } from './routes/health.js'
 import { meRoutes } from './routes/me.js'
@@ -186,16 +186,16 @@ function buildRoutes(service: AuthService, config: ServerConfig, logger: Logger)
     }
     if (err instanceof HttpError) {
       for (const [k, v] of Object.entries(err.headers)) c.header(k, v)
-      return c.json({ error: err.error, error_description: err.description }, err.status)
+      return c.json(errorBody(err.error, err.description), err.status)
     }
     if (err instanceof HTTPException && err.status < 500) {
-      return c.json({ error: 'invalid_request', error_description: err.message || 'bad request' }, err.status)
+      return c.json(errorBody('invalid_request', err.message || 'bad request'), err.status)
     }
     if (err instanceof URIError) {
-      return c.json({ error: 'invalid_request', error_description: 'malformed percent-encoding in the URL' }, 400)
+      return c.json(errorBody('invalid_request', 'malformed percent-encoding in the URL'), 400)
     }
     logger.error('unhandled error', { path: c.req.path, error: errorText(err) })
-    return c.json({ error: 'server_error', error_description: 'internal error' }, 500)
+    return c.json(errorBody('server_error', 'internal error'), 500)
   })
   const allowedMethods = routeMethods(app)
   app.notFound((c) => {
@@ -203,9 +203,9 @@ function buildRoutes(service: AuthService, config: ServerConfig, logger: Logger)
     const allow = allowedMethods(c.req.path)
     if (allow.length > 0) {
       c.header('Allow', allow.join(', '))
-      return c.json({ error: 'method_not_allowed', error_description: `use ${allow.join(' or ')}` }, 405)
+      return c.json(errorBody('method_not_allowed', `use ${allow.join(' or ')}`), 405)
     }
-    return c.json({ error: 'not_found', error_description: 'no such endpoint' }, 404)
+    return c.json(errorBody('not_found', 'no such endpoint'), 404)
   })
 
   app.use(async (c, next) => {

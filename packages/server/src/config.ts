@@ -63,7 +63,7 @@ export interface ServerConfig {
    * address is the entry this many from the right (entries further left are written by the client).
    */
   trustedHops: number
-  /** `LATCHKEY_SESSION_CHECK`: protected endpoints also reject access tokens of revoked sessions. */
+  /** `LATCHKEY_SESSION_CHECK`: protected endpoints also reject access tokens of sessions that are not live (revoked, idle, past their absolute lifetime). */
   checkSessionOnAccess: boolean
   /** `LATCHKEY_CORS_ORIGINS`: origins allowed to call the API from a browser with credentials (CORS). */
   corsOrigins: string[]

@@ -200,9 +200,18 @@ describe.each(testBackends())('server on $name', (backend) => {
   test(`grace: the previous token after the ${GRACE} s window revokes the session; /me and every refresh then fail; audit records the reuse`, async () => {
     const p0 = await signUp(base)
     const sid = sidOf(p0.access_token)
-    const p1 = (await (await refresh(base, p0.refresh_token)).json()) as Pair
-    await new Promise((r) => setTimeout(r, GRACE * 1000 + 300)) // real time, short configured window
-    const late = await refresh(base, p0.refresh_token)
+    clock.freeze() // the window is measured on the server's clock, which only the test moves
+    let late: Response
+    let p1: Pair
+    try {
+      p1 = (await (await refresh(base, p0.refresh_token)).json()) as Pair
+      clock.advance(GRACE) // at the edge: still inside the window
+      expect((await refresh(base, p0.refresh_token)).status).toBe(200)
+      clock.advance(0.001) // one millisecond past it
+      late = await refresh(base, p0.refresh_token)
+    } finally {
+      clock.unfreeze()
+    }
     expect(late.status).toBe(400)
     expect(await late.json()).toMatchObject({ error: 'invalid_grant' })
     const row = await sessionRow(sid)
@@ -242,6 +251,33 @@ describe.each(testBackends())('server on $name', (backend) => {
     }
     clock.advance(MAX - 2 * (IDLE - 10) + 1) // past MAX since sign-up, though used within IDLE
     expect(await (await refresh(base, p.refresh_token)).json()).toMatchObject({ error: 'invalid_grant' })
+  })
+
+  test('an access token of a session past its absolute lifetime is refused by /me and the session list, though it has not expired (the session check is "live")', async () => {
+    let p: Pair = await signUp(base)
+    for (let t = 0; t < 3; t++) {
+      clock.advance(IDLE - 200)
+      p = (await (await refresh(base, p.refresh_token)).json()) as Pair
+    }
+    // 2400 s after sign-up: the session's last access token is good until 3000 s, the session until 2500 s.
+    expect((await getMe(base, p.access_token)).status).toBe(200)
+    clock.advance(MAX - 3 * (IDLE - 200) + 1)
+    expect(await (await refresh(base, p.refresh_token)).json()).toMatchObject({ error: 'invalid_grant' })
+    expect((await getMe(base, p.access_token)).status).toBe(401)
+    expect((await fetch(`${base}/auth/sessions`, { headers: { authorization: `Bearer ${p.access_token}` } })).status).toBe(401)
+  })
+
+  test('a session that ended by its idle lifetime is not listed and cannot be removed: 404, as for a signed-out one', async () => {
+    const a = await signUp(base, uniqueEmail(), 'phone')
+    const b = (await (await postJson(base, '/auth/sign-in', { email: a.email, password: PASSWORD, device: 'tablet' })).json()) as Pair
+    clock.advance(IDLE - 200)
+    const a1 = (await (await refresh(base, a.refresh_token)).json()) as Pair
+    clock.advance(201) // the tablet unused for IDLE + 1 s; the phone used 201 s ago
+    const auth = { authorization: `Bearer ${a1.access_token}` }
+    const list = (await (await fetch(`${base}/auth/sessions`, { headers: auth })).json()) as { sessions: { device: string }[] }
+    expect(list.sessions.map((s) => s.device)).toEqual(['phone'])
+    expect((await fetch(`${base}/auth/sessions/${sidOf(b.access_token)}`, { method: 'DELETE', headers: auth })).status).toBe(404)
+    expect(await countAuditEvents(server.db, 'sign_out', { sessionId: sidOf(b.access_token) })).toBe(0)
   })
 
   test('RFC 7009 revocation: 200 for unknown tokens; a refresh token ends its session; an access token too', async () => {

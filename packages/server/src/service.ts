@@ -7,9 +7,11 @@ import { formatRefreshToken, parseRefreshToken, verifyRefreshMac, type RefreshTo
 import { HttpError, invalidGrant, invalidToken } from './http/errors.js'
 import { audit, type AuditInput } from './store/audit.js'
 import { firstInWindow, hitRateLimit, releaseRateLimit, type RateHit, type RateRule } from './store/rate-limit.js'
+import { decideRefresh } from './refresh-rule.js'
 import { createSession, getSession, isLive, listLiveSessions, revokeSession, revokeUserSessions, rotateSession, type Lifetimes } from './store/sessions.js'
 import { pruneExpired, type PruneCounts } from './store/retention.js'
-import { createHmac, randomUUID } from 'node:crypto'
+import { findAccount, findAccountOfLiveSession, findCredentials, findUserIdByEmail, insertUser } from './store/users.js'
+import { createHmac } from 'node:crypto'
 
 /** RFC 6749 §5.1 successful token response. */
 export interface TokenResponse {
@@ -62,7 +64,7 @@ export interface ServiceOptions {
   rateLimit: RateLimitOptions | false
   /**
    * Protected endpoints (/me, sessions, sign-out) also require the access token's session to be
-   * unrevoked (one primary-key read). Default true. Stateless resource servers using
+   * live, `isLive` (one primary-key read). Default true. Stateless resource servers using
    * `verifyAccessToken` cannot do this; there an access token lives until it expires.
    */
   checkSessionOnAccess: boolean
@@ -161,7 +163,7 @@ export class AuthService {
       let userId: string | null = null
       const detail: Record<string, unknown> = { scope }
       if (email !== undefined) {
-        userId = (await this.o.db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst())?.id ?? null
+        userId = (await findUserIdByEmail(this.o.db, email)) ?? null
         if (!userId) detail.account = this.accountDigest(email)
       }
       await this.#audit({ type: 'rate_limited', userId, ip, detail, now })
@@ -184,12 +186,7 @@ export class AuthService {
     }
     // Hash before looking at the table, so a taken email answers in the same time as a new one.
     const passwordHash = await this.o.passwords.hash(input.password).catch(busy)
-    const user = await this.o.db
-      .insertInto('users')
-      .values({ id: randomUUID(), email, password_hash: passwordHash, created_at: now })
-      .onConflict((oc) => oc.column('email').doNothing())
-      .returning('id')
-      .executeTakeFirst()
+    const user = await insertUser(this.o.db, { email, passwordHash, now })
     if (!user) throw new HttpError(409, 'account_exists', 'an account with this email already exists')
     const session = await createSession(this.o.db, { userId: user.id, device: input.device, now })
     await this.#audit({ type: 'sign_up', userId: user.id, sessionId: session.id, ip: input.ip, now })
@@ -220,7 +217,7 @@ export class AuthService {
       }
     }
     const check = async () => {
-      const user = await this.o.db.selectFrom('users').select(['id', 'password_hash']).where('email', '=', email).executeTakeFirst()
+      const user = await findCredentials(this.o.db, email)
       // Unknown account: verify against a dummy hash so both paths cost one Argon2id verification.
       const ok = await this.o.passwords.verify(user?.password_hash ?? (await this.o.passwords.dummyHash()), input.password)
       return { user, ok }
@@ -256,12 +253,15 @@ export class AuthService {
   }
 
   /**
-   * RFC 6749 §6 refresh with rotation and reuse detection (RFC 9700 §4.14.2):
-   * 1. the current token rotates the session in one conditional UPDATE and gets a new pair;
-   * 2. the previous token within `refreshGrace` seconds of that rotation gets the current pair
-   *    (a lost response or a concurrent retry must not sign the user out);
-   * 3. any other authentic token (older, or the previous one after the window) means a copy is in
-   *    someone else's hands: the whole session is revoked and `refresh_reuse_detected` audited.
+   * RFC 6749 §6 refresh with rotation and reuse detection (RFC 9700 §4.14.2); `decideRefresh`
+   * says what the token means for its session (refresh-rule.ts):
+   * - `rotate`: the session rotates in one conditional UPDATE and the caller gets a new pair; a
+   *   request that loses that race decides again on the row as the winner left it;
+   * - `grace`: the previous token within `refreshGrace` seconds of that rotation gets the current
+   *   pair (a lost response or a concurrent retry must not sign the user out);
+   * - `reuse`: any other authentic token means a copy is in someone else's hands: the whole
+   *   session is revoked and `refresh_reuse_detected` audited;
+   * - `dead`: the session ended; refused, nothing changes.
    * A token that fails the MAC check is rejected without touching any session.
    */
   async refresh(token: unknown, ip: string | null): Promise<TokenResponse> {
@@ -269,22 +269,35 @@ export class AuthService {
     if (!found) throw invalidGrant()
     const { parts } = found
     const now = this.o.now()
-    const rotated = await rotateSession(this.o.db, { id: parts.sessionId, counter: parts.counter, now, life: this.o.life })
-    if (rotated) {
-      await this.#audit({ type: 'refresh', userId: rotated.user_id, sessionId: rotated.id, ip, detail: { counter: rotated.counter }, now })
-      return this.#pair(rotated, now)
+    const decide = (session: SessionRow | undefined) =>
+      decideRefresh({ presentedCounter: parts.counter, session, now, graceSeconds: this.o.refreshGrace, life: this.o.life })
+    let current: SessionRow | undefined = found.session
+    let outcome = decide(current)
+    if (outcome === 'rotate') {
+      const rotated = await rotateSession(this.o.db, { id: parts.sessionId, counter: parts.counter, now, life: this.o.life })
+      if (rotated) {
+        await this.#audit({ type: 'refresh', userId: rotated.user_id, sessionId: rotated.id, ip, detail: { counter: rotated.counter }, now })
+        return this.#pair(rotated, now)
+      }
+      // Another request rotated (or ended) the session since it was read.
+      current = await getSession(this.o.db, parts.sessionId)
+      outcome = decide(current)
     }
-    const current = await getSession(this.o.db, parts.sessionId)
-    if (!current || !isLive(current, this.o.life, now)) throw invalidGrant()
-    if (parts.counter === current.counter - 1 && current.rotated_at && now.getTime() - current.rotated_at.getTime() <= this.o.refreshGrace * 1000) {
-      await this.#audit({ type: 'refresh_grace', userId: current.user_id, sessionId: current.id, ip, detail: { counter: current.counter }, now })
-      return this.#pair(current, now)
+    if (!current) throw invalidGrant()
+    switch (outcome) {
+      case 'grace':
+        await this.#audit({ type: 'refresh_grace', userId: current.user_id, sessionId: current.id, ip, detail: { counter: current.counter }, now })
+        return this.#pair(current, now)
+      case 'reuse':
+        if (await revokeSession(this.o.db, current.id, 'reuse', now)) {
+          await this.#audit({ type: 'refresh_reuse_detected', userId: current.user_id, sessionId: current.id, ip, detail: { presented: parts.counter, current: current.counter }, now })
+          this.o.logger.warn('refresh token reuse detected; session revoked', { sessionId: current.id })
+        }
+        throw invalidGrant()
+      case 'rotate': // the UPDATE has just refused this counter: not a reuse, not answered either
+      case 'dead':
+        throw invalidGrant()
     }
-    if (await revokeSession(this.o.db, current.id, 'reuse', now)) {
-      await this.#audit({ type: 'refresh_reuse_detected', userId: current.user_id, sessionId: current.id, ip, detail: { presented: parts.counter, current: current.counter }, now })
-      this.o.logger.warn('refresh token reuse detected; session revoked', { sessionId: current.id })
-    }
-    throw invalidGrant()
   }
 
   /** RFC 7009: revoking an authentic refresh token (any counter) ends its session; anything else is ignored. */
@@ -323,12 +336,9 @@ export class AuthService {
    */
   async authenticate(token: string | undefined, opts: AuthenticateOptions = {}): Promise<Caller> {
     const claims = await this.#verifyClaims(token)
-    if (opts.live) {
+    if (opts.live || (this.o.checkSessionOnAccess && !opts.allowSignedOut)) {
       const s = await getSession(this.o.db, claims.sid)
       if (!s || s.user_id !== claims.sub || !isLive(s, this.o.life, this.o.now())) throw sessionEnded()
-    } else if (this.o.checkSessionOnAccess && !opts.allowSignedOut) {
-      const s = await getSession(this.o.db, claims.sid)
-      if (!s || s.revoked_at !== null || s.user_id !== claims.sub) throw sessionEnded()
     }
     return { userId: claims.sub, sessionId: claims.sid, claims }
   }
@@ -344,7 +354,7 @@ export class AuthService {
         maxTokenAge: this.o.accessTtl,
       })
     } catch (e) {
-      if (e instanceof InvalidAccessTokenError) throw invalidToken(e.message === 'token expired' ? 'the access token expired' : undefined)
+      if (e instanceof InvalidAccessTokenError) throw invalidToken(e.code === 'expired' ? 'the access token expired' : undefined)
       throw e
     }
   }
@@ -378,7 +388,7 @@ export class AuthService {
   /** Revokes one of the caller's own sessions; 404 for ids that are not theirs (no probing). */
   async deleteSession(caller: Caller, id: string, ip: string | null): Promise<void> {
     const s = await getSession(this.o.db, id)
-    if (!s || s.user_id !== caller.userId || s.revoked_at !== null) throw new HttpError(404, 'not_found', 'no such session')
+    if (!s || s.user_id !== caller.userId || !isLive(s, this.o.life, this.o.now())) throw new HttpError(404, 'not_found', 'no such session')
     await this.signOut({ userId: caller.userId, sessionId: id }, ip)
   }
 
@@ -391,23 +401,17 @@ export class AuthService {
 
   /**
    * GET /me: the account behind a bearer token. With the session check on, the session and the
-   * user come from one joined read (the same rule as `authenticate`: a signed-out session's
-   * tokens are refused at once).
+   * user come from one joined read (the same rule as `authenticate`: the tokens of a session that
+   * is not live are refused at once).
    */
   async me(token: string | undefined): Promise<{ id: string; email: string }> {
     const claims = await this.#verifyClaims(token)
     if (this.o.checkSessionOnAccess) {
-      const row = await this.o.db
-        .selectFrom('sessions')
-        .innerJoin('users', 'users.id', 'sessions.user_id')
-        .select(['users.id', 'users.email', 'sessions.revoked_at'])
-        .where('sessions.id', '=', claims.sid)
-        .where('sessions.user_id', '=', claims.sub)
-        .executeTakeFirst()
-      if (!row || row.revoked_at !== null) throw sessionEnded()
-      return { id: row.id, email: row.email }
+      const account = await findAccountOfLiveSession(this.o.db, { sessionId: claims.sid, userId: claims.sub, life: this.o.life, now: this.o.now() })
+      if (!account) throw sessionEnded()
+      return account
     }
-    const u = await this.o.db.selectFrom('users').select(['id', 'email']).where('id', '=', claims.sub).executeTakeFirst()
+    const u = await findAccount(this.o.db, claims.sub)
     if (!u) throw invalidToken('the account no longer exists')
     return { id: u.id, email: u.email }
   }

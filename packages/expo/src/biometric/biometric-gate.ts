@@ -118,13 +118,17 @@ export function createBiometricGate(options: BiometricGateOptions): BiometricGat
     if (state.status !== 'locked') return { result: 'success' }
     // Still locked: the read failed without invalidating anything (device locked, prompt cancelled).
     // Typed by the storage's error code, not by matching words in a nested message.
-    switch (findSecureStoreError(state.error)?.code) {
+    const code = findSecureStoreError(state.error)?.code
+    switch (code) {
       case 'LK_SECURE_STORE_AUTH_CANCELLED':
         return { result: 'cancelled' }
       case 'LK_SECURE_STORE_UNAVAILABLE':
       case 'LK_SECURE_STORE_WRITE':
       case undefined:
         return { result: 'failed', error: state.error }
+      default:
+        // A new SecureStoreErrorCode must be given its meaning here (a compile error until it is).
+        return code satisfies never
     }
   }
 

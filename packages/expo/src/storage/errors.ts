@@ -11,7 +11,10 @@ export type SecureStoreErrorCode =
    */
   | 'LK_SECURE_STORE_AUTH_CANCELLED'
 
-/** A secure-store failure that does not mean the stored credential is gone. Nothing was deleted. */
+/**
+ * A secure-store failure that does not mean the stored credential is gone. Nothing was deleted.
+ * Its codes join the core's in one union, `LatchkeyExpoErrorCode` (src/errors.ts).
+ */
 export class SecureStoreError extends Error {
   readonly code: SecureStoreErrorCode
   readonly operation: 'getItem' | 'setItem' | 'removeItem'

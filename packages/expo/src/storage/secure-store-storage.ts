@@ -1,4 +1,5 @@
 import type { SessionStorage } from '@latchkey/core'
+import { isLatchkeyExpoError } from '../errors.js'
 import { SecureStoreError, classifySecureStoreError, invalidated, isSecureStoreAuthCancel } from './errors.js'
 import type { SecureStoreCallOptions, SecureStoreModule } from './types.js'
 import { fnv1a, splitUtf8, utf8Length } from './utf8.js'
@@ -170,7 +171,7 @@ export function createSecureStoreStorage(options: SecureStoreStorageOptions): Se
     try {
       return parseHead(await read(key, plain))
     } catch (error) {
-      if ((error as { code?: unknown }).code === 'LK_CREDENTIAL_INVALIDATED') return { kind: 'none' }
+      if (isLatchkeyExpoError(error) && error.code === 'LK_CREDENTIAL_INVALIDATED') return { kind: 'none' }
       throw error
     }
   }
@@ -180,7 +181,7 @@ export function createSecureStoreStorage(options: SecureStoreStorageOptions): Se
     try {
       return parseJournal(await read(journalKey(key), plain))
     } catch (error) {
-      if ((error as { code?: unknown }).code === 'LK_CREDENTIAL_INVALIDATED') return []
+      if (isLatchkeyExpoError(error) && error.code === 'LK_CREDENTIAL_INVALIDATED') return []
       throw error
     }
   }

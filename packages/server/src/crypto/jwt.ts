@@ -38,8 +38,70 @@ export async function signAccessToken(keys: KeyStore, input: IssueAccessTokenInp
     .sign(key)
 }
 
+/**
+ * Why an access token was refused; a stable contract (messages are for people and may change).
+ * - `missing`: no token; `malformed`: not a compact JWS of sane size, or an unparseable one;
+ * - `algorithm_not_allowed`: `alg` outside the allowlist (`none` and HMAC included);
+ * - `unknown_key`: no trusted key has its `kid`; `key_set_unavailable`: the JWK Set could not be had;
+ * - `invalid_signature`; `wrong_type`: `typ` is not at+jwt (RFC 9068);
+ * - `wrong_issuer`, `wrong_audience`; `missing_claims`: `iss aud sub sid iat exp jti` not all there
+ *   (or `sub sid jti` not strings); `invalid_claims`: another claim jose found of the wrong type;
+ * - `expired`; `not_yet_valid`: `nbf` (or `iat`) in the future beyond the clock tolerance;
+ * - `too_long_lived`: `exp − iat` beyond `maxTokenAge` (finding 6);
+ * - `rejected`: anything else.
+ */
+export type InvalidAccessTokenCode =
+  | 'missing'
+  | 'malformed'
+  | 'algorithm_not_allowed'
+  | 'unknown_key'
+  | 'key_set_unavailable'
+  | 'invalid_signature'
+  | 'wrong_type'
+  | 'wrong_issuer'
+  | 'wrong_audience'
+  | 'missing_claims'
+  | 'invalid_claims'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'too_long_lived'
+  | 'rejected'
+
 export class InvalidAccessTokenError extends Error {
   override name = 'InvalidAccessTokenError'
+  constructor(
+    message: string,
+    readonly code: InvalidAccessTokenCode = 'rejected',
+  ) {
+    super(message)
+  }
+}
+
+/** The code of a jose verification failure. */
+function joseCode(e: errors.JOSEError): InvalidAccessTokenCode {
+  if (e instanceof errors.JWTExpired) return 'expired'
+  if (e instanceof errors.JWTClaimValidationFailed) {
+    if (e.reason === 'missing') return 'missing_claims'
+    switch (e.claim) {
+      case 'typ':
+        return 'wrong_type'
+      case 'iss':
+        return 'wrong_issuer'
+      case 'aud':
+        return 'wrong_audience'
+      case 'nbf':
+      case 'iat':
+        return e.reason === 'check_failed' ? 'not_yet_valid' : 'invalid_claims'
+      default:
+        return 'invalid_claims'
+    }
+  }
+  if (e instanceof errors.JWSSignatureVerificationFailed) return 'invalid_signature'
+  if (e instanceof errors.JOSEAlgNotAllowed) return 'algorithm_not_allowed'
+  if (e instanceof errors.JWSInvalid || e instanceof errors.JWTInvalid) return 'malformed'
+  if (e instanceof errors.JWKSNoMatchingKey || e instanceof errors.JWKSMultipleMatchingKeys) return 'unknown_key'
+  if (e instanceof errors.JWKSTimeout || e instanceof errors.JWKSInvalid) return 'key_set_unavailable'
+  return 'rejected'
 }
 
 export interface VerifyCoreOptions {
@@ -65,10 +127,11 @@ export interface VerifyCoreOptions {
  * from a trusted set, an allowlisted `alg` (never `none`, never HMAC, so a public key can't be
  * used as an HMAC secret), `typ` at+jwt, `iss` and `aud` exactly, `exp` and `nbf` with a small
  * clock tolerance, and the presence of `sub`, `sid`, `iat`, `jti`. Any failure throws
- * InvalidAccessTokenError with a message that carries no token material.
+ * InvalidAccessTokenError with a `code` saying why and a message that carries no token material.
  */
 export async function verifyAccessTokenWith(token: unknown, getKey: JWTVerifyGetKey, options: VerifyCoreOptions): Promise<AccessTokenClaims> {
-  if (typeof token !== 'string' || token.length === 0 || token.length > 4096) throw new InvalidAccessTokenError('malformed token')
+  if (token === undefined || token === '') throw new InvalidAccessTokenError('malformed token', 'missing')
+  if (typeof token !== 'string' || token.length > 4096) throw new InvalidAccessTokenError('malformed token', 'malformed')
   try {
     const { payload } = await jwtVerify(token, getKey, {
       algorithms: options.algorithms ?? [ACCESS_TOKEN_ALG],
@@ -80,27 +143,27 @@ export async function verifyAccessTokenWith(token: unknown, getKey: JWTVerifyGet
       ...(options.currentDate ? { currentDate: options.currentDate } : {}),
     })
     if (typeof payload.sid !== 'string' || typeof payload.sub !== 'string' || typeof payload.jti !== 'string') {
-      throw new InvalidAccessTokenError('missing claims')
+      throw new InvalidAccessTokenError('missing claims', 'missing_claims')
     }
     if (options.maxTokenAge !== undefined) {
       const lifetime = (payload.exp ?? 0) - (payload.iat ?? 0)
-      if (!(lifetime <= options.maxTokenAge + (options.clockTolerance ?? 5))) throw new InvalidAccessTokenError('token lifetime exceeds the allowed maximum')
+      if (!(lifetime <= options.maxTokenAge + (options.clockTolerance ?? 5))) throw new InvalidAccessTokenError('token lifetime exceeds the allowed maximum', 'too_long_lived')
     }
     return payload as AccessTokenClaims
   } catch (e) {
     if (e instanceof InvalidAccessTokenError) throw e
-    if (e instanceof errors.JWTExpired) throw new InvalidAccessTokenError('token expired')
-    if (e instanceof errors.JOSEError) throw new InvalidAccessTokenError(`token rejected (${e.code})`)
-    throw new InvalidAccessTokenError('token rejected')
+    if (e instanceof errors.JWTExpired) throw new InvalidAccessTokenError('token expired', 'expired')
+    if (e instanceof errors.JOSEError) throw new InvalidAccessTokenError(`token rejected (${e.code})`, joseCode(e))
+    throw new InvalidAccessTokenError('token rejected', 'rejected')
   }
 }
 
 /** A jose key resolver over the server's own KeyStore. */
 export function keyStoreResolver(keys: KeyStore): JWTVerifyGetKey {
   return async (header) => {
-    if (header.alg !== ACCESS_TOKEN_ALG) throw new InvalidAccessTokenError('algorithm not allowed')
+    if (header.alg !== ACCESS_TOKEN_ALG) throw new InvalidAccessTokenError('algorithm not allowed', 'algorithm_not_allowed')
     const key = await keys.publicKey(header.kid)
-    if (!key) throw new InvalidAccessTokenError('unknown key id')
+    if (!key) throw new InvalidAccessTokenError('unknown key id', 'unknown_key')
     return key
   }
 }

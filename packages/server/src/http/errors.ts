@@ -1,4 +1,36 @@
 /**
+ * The `error` of every answer the API gives: the registered OAuth codes, then this server's own
+ * (each documented in the README's endpoint table).
+ */
+export type HttpErrorCode =
+  // RFC 6749 §5.2: token endpoint errors.
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  // RFC 6749 §4.1.2.1, registered for the token endpoint too (RFC 6749 §11.4): 5xx and 503 answers.
+  | 'server_error'
+  | 'temporarily_unavailable'
+  // RFC 6750 §3.1: protected resources.
+  | 'invalid_token'
+  | 'insufficient_scope'
+  // RFC 7009 §2.2.1: revocation.
+  | 'unsupported_token_type'
+  // RFC 8707 §2: resource indicators.
+  | 'invalid_target'
+  // This server's own.
+  | 'invalid_credentials'
+  | 'account_exists'
+  | 'rate_limited'
+  | 'not_found'
+  | 'method_not_allowed'
+
+/** The RFC 6749 §5.2 body of an error answer. */
+export const errorBody = (error: HttpErrorCode, description: string) => ({ error, error_description: description })
+
+/**
  * Every error the API answers with: RFC 6749 §5.2 shape `{error, error_description}` and a 4xx
  * status (5xx only for real server faults, with a generic message).
  */
@@ -6,7 +38,7 @@ export class HttpError extends Error {
   override name = 'HttpError'
   constructor(
     readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 503,
-    readonly error: string,
+    readonly error: HttpErrorCode,
     readonly description: string,
     readonly headers: Record<string, string> = {},
   ) {

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import type { Expression, ExpressionBuilder, Kysely, SqlBool } from 'kysely'
 import type { Database, SessionRow } from '../db/schema.js'
 import { newSessionId, newSessionSecret } from '../crypto/refresh-token.js'
 
@@ -32,9 +32,25 @@ export async function getSession(db: Kysely<Database>, id: string): Promise<Sess
   return db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst()
 }
 
-/** True when the session is not revoked and within its idle and absolute lifetimes. */
-export function isLive(s: SessionRow, life: Lifetimes, now: Date): boolean {
-  return s.revoked_at === null && s.last_used_at.getTime() > now.getTime() - life.idle * 1000 && s.created_at.getTime() > now.getTime() - life.max * 1000
+/**
+ * "The session is live": not revoked, used within its idle lifetime, created within its absolute
+ * lifetime. The one definition, in two forms: `isLive` for a row already read, `liveSession` for
+ * a query's WHERE; both bound the row by `liveSince`.
+ */
+function liveSince(life: Lifetimes, now: Date) {
+  return { lastUsedAfter: new Date(now.getTime() - life.idle * 1000), createdAfter: new Date(now.getTime() - life.max * 1000) }
+}
+
+export function isLive(s: Pick<SessionRow, 'revoked_at' | 'last_used_at' | 'created_at'>, life: Lifetimes, now: Date): boolean {
+  const since = liveSince(life, now)
+  return s.revoked_at === null && s.last_used_at > since.lastUsedAfter && s.created_at > since.createdAfter
+}
+
+/** `isLive` as a WHERE condition on `sessions` (also inside a join). */
+export function liveSession(life: Lifetimes, now: Date) {
+  const since = liveSince(life, now)
+  return (eb: ExpressionBuilder<Database, 'sessions'>): Expression<SqlBool> =>
+    eb.and([eb('sessions.revoked_at', 'is', null), eb('sessions.last_used_at', '>', since.lastUsedAfter), eb('sessions.created_at', '>', since.createdAfter)])
 }
 
 /**
@@ -50,9 +66,7 @@ export async function rotateSession(db: Kysely<Database>, input: { id: string; c
     .set((eb) => ({ counter: eb('counter', '+', 1), rotated_at: now, last_used_at: now }))
     .where('id', '=', input.id)
     .where('counter', '=', input.counter)
-    .where('revoked_at', 'is', null)
-    .where('last_used_at', '>', new Date(now.getTime() - life.idle * 1000))
-    .where('created_at', '>', new Date(now.getTime() - life.max * 1000))
+    .where(liveSession(life, now))
     .returningAll()
     .executeTakeFirst()
 }
@@ -75,9 +89,7 @@ export async function listLiveSessions(db: Kysely<Database>, userId: string, lif
     .selectFrom('sessions')
     .selectAll()
     .where('user_id', '=', userId)
-    .where('revoked_at', 'is', null)
-    .where('last_used_at', '>', new Date(now.getTime() - life.idle * 1000))
-    .where('created_at', '>', new Date(now.getTime() - life.max * 1000))
+    .where(liveSession(life, now))
     .orderBy('last_used_at', 'desc')
     .execute()
 }
