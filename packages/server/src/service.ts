@@ -106,10 +106,11 @@ export class AuthService {
     return audit(this.o.db, { now: this.o.now(), ...e })
   }
 
-  async #pair(session: SessionRow, now: Date): Promise<TokenResponse> {
+  /** A pair whose access token is for `audience` (an RFC 8707 resource; default this server's own). */
+  async #pair(session: SessionRow, now: Date, audience = this.o.audience): Promise<TokenResponse> {
     const access = await signAccessToken(this.o.keys, {
       issuer: this.o.issuer,
-      audience: this.o.audience,
+      audience,
       userId: session.user_id,
       sessionId: session.id,
       ttlSeconds: this.o.accessTtl,
@@ -165,7 +166,7 @@ export class AuthService {
     return createHmac('sha256', this.#digestKey).update(normalizeEmail(email)).digest().subarray(0, 16).toString('base64url')
   }
 
-  async signUp(input: { email: string; password: string; device: string | null; ip: string | null }): Promise<TokenResponse> {
+  async signUp(input: { email: string; password: string; device: string | null; ip: string | null; audience?: string }): Promise<TokenResponse> {
     const now = this.o.now()
     const email = normalizeEmail(input.email)
     if (this.o.rateLimit) {
@@ -183,10 +184,10 @@ export class AuthService {
     if (!user) throw new HttpError(409, 'account_exists', 'an account with this email already exists')
     const session = await createSession(this.o.db, { userId: user.id, device: input.device, now })
     await this.#audit({ type: 'sign_up', userId: user.id, sessionId: session.id, ip: input.ip, now })
-    return this.#pair(session, now)
+    return this.#pair(session, now, input.audience)
   }
 
-  async signIn(input: { email: string; password: string; device: string | null; ip: string | null }): Promise<TokenResponse> {
+  async signIn(input: { email: string; password: string; device: string | null; ip: string | null; audience?: string }): Promise<TokenResponse> {
     const now = this.o.now()
     const email = normalizeEmail(input.email)
     const limits = this.o.rateLimit
@@ -232,7 +233,7 @@ export class AuthService {
     await giveBack()
     const session = await createSession(this.o.db, { userId: user.id, device: input.device, now })
     await this.#audit({ type: 'sign_in', userId: user.id, sessionId: session.id, ip: input.ip, now })
-    return this.#pair(session, now)
+    return this.#pair(session, now, input.audience)
   }
 
   /** Looks a refresh token up and checks its MAC; undefined for anything not issued by us. */
@@ -252,8 +253,9 @@ export class AuthService {
    * 3. any other authentic token (older, or the previous one after the window) means a copy is in
    *    someone else's hands: the whole session is revoked and `refresh_reuse_detected` audited.
    * A token that fails the MAC check is rejected without touching any session.
+   * `audience` (an RFC 8707 resource the caller has checked) only names the new access token's `aud`.
    */
-  async refresh(token: unknown, ip: string | null): Promise<TokenResponse> {
+  async refresh(token: unknown, ip: string | null, audience?: string): Promise<TokenResponse> {
     const found = await this.#authenticRefresh(token)
     if (!found) throw invalidGrant()
     const { parts } = found
@@ -261,13 +263,13 @@ export class AuthService {
     const rotated = await rotateSession(this.o.db, { id: parts.sessionId, counter: parts.counter, now, life: this.o.life })
     if (rotated) {
       await this.#audit({ type: 'refresh', userId: rotated.user_id, sessionId: rotated.id, ip, detail: { counter: rotated.counter }, now })
-      return this.#pair(rotated, now)
+      return this.#pair(rotated, now, audience)
     }
     const current = await getSession(this.o.db, parts.sessionId)
     if (!current || !isLive(current, this.o.life, now)) throw invalidGrant()
     if (parts.counter === current.counter - 1 && current.rotated_at && now.getTime() - current.rotated_at.getTime() <= this.o.refreshGrace * 1000) {
       await this.#audit({ type: 'refresh_grace', userId: current.user_id, sessionId: current.id, ip, detail: { counter: current.counter }, now })
-      return this.#pair(current, now)
+      return this.#pair(current, now, audience)
     }
     if (await revokeSession(this.o.db, current.id, 'reuse', now)) {
       await this.#audit({ type: 'refresh_reuse_detected', userId: current.user_id, sessionId: current.id, ip, detail: { presented: parts.counter, current: current.counter }, now })
