@@ -17,8 +17,8 @@ export function authRoutes(o: AuthRouteOptions) {
 
   /**
    * Sign-up and sign-in bodies: the credentials, and an optional RFC 8707 `resource` naming the
-   * API the first access token is for (checked before anything else: a bad one creates no account
-   * and costs no password check).
+   * API the first access token is for (checked before the service runs: a bad one creates no
+   * account and costs no password check).
    */
   const credentials = async (c: Context) => {
     const raw = await readBody(c, ['json', 'form'], false, ['resource'])
