@@ -10,7 +10,7 @@ export type { PersistTokens } from './session/session.js'
 export { parseTokenResponse, type TokenResponse, type ParsedTokenResponse } from './session/token-response.js'
 export { decodeClaims } from './session/claims.js'
 
-export { oauth2Refresh, oauth2Revoke, type RefreshFn, type RevokeFn } from './oauth/oauth2.js'
+export { oauth2Refresh, oauth2Revoke, type OAuth2RefreshOptions, type RefreshFn, type RevokeFn } from './oauth/oauth2.js'
 export type { EndpointOptions } from './oauth/http.js'
 
 export { memoryStorage } from './storage/memory.js'

@@ -71,6 +71,27 @@ describe('@latchkey/expo entry', () => {
     expect(lk.authRequestInit({ method: 'POST' })).toEqual({ method: 'POST' })
   })
 
+  it('finding 9: expoSessionOptions passes the RFC 8707 resource to every refresh, native and web', async () => {
+    const bodies: string[] = []
+    vi.stubGlobal('fetch', async (_url: string, init: RequestInit) => {
+      bodies.push(String(init.body))
+      return Response.json({ access_token: 'at', token_type: 'Bearer', expires_in: 600 })
+    })
+    try {
+      const signal = new AbortController().signal
+      for (const os of ['ios', 'android', 'web']) {
+        native.os = os
+        await lk.expoSessionOptions({ tokenEndpoint: 'https://auth.example/oauth/token', resource: 'https://orders.example.com' }).refresh('rt', { signal })
+      }
+      await lk.expoSessionOptions({ tokenEndpoint: 'https://auth.example/oauth/token' }).refresh('rt', { signal })
+    } finally {
+      native.os = 'ios'
+      vi.unstubAllGlobals()
+    }
+    expect(bodies.map((b) => new URLSearchParams(b).get('resource'))).toEqual(['https://orders.example.com', 'https://orders.example.com', 'https://orders.example.com', null])
+    expect(() => lk.expoSessionOptions({ tokenEndpoint: 'https://auth.example/oauth/token', resource: '/orders' })).toThrow(TypeError)
+  })
+
   it('migrateFromAsyncStorage and biometricGate default to the native modules', async () => {
     const result = await lk.migrateFromAsyncStorage({ version: 1, keys: { 'legacy.token': 'legacy.secure' } })
     expect(result.status).toBe('migrated')

@@ -3,7 +3,7 @@ import { cors } from 'hono/cors'
 import { HTTPException } from 'hono/http-exception'
 import { secureHeaders } from 'hono/secure-headers'
 import type { Kysely } from 'kysely'
-import { resolveConfig, type ConfigOptions, type ServerConfig } from './config.js'
+import { ConfigError, resolveConfig, type ConfigOptions, type ServerConfig } from './config.js'
 import { KeyCipher, KeyStore, ensureSigningKey, protectStoredKeys } from './crypto/keys.js'
 import { createPasswordHasher, type PasswordHasher } from './crypto/password.js'
 import { macKeyFromSecret } from './crypto/refresh-token.js'
@@ -15,13 +15,14 @@ import { clientIp } from './http/client-ip.js'
 import type { AppEnv } from './http/context.js'
 import { bodyLimit } from './http/body-limit.js'
 import { noStoreWhenAuthenticated } from './http/no-store.js'
-import { ClientAbortError, HttpError, errorBody } from './http/errors.js'
+import { ClientAbortError, HttpError, errorBody, errorResponse } from './http/errors.js'
 import { authRoutes } from './routes/auth.js'
 import { healthRoutes } from './routes/health.js'
 import { meRoutes } from './routes/me.js'
 import { oauthRoutes } from './routes/oauth.js'
 import { sessionRoutes } from './routes/sessions.js'
 import { wellKnownRoutes } from './routes/well-known.js'
+import { createAudiencePolicy, type AudiencePolicy } from './resource-indicators.js'
 import { AuthService, type Logger } from './service.js'
 import { ensureServerSecret } from './store/secrets.js'
 import { serveSpa } from './static.js'
@@ -71,6 +72,11 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
   const config = resolveConfig(options)
   const issuer = config.issuer
   if (issuer === undefined) throw new TypeError('createApp: `issuer` is required')
+  const audience = config.audience ?? issuer
+  if (config.resources.includes(audience)) {
+    throw new ConfigError(`LATCHKEY_RESOURCES must name other services, not this server's own audience ${JSON.stringify(audience)}: tokens for it are the ones /me accepts`)
+  }
+  const audiences = createAudiencePolicy({ own: audience, resources: config.resources })
   const logger = options.logger ?? consoleLogger
   const now = options.now ?? (() => new Date())
   const passwords =
@@ -103,7 +109,7 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
       macKey: macKeyFromSecret(config.secret ?? storedSecret),
       passwords,
       issuer,
-      audience: config.audience ?? issuer,
+      audience,
       accessTtl: config.accessTtl,
       refreshGrace: config.refreshGrace,
       life: { idle: config.sessionIdle, max: config.sessionMax },
@@ -113,7 +119,7 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
       now,
       logger,
     })
-    const app = buildRoutes(service, config, logger)
+    const app = buildRoutes(service, config, audiences, logger)
     const stopPruning = schedulePrune(service, config.pruneInterval, logger)
     const close = async () => {
       await stopPruning()
@@ -175,7 +181,7 @@ function routeMethods(app: Hono<AppEnv>): (path: string) => string[] {
   }
 }
 
-function buildRoutes(service: AuthService, config: ServerConfig, logger: Logger): Hono<AppEnv> {
+function buildRoutes(service: AuthService, config: ServerConfig, audiences: AudiencePolicy, logger: Logger): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
   const cookieMaxAge = service.o.life.idle
   const refreshCookie = refreshCookiePolicy(service.o.issuer)
@@ -184,10 +190,7 @@ function buildRoutes(service: AuthService, config: ServerConfig, logger: Logger)
     if (err instanceof ClientAbortError) {
       logger.info('client aborted the request body', { method: c.req.method, path: c.req.path, ip: c.var.ip ?? null, error: errorText(err.cause) })
     }
-    if (err instanceof HttpError) {
-      for (const [k, v] of Object.entries(err.headers)) c.header(k, v)
-      return c.json(errorBody(err.error, err.description), err.status)
-    }
+    if (err instanceof HttpError) return errorResponse(c, err)
     if (err instanceof HTTPException && err.status < 500) {
       return c.json(errorBody('invalid_request', err.message || 'bad request'), err.status)
     }
@@ -229,9 +232,9 @@ function buildRoutes(service: AuthService, config: ServerConfig, logger: Logger)
   app.use(secureHeaders({ crossOriginEmbedderPolicy: false, crossOriginResourcePolicy: false }))
   app.use(bodyLimit({ maxBytes: config.maxBodyBytes }))
 
-  app.route('/auth', authRoutes({ cookieMaxAge }))
+  app.route('/auth', authRoutes({ cookieMaxAge, audiences }))
   app.route('/auth/sessions', sessionRoutes())
-  app.route('/oauth', oauthRoutes({ cookieMaxAge }))
+  app.route('/oauth', oauthRoutes({ cookieMaxAge, audiences }))
   app.route('/me', meRoutes())
   app.route('/.well-known', wellKnownRoutes({ issuer: service.o.issuer }))
   app.route('/health', healthRoutes())

@@ -1,12 +1,14 @@
 import http from 'node:http'
 import { generateKeyPair, importJWK, SignJWT, exportSPKI, type JWK } from 'jose'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { InvalidAccessTokenError } from './crypto/jwt.js'
 import { verifyAccessToken } from './resource.js'
 import { createPgliteDir, type TestDatabase } from './test-support/databases.js'
 import { PASSWORD, getMe, postJson, signUp, startTestServer, uniqueEmail } from './test-support/server.js'
 import type { RunningServer } from './server.js'
 import type { Logger } from './service.js'
 
+const API = 'https://orders.example.com'
 let tdb: TestDatabase
 let server: RunningServer
 let base: string
@@ -36,7 +38,7 @@ function logged(match: (l: LogLine) => boolean): Promise<LogLine> {
 
 beforeAll(async () => {
   tdb = createPgliteDir()
-  server = await startTestServer(tdb, { logger, rateLimit: { perAccount: { max: 5, windowSeconds: 60 }, perIp: { max: 60, windowSeconds: 60 } } })
+  server = await startTestServer(tdb, { logger, resources: [API], rateLimit: { perAccount: { max: 5, windowSeconds: 60 }, perIp: { max: 60, windowSeconds: 60 } } })
   base = server.url
 })
 afterAll(async () => {
@@ -48,74 +50,83 @@ type Key = Awaited<ReturnType<typeof importJWK>>
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
 
 describe('forged and altered access tokens → 401 from /me and from verifyAccessToken', () => {
-  let valid: string
   let kid: string
   let privateKey: Key
   let publicJwk: JWK
-  let claims: Record<string, unknown>
+  /** A real token and its claims: one for /me, one for a resource server (finding 9: each has its own audience). */
+  interface Forge {
+    valid: string
+    claims: Record<string, unknown>
+  }
+  let me: Forge
+  let api: Forge
 
   beforeAll(async () => {
-    valid = (await signUp(base)).access_token
+    const forge = (valid: string): Forge => ({ valid, claims: JSON.parse(Buffer.from(valid.split('.')[1]!, 'base64url').toString()) as Record<string, unknown> })
+    me = forge((await signUp(base)).access_token)
+    api = forge((await signUp(base, undefined, undefined, API)).access_token)
     const row = await server.db.selectFrom('signing_keys').selectAll().where('status', '=', 'current').executeTakeFirstOrThrow()
     kid = row.kid
     privateKey = (await importJWK(JSON.parse(row.private_jwk) as JWK, 'ES256')) as Key
     publicJwk = JSON.parse(row.public_jwk) as JWK
-    claims = JSON.parse(Buffer.from(valid.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>
   })
 
   /** Signs with the server's real key, so only the one altered property can be what fails. */
-  const realSigned = (over: Record<string, unknown>, header: Record<string, unknown> = {}) =>
-    new SignJWT({ ...claims, ...over }).setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt', ...header }).sign(privateKey)
+  const realSigned = (f: Forge, over: Record<string, unknown>, header: Record<string, unknown> = {}) =>
+    new SignJWT({ ...f.claims, ...over }).setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt', ...header }).sign(privateKey)
 
   const now = () => Math.floor(Date.now() / 1000)
 
-  const cases: [string, () => Promise<string>][] = [
-    ['alg none', async () => `${b64({ alg: 'none', kid, typ: 'at+jwt' })}.${b64(claims)}.`],
-    ['alg none with the original signature', async () => `${b64({ alg: 'none', kid, typ: 'at+jwt' })}.${valid.split('.')[1]}.${valid.split('.')[2]}`],
+  const cases: [string, (f: Forge) => Promise<string>][] = [
+    ['alg none', async (f) => `${b64({ alg: 'none', kid, typ: 'at+jwt' })}.${b64(f.claims)}.`],
+    ['alg none with the original signature', async (f) => `${b64({ alg: 'none', kid, typ: 'at+jwt' })}.${f.valid.split('.')[1]}.${f.valid.split('.')[2]}`],
     [
       'HS256 signed with the public key (PEM) as the secret',
-      async () => {
+      async (f) => {
         const pem = await exportSPKI((await importJWK(publicJwk, 'ES256')) as Parameters<typeof exportSPKI>[0])
-        return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid, typ: 'at+jwt' }).sign(new TextEncoder().encode(pem))
+        return new SignJWT(f.claims).setProtectedHeader({ alg: 'HS256', kid, typ: 'at+jwt' }).sign(new TextEncoder().encode(pem))
       },
     ],
-    ['HS256 signed with the public JWK JSON as the secret', () => new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid, typ: 'at+jwt' }).sign(new TextEncoder().encode(JSON.stringify(publicJwk)))],
+    ['HS256 signed with the public JWK JSON as the secret', (f) => new SignJWT(f.claims).setProtectedHeader({ alg: 'HS256', kid, typ: 'at+jwt' }).sign(new TextEncoder().encode(JSON.stringify(publicJwk)))],
     [
       'a foreign ES256 key claiming our kid',
-      async () => {
+      async (f) => {
         const { privateKey: foreign } = await generateKeyPair('ES256')
-        return new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' }).sign(foreign)
+        return new SignJWT(f.claims).setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' }).sign(foreign)
       },
     ],
     [
       'tampered payload (other sub), original signature',
-      async () => {
-        const [h, , s] = valid.split('.')
-        return `${h}.${b64({ ...claims, sub: 'someone-else' })}.${s}`
+      async (f) => {
+        const [h, , s] = f.valid.split('.')
+        return `${h}.${b64({ ...f.claims, sub: 'someone-else' })}.${s}`
       },
     ],
-    ['wrong iss', () => realSigned({ iss: 'https://evil.example' })],
-    ['wrong aud', () => realSigned({ aud: 'https://other-api.example' })],
-    ['expired', () => realSigned({ iat: now() - 7200, exp: now() - 3600 })],
-    ['not yet valid (nbf in the future)', () => realSigned({ nbf: now() + 3600 })],
-    ['kid pointing nowhere', () => realSigned({}, { kid: 'no-such-key' })],
-    ['no kid', () => realSigned({}, { kid: undefined })],
-    ['typ JWT instead of at+jwt (an ID token or other JWT)', () => realSigned({}, { typ: 'JWT' })],
-    ['no sid claim', () => realSigned({ sid: undefined })],
-    ['no exp claim', () => realSigned({ exp: undefined })],
-    ['truncated signature', async () => valid.slice(0, -10)],
+    ['wrong iss', (f) => realSigned(f, { iss: 'https://evil.example' })],
+    ['wrong aud', (f) => realSigned(f, { aud: 'https://other-api.example' })],
+    ['two audiences, its own among them', (f) => realSigned(f, { aud: [f.claims.aud, 'https://other-api.example'] })],
+    ['expired', (f) => realSigned(f, { iat: now() - 7200, exp: now() - 3600 })],
+    ['not yet valid (nbf in the future)', (f) => realSigned(f, { nbf: now() + 3600 })],
+    ['kid pointing nowhere', (f) => realSigned(f, {}, { kid: 'no-such-key' })],
+    ['no kid', (f) => realSigned(f, {}, { kid: undefined })],
+    ['typ JWT instead of at+jwt (an ID token or other JWT)', (f) => realSigned(f, {}, { typ: 'JWT' })],
+    ['no sid claim', (f) => realSigned(f, { sid: undefined })],
+    ['no exp claim', (f) => realSigned(f, { exp: undefined })],
+    ['truncated signature', async (f) => f.valid.slice(0, -10)],
   ]
 
-  test('the forging harness itself produces an accepted token when nothing is altered', async () => {
-    expect((await getMe(base, await realSigned({}))).status).toBe(200)
+  const verifyAtApi = (token: string) => verifyAccessToken(token, { jwksUrl: `${base}/.well-known/jwks.json`, issuer: server.issuer, audience: API })
+
+  test('the forging harness itself produces accepted tokens when nothing is altered', async () => {
+    expect((await getMe(base, await realSigned(me, {}))).status).toBe(200)
+    await expect(verifyAtApi(await realSigned(api, {}))).resolves.toMatchObject({ aud: API })
   })
 
   test.each(cases)('%s', async (_name, make) => {
-    const token = await make()
-    const res = await getMe(base, token)
+    const res = await getMe(base, await make(me))
     expect(res.status).toBe(401)
     expect(res.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/)
-    await expect(verifyAccessToken(token, { jwksUrl: `${base}/.well-known/jwks.json`, issuer: server.issuer, audience: server.issuer })).rejects.toThrow()
+    await expect(verifyAtApi(await make(api))).rejects.toThrow(InvalidAccessTokenError)
   })
 })
 

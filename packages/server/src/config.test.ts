@@ -38,11 +38,13 @@ describe('loadConfig', () => {
       LATCHKEY_ACCESS_TTL: '5m', LATCHKEY_REFRESH_GRACE: '3', LATCHKEY_SESSION_IDLE: '1d', LATCHKEY_SESSION_MAX: '12h', LATCHKEY_RETENTION: '30d', LATCHKEY_HASH_CONCURRENCY: '3',
       LATCHKEY_SECRET: 's'.repeat(32), LATCHKEY_STATIC_DIR: tmp, LATCHKEY_RATE_LIMIT: 'off', LATCHKEY_TRUST_PROXY: 'on', LATCHKEY_TRUSTED_HOPS: '2',
       LATCHKEY_SESSION_CHECK: 'off', LATCHKEY_CORS_ORIGINS: 'https://app.example.com, http://localhost:8081/', LATCHKEY_KEY_ROTATION: '30d',
+      LATCHKEY_RESOURCES: 'https://orders.example.com, urn:example:billing,https://orders.example.com',
     })
     expect(c).toEqual({
       port: 9000, host: '0.0.0.0', dataDir: '/tmp/x', databaseUrl: 'postgres://u@h/db', issuer: 'https://auth.example.com', audience: undefined,
       accessTtl: 300, refreshGrace: 3, sessionIdle: 86400, sessionMax: 43200, retention: 2592000, hashConcurrency: 3, secret: 's'.repeat(32),
       staticDir: tmp, rateLimit: false, trustProxy: true, trustedHops: 2, checkSessionOnAccess: false, corsOrigins: ['https://app.example.com', 'http://localhost:8081'],
+      resources: ['https://orders.example.com', 'urn:example:billing'],
       maxBodyBytes: DEFAULTS.maxBodyBytes, pruneInterval: DEFAULTS.pruneInterval, keyRotation: 2592000, shutdownTimeoutMs: DEFAULTS.shutdownTimeoutMs,
     })
   })
@@ -85,6 +87,11 @@ describe('loadConfig', () => {
     [{ LATCHKEY_CORS_ORIGINS: 'https://app.example.com/login' }, /LATCHKEY_CORS_ORIGINS/],
     [{ LATCHKEY_CORS_ORIGINS: 'https://ok.example.com,ftp://files.example.com' }, /LATCHKEY_CORS_ORIGINS/],
     [{ LATCHKEY_CORS_ORIGINS: 'app.example.com' }, /LATCHKEY_CORS_ORIGINS/],
+    // Finding 9, RFC 8707 §2: a resource is an absolute URI without a fragment.
+    [{ LATCHKEY_RESOURCES: '/orders' }, /LATCHKEY_RESOURCES must be absolute URIs/],
+    [{ LATCHKEY_RESOURCES: 'orders.example.com' }, /LATCHKEY_RESOURCES must be absolute URIs/],
+    [{ LATCHKEY_RESOURCES: 'https://orders.example.com#v1' }, /LATCHKEY_RESOURCES must be absolute URIs/],
+    [{ LATCHKEY_RESOURCES: 'https://ok.example.com,https://bad example.com' }, /LATCHKEY_RESOURCES must be absolute URIs/],
     [{ LATCHKEY_STATIC_DIR: join(tmp, 'missing') }, /LATCHKEY_STATIC_DIR must be an existing folder/],
     [{ LATCHKEY_STATIC_DIR: aFile }, /LATCHKEY_STATIC_DIR must be an existing folder/],
     [{ LATCHKEY_KEY_ROTATION: 'sometimes' }, /LATCHKEY_KEY_ROTATION must be a duration/],
@@ -112,6 +119,12 @@ describe('loadConfig', () => {
     expect(loadConfig({}).keyRotation).toBe(90 * 86_400)
     expect(loadConfig({ LATCHKEY_KEY_ROTATION: 'off' }).keyRotation).toBe(false)
     expect(loadConfig({ LATCHKEY_KEY_ROTATION: '21m' }).keyRotation).toBe(1260)
+  })
+
+  test('finding 9: programmatic resources are checked as LATCHKEY_RESOURCES is; unset means none', () => {
+    expect(loadConfig({}).resources).toEqual([])
+    expect(resolveConfig({ resources: ['https://orders.example.com'] }).resources).toEqual(['https://orders.example.com'])
+    expect(() => resolveConfig({ resources: ['orders'] })).toThrow(ConfigError)
   })
 
   test('durations', () => {

@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { isResourceIndicator } from './resource-indicators.js'
 import { DEFAULT_RATE_LIMITS, type RateLimitOptions } from './service.js'
 
 /**
@@ -21,8 +22,18 @@ export interface ServerConfig {
    * with the port actually bound (startServer), so `PORT=0` still names a reachable issuer.
    */
   issuer: string | undefined
-  /** `aud` of access tokens; unset: the issuer. */
+  /**
+   * The server's own audience: `aud` of access tokens requested without a `resource`, the only
+   * audience /me, the session endpoints and sign-out accept. Unset: the issuer.
+   */
   audience: string | undefined
+  /**
+   * `LATCHKEY_RESOURCES` (comma-separated): the resource servers (APIs) this server issues access
+   * tokens for. A token request naming one of them in `resource` (RFC 8707 §2) gets a token whose
+   * `aud` is exactly that URI, accepted by that service only. Each is an absolute URI without a
+   * fragment, compared byte for byte (RFC 8707 §2). Default none: every token is for this server.
+   */
+  resources: string[]
   /** `LATCHKEY_ACCESS_TTL`: access token lifetime, seconds. */
   accessTtl: number
   /**
@@ -169,6 +180,7 @@ export function resolveConfig(options: ConfigOptions = {}): ServerConfig {
     databaseUrl: o.databaseUrl || undefined,
     issuer: o.issuer === undefined || o.issuer === '' ? undefined : normalizeIssuer(o.issuer),
     audience: o.audience || undefined,
+    resources: parseResources('resources', o.resources ?? []),
     accessTtl: o.accessTtl ?? DEFAULTS.accessTtl,
     refreshGrace: o.refreshGrace ?? DEFAULTS.refreshGrace,
     sessionIdle: o.sessionIdle ?? DEFAULTS.sessionIdle,
@@ -268,7 +280,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustedHops: hopsRaw === undefined ? undefined : Number(hopsRaw),
     checkSessionOnAccess: flag('LATCHKEY_SESSION_CHECK', DEFAULTS.checkSessionOnAccess),
     corsOrigins: parseOrigins(get('LATCHKEY_CORS_ORIGINS')),
+    resources: parseResources('LATCHKEY_RESOURCES', get('LATCHKEY_RESOURCES')?.split(',') ?? []),
   })
+}
+
+/** RFC 8707 §2 resource indicators: absolute URIs without a fragment, kept as written (duplicates dropped). */
+function parseResources(name: string, values: readonly string[]): string[] {
+  const out = new Set<string>()
+  for (const raw of values) {
+    const value = raw.trim()
+    if (value === '') continue
+    if (!isResourceIndicator(value)) {
+      throw new ConfigError(`${name} must be absolute URIs without a fragment, like https://api.example.com (RFC 8707 §2); got ${JSON.stringify(value.slice(0, 200))}`)
+    }
+    out.add(value)
+  }
+  return [...out]
 }
 
 function parseStaticDir(dir: string | undefined): string | undefined {

@@ -4,7 +4,10 @@
 export { startServer, type ServerOptions, type RunningServer } from './server.js'
 export { createApp, consoleLogger, silentLogger, type AppOptions, type LatchkeyApp } from './app.js'
 export { loadConfig, ConfigError, DEFAULTS as SERVER_DEFAULTS, type ServerConfig } from './config.js'
-export { verifyAccessToken, requireAccessToken, type VerifyAccessTokenOptions, type AccessTokenClaims } from './resource.js'
+export {
+  createAccessTokenVerifier, verifyAccessToken, requireAccessToken,
+  type AccessTokenVerifier, type VerifyAccessTokenOptions, type AccessTokenClaims,
+} from './resource.js'
 export { InvalidAccessTokenError, type InvalidAccessTokenCode } from './crypto/jwt.js'
 export { rotateSigningKeys, ACCESS_TOKEN_ALG, KeyCipher, SigningKeyDecryptionError } from './crypto/keys.js'
 export { countAuditEvents, listAuditEvents, type AuditEvent, type AuditType } from './store/audit.js'

@@ -1,16 +1,20 @@
 import { Hono } from 'hono'
 import { expect, test } from 'vitest'
 import { rotateSigningKeys } from './crypto/keys.js'
+import { InvalidAccessTokenError } from './crypto/jwt.js'
 import { requireAccessToken, verifyAccessToken, type AccessTokenClaims } from './resource.js'
 import { pgliteBackend } from './test-support/databases.js'
 import { getMe, refresh, sidOf, signUp, serverForSuite, type Pair } from './test-support/server.js'
 
-const suite = serverForSuite(pgliteBackend, {})
+const API = 'https://orders.example.com'
+const suite = serverForSuite(pgliteBackend, { resources: [API] })
 
-const opts = () => ({ issuer: suite.server.issuer, audience: suite.server.issuer })
+// A resource server's options: its own audience (finding 9), never the issuer.
+const opts = () => ({ issuer: suite.server.issuer, audience: API })
+const signUpForApi = () => signUp(suite.server.url, undefined, undefined, API)
 
 test('verifyAccessToken with jwksUrl and with keys: claims iss aud sub sid iat exp jti', async () => {
-  const pair = await signUp(suite.server.url)
+  const pair = await signUpForApi()
   const viaUrl = await verifyAccessToken(pair.access_token, { jwksUrl: `${suite.server.url}/.well-known/jwks.json`, ...opts() })
   const keys = (await (await fetch(`${suite.server.url}/.well-known/jwks.json`)).json()) as { keys: never[] }
   const viaKeys = await verifyAccessToken(pair.access_token, { keys, ...opts() })
@@ -18,18 +22,20 @@ test('verifyAccessToken with jwksUrl and with keys: claims iss aud sub sid iat e
   expect(Object.keys(viaUrl).sort()).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'sid', 'sub'])
   expect(viaUrl.exp - viaUrl.iat).toBe(600)
   expect(viaUrl.sid).toBe(sidOf(pair.access_token))
-  await expect(verifyAccessToken(pair.access_token, { keys, issuer: suite.server.issuer, audience: 'someone-else' })).rejects.toThrow()
-  await expect(verifyAccessToken(pair.access_token, { keys, issuer: 'https://other', audience: suite.server.issuer })).rejects.toThrow()
-  await expect(verifyAccessToken(pair.access_token, { keys: { keys: [] }, ...opts() })).rejects.toThrow()
+  expect(viaUrl.aud).toBe(API)
+  await expect(verifyAccessToken(pair.access_token, { keys, issuer: suite.server.issuer, audience: 'https://someone-else.example' })).rejects.toThrow(InvalidAccessTokenError)
+  await expect(verifyAccessToken(pair.access_token, { keys, issuer: 'https://other', audience: API })).rejects.toThrow(InvalidAccessTokenError)
+  await expect(verifyAccessToken(pair.access_token, { keys: { keys: [] }, ...opts() })).rejects.toThrow(InvalidAccessTokenError)
 })
 
 test('requireAccessToken: a Hono resource server that never calls the auth server per request', async () => {
   const api = new Hono<{ Variables: { accessToken: AccessTokenClaims } }>()
   api.get('/orders', requireAccessToken({ jwksUrl: `${suite.server.url}/.well-known/jwks.json`, ...opts() }), (c) => c.json({ user: c.get('accessToken').sub }))
-  const pair = await signUp(suite.server.url)
+  const pair = await signUpForApi()
   const ok = await api.request('/orders', { headers: { authorization: `Bearer ${pair.access_token}` } })
   expect(ok.status).toBe(200)
-  expect(((await ok.json()) as { user: string }).user).toBe(((await (await getMe(suite.server.url, pair.access_token)).json()) as { id: string }).id)
+  const own = (await (await refresh(suite.server.url, pair.refresh_token)).json()) as Pair
+  expect(((await ok.json()) as { user: string }).user).toBe(((await (await getMe(suite.server.url, own.access_token)).json()) as { id: string }).id)
   const none = await api.request('/orders')
   expect(none.status).toBe(401)
   expect(none.headers.get('www-authenticate')).toBe('Bearer')
@@ -40,6 +46,7 @@ test('requireAccessToken: a Hono resource server that never calls the auth serve
 
 test('key rotation: the previous key stays in the JWKS (old tokens verify), a second rotation retires it', async () => {
   const before = await signUp(suite.server.url)
+  const beforeForApi = await signUpForApi()
   const oldKid = JSON.parse(Buffer.from(before.access_token.split('.')[0]!, 'base64url').toString()).kid as string
   const first = await rotateSigningKeys(suite.server.db)
   expect(first.previous).toBe(oldKid)
@@ -47,7 +54,7 @@ test('key rotation: the previous key stays in the JWKS (old tokens verify), a se
   const jwks = (await (await fetch(`${suite.server.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }
   expect(jwks.keys.map((k) => k.kid).sort()).toEqual([first.kid, oldKid].sort())
   expect((await getMe(suite.server.url, before.access_token)).status).toBe(200)
-  await expect(verifyAccessToken(before.access_token, { keys: jwks as never, ...opts() })).resolves.toBeTruthy()
+  await expect(verifyAccessToken(beforeForApi.access_token, { keys: jwks as never, ...opts() })).resolves.toBeTruthy()
   const after = (await (await refresh(suite.server.url, before.refresh_token)).json()) as Pair
   expect(JSON.parse(Buffer.from(after.access_token.split('.')[0]!, 'base64url').toString()).kid).toBe(first.kid)
   await rotateSigningKeys(suite.server.db)

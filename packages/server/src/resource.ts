@@ -3,11 +3,17 @@ import type { MiddlewareHandler } from 'hono'
 import { ACCESS_TOKEN_ALG } from './crypto/keys.js'
 import { InvalidAccessTokenError, verifyAccessTokenWith, type AccessTokenClaims } from './crypto/jwt.js'
 import { bearerToken } from './http/context.js'
+import { errorResponse, invalidToken, missingToken } from './http/errors.js'
 
 export type { AccessTokenClaims }
 
 export type VerifyAccessTokenOptions = ({ jwksUrl: string | URL; keys?: never } | { keys: JSONWebKeySet; jwksUrl?: never }) & {
   issuer: string
+  /**
+   * This resource server's own audience: its resource URI, exactly as the auth server lists it in
+   * LATCHKEY_RESOURCES and as clients send it as `resource` (RFC 8707 §2). Tokens for any other
+   * audience, the auth server's own included, are refused. The issuer is not accepted here.
+   */
   audience: string
   /** Default ['ES256']. */
   algorithms?: string[]
@@ -21,63 +27,90 @@ export type VerifyAccessTokenOptions = ({ jwksUrl: string | URL; keys?: never } 
   maxTokenAge?: number
 }
 
-// One cached remote key set per JWKS URL (jose caches keys and refetches on an unknown kid,
-// rate-limited by its cooldown).
-const remoteSets = new Map<string, JWTVerifyGetKey>()
+/** Verifies one access token for the resource server it was made for; rejects with InvalidAccessTokenError. */
+export interface AccessTokenVerifier {
+  (token: string): Promise<AccessTokenClaims>
+  readonly audience: string
+}
 
-function resolver(o: VerifyAccessTokenOptions): JWTVerifyGetKey {
-  let set: JWTVerifyGetKey | undefined
-  if (o.keys) set = createLocalJWKSet(o.keys)
-  else {
-    const url = String(o.jwksUrl)
-    set = remoteSets.get(url)
-    if (!set) {
-      set = createRemoteJWKSet(new URL(url), { cooldownDuration: 30_000, cacheMaxAge: 600_000 })
-      remoteSets.set(url, set)
-    }
+const withoutTrailingSlash = (s: string) => s.replace(/\/+$/, '')
+
+/**
+ * Builds a verifier for one resource server: its options are checked and its key set built here,
+ * once (a remote set is fetched on first use, cached by jose, and refetched on an unknown `kid`
+ * no more than every 30 s), never per request and never shared through module state.
+ *
+ * The audience must be the resource server's own (security review finding 9): with the issuer as
+ * the audience, every token the auth server issues for itself (the ones /me accepts, which every
+ * signed-in app holds) would be accepted here too, and a token sent to one service would work at
+ * every other. So `audience` equal to `issuer` is refused with a TypeError. An auth server with its
+ * own `audience` set is not detectable from here: do not configure a resource server with that one.
+ */
+export function createAccessTokenVerifier(options: VerifyAccessTokenOptions): AccessTokenVerifier {
+  if (!options.issuer || !options.audience) throw new TypeError('createAccessTokenVerifier: issuer and audience are required')
+  if (withoutTrailingSlash(options.audience) === withoutTrailingSlash(options.issuer)) {
+    throw new TypeError(
+      "createAccessTokenVerifier: audience must be this resource server's own resource URI (listed in the auth server's LATCHKEY_RESOURCES), not the issuer: tokens for the issuer are the auth server's own (RFC 8707)",
+    )
   }
-  const keySet = set
+  const getKey = keySet(options)
+  const core = {
+    issuer: options.issuer,
+    audience: options.audience,
+    algorithms: options.algorithms ?? [ACCESS_TOKEN_ALG],
+    ...(options.clockTolerance !== undefined ? { clockTolerance: options.clockTolerance } : {}),
+    ...(options.maxTokenAge !== undefined ? { maxTokenAge: options.maxTokenAge } : {}),
+  }
+  // verifyAccessTokenWith also refuses a token naming more than one audience (RFC 8707, one per token).
+  const verify = (token: string) => verifyAccessTokenWith(token, getKey, core)
+  return Object.assign(verify, { audience: options.audience })
+}
+
+function keySet(o: VerifyAccessTokenOptions): JWTVerifyGetKey {
+  let set: JWTVerifyGetKey
+  if (o.keys) set = createLocalJWKSet(o.keys)
+  else if (o.jwksUrl) set = createRemoteJWKSet(new URL(String(o.jwksUrl)), { cooldownDuration: 30_000, cacheMaxAge: 600_000 })
+  else throw new TypeError('createAccessTokenVerifier: jwksUrl or keys is required')
   // Our tokens always name their key; one without a `kid` is not ours (same rule as the server).
   return (header, token) => {
-    if (typeof header.kid !== 'string' || header.kid === '') throw new InvalidAccessTokenError('token has no kid')
-    return keySet(header, token)
+    if (typeof header.kid !== 'string' || header.kid === '') throw new InvalidAccessTokenError('token has no kid', 'unknown_key')
+    return set(header, token)
   }
 }
 
 /**
  * Verifies a Latchkey access token without calling the auth server: signature by a key from the
  * JWKS (fetched from `jwksUrl`, or given as `keys`), alg allowlist (ES256), `typ` at+jwt, `iss`,
- * `aud`, `exp`, `nbf`. Resolves to the claims (`sub` is the user id, `sid` the session id);
- * rejects with InvalidAccessTokenError. Stateless: a revoked session's token stays valid here
- * until it expires (access tokens are short-lived for that reason).
+ * `aud` (this resource server's own, one value), `exp`, `nbf`. Resolves to the claims (`sub` is
+ * the user id, `sid` the session id); rejects with InvalidAccessTokenError. Stateless: a revoked
+ * session's token stays valid here until it expires (access tokens are short-lived for that reason).
+ *
+ * A one-off check: each call builds its own key set (with `jwksUrl`, one JWKS fetch per call). A
+ * server verifying many tokens makes one `createAccessTokenVerifier(options)` and calls that.
  */
 export async function verifyAccessToken(token: string, options: VerifyAccessTokenOptions): Promise<AccessTokenClaims> {
-  if (!options.issuer || !options.audience) throw new TypeError('verifyAccessToken: issuer and audience are required')
-  return verifyAccessTokenWith(token, resolver(options), {
-    issuer: options.issuer,
-    audience: options.audience,
-    algorithms: options.algorithms ?? [ACCESS_TOKEN_ALG],
-    ...(options.clockTolerance !== undefined ? { clockTolerance: options.clockTolerance } : {}),
-    ...(options.maxTokenAge !== undefined ? { maxTokenAge: options.maxTokenAge } : {}),
-  })
+  return createAccessTokenVerifier(options)(token)
 }
 
 /**
  * Hono middleware for resource servers: requires `Authorization: Bearer <access token>`, sets
- * `c.get('accessToken')` to the verified claims, or answers 401 with an RFC 6750 challenge.
+ * `c.get('accessToken')` to the verified claims, or answers 401 with the auth server's RFC 6750 §3
+ * challenge (a bare `Bearer` when no token was sent). The verifier (and its key set) is built
+ * once, here; pass one from `createAccessTokenVerifier` to share it between routes.
  */
-export function requireAccessToken(options: VerifyAccessTokenOptions): MiddlewareHandler<{ Variables: { accessToken: AccessTokenClaims } }> {
-  return async (c, next) => {
+export function requireAccessToken(
+  options: VerifyAccessTokenOptions | AccessTokenVerifier,
+): MiddlewareHandler<{ Variables: { accessToken: AccessTokenClaims } }> {
+  const verify = typeof options === 'function' ? options : createAccessTokenVerifier(options)
+  return async function requireAccessTokenHandler(c, next) {
     const token = bearerToken(c.req.header('authorization'))
+    if (!token) return errorResponse(c, missingToken())
     let claims: AccessTokenClaims
     try {
-      if (!token) throw new InvalidAccessTokenError('missing bearer token')
-      claims = await verifyAccessToken(token, options)
+      claims = await verify(token)
     } catch (e) {
       if (!(e instanceof InvalidAccessTokenError)) throw e
-      const description = token ? 'the access token is invalid or expired' : 'an access token is required'
-      c.header('WWW-Authenticate', token ? `Bearer error="invalid_token", error_description="${description}"` : 'Bearer')
-      return c.json({ error: 'invalid_token', error_description: description }, 401)
+      return errorResponse(c, invalidToken())
     }
     c.set('accessToken', claims)
     await next()

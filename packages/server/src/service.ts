@@ -108,10 +108,11 @@ export class AuthService {
     return audit(this.o.db, { now: this.o.now(), ...e })
   }
 
-  async #pair(session: SessionRow, now: Date): Promise<TokenResponse> {
+  /** A pair whose access token is for `audience` (an RFC 8707 resource; default this server's own). */
+  async #pair(session: SessionRow, now: Date, audience = this.o.audience): Promise<TokenResponse> {
     const access = await signAccessToken(this.o.keys, {
       issuer: this.o.issuer,
-      audience: this.o.audience,
+      audience,
       userId: session.user_id,
       sessionId: session.id,
       ttlSeconds: this.o.accessTtl,
@@ -176,7 +177,7 @@ export class AuthService {
     return createHmac('sha256', this.#digestKey).update(normalizeEmail(email)).digest().subarray(0, 16).toString('base64url')
   }
 
-  async signUp(input: { email: string; password: string; device: string | null; ip: string | null }): Promise<TokenResponse> {
+  async signUp(input: { email: string; password: string; device: string | null; ip: string | null; audience?: string }): Promise<TokenResponse> {
     this.#refuseIfBusy()
     const now = this.o.now()
     const email = normalizeEmail(input.email)
@@ -190,10 +191,10 @@ export class AuthService {
     if (!user) throw new HttpError(409, 'account_exists', 'an account with this email already exists')
     const session = await createSession(this.o.db, { userId: user.id, device: input.device, now })
     await this.#audit({ type: 'sign_up', userId: user.id, sessionId: session.id, ip: input.ip, now })
-    return this.#pair(session, now)
+    return this.#pair(session, now, input.audience)
   }
 
-  async signIn(input: { email: string; password: string; device: string | null; ip: string | null }): Promise<TokenResponse> {
+  async signIn(input: { email: string; password: string; device: string | null; ip: string | null; audience?: string }): Promise<TokenResponse> {
     this.#refuseIfBusy()
     const now = this.o.now()
     const email = normalizeEmail(input.email)
@@ -240,7 +241,7 @@ export class AuthService {
     await giveBack()
     const session = await createSession(this.o.db, { userId: user.id, device: input.device, now })
     await this.#audit({ type: 'sign_in', userId: user.id, sessionId: session.id, ip: input.ip, now })
-    return this.#pair(session, now)
+    return this.#pair(session, now, input.audience)
   }
 
   /** Looks a refresh token up and checks its MAC; undefined for anything not issued by us. */
@@ -263,8 +264,9 @@ export class AuthService {
    *   session is revoked and `refresh_reuse_detected` audited;
    * - `dead`: the session ended; refused, nothing changes.
    * A token that fails the MAC check is rejected without touching any session.
+   * `audience` (an RFC 8707 resource the caller has checked) only names the new access token's `aud`.
    */
-  async refresh(token: unknown, ip: string | null): Promise<TokenResponse> {
+  async refresh(token: unknown, ip: string | null, audience?: string): Promise<TokenResponse> {
     const found = await this.#authenticRefresh(token)
     if (!found) throw invalidGrant()
     const { parts } = found
@@ -277,7 +279,7 @@ export class AuthService {
       const rotated = await rotateSession(this.o.db, { id: parts.sessionId, counter: parts.counter, now, life: this.o.life })
       if (rotated) {
         await this.#audit({ type: 'refresh', userId: rotated.user_id, sessionId: rotated.id, ip, detail: { counter: rotated.counter }, now })
-        return this.#pair(rotated, now)
+        return this.#pair(rotated, now, audience)
       }
       // Another request rotated (or ended) the session since it was read.
       current = await getSession(this.o.db, parts.sessionId)
@@ -287,7 +289,7 @@ export class AuthService {
     switch (outcome) {
       case 'grace':
         await this.#audit({ type: 'refresh_grace', userId: current.user_id, sessionId: current.id, ip, detail: { counter: current.counter }, now })
-        return this.#pair(current, now)
+        return this.#pair(current, now, audience)
       case 'reuse':
         if (await revokeSession(this.o.db, current.id, 'reuse', now)) {
           await this.#audit({ type: 'refresh_reuse_detected', userId: current.user_id, sessionId: current.id, ip, detail: { presented: parts.counter, current: current.counter }, now })

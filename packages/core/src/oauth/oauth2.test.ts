@@ -16,6 +16,26 @@ describe('oauth2Refresh (RFC 6749 §6) and oauth2Revoke (RFC 7009)', () => {
     expect(Object.fromEntries(new URLSearchParams(String(init!.body)))).toEqual({ grant_type: 'refresh_token', refresh_token: 'rt-1', client_id: 'app' })
   })
 
+  it('finding 9: sends the RFC 8707 resource with every refresh; refuses a relative one or one with a fragment', async () => {
+    const fetch = vi.fn(async (_u: Request | string | URL, _i?: RequestInit) => json(200, { access_token: 'a', token_type: 'Bearer', expires_in: 60 }))
+    const refresh = oauth2Refresh({ tokenEndpoint: 'https://as.example/token', fetch, resource: 'https://orders.example.com' })
+    await refresh('rt-1', { signal })
+    await refresh(null, { signal })
+    expect(fetch.mock.calls.map(([, init]) => new URLSearchParams(String(init!.body)).getAll('resource'))).toEqual([['https://orders.example.com'], ['https://orders.example.com']])
+    for (const resource of ['/orders', 'orders.example.com', 'https://orders.example.com#x', '', 'https://a b.example']) {
+      expect(() => oauth2Refresh({ tokenEndpoint: 'https://as.example/token', resource })).toThrow(TypeError)
+    }
+    expect(() => oauth2Refresh({ tokenEndpoint: 'https://as.example/token', resource: 'urn:example:orders' })).not.toThrow()
+    // Without it nothing is sent (tokens for the auth server itself).
+    await oauth2Refresh({ tokenEndpoint: 'https://as.example/token', fetch })('rt', { signal })
+    expect(new URLSearchParams(String(fetch.mock.calls[2]![1]!.body)).has('resource')).toBe(false)
+  })
+
+  it('an invalid_target answer is LK_OAUTH naming it (not a rejection: the session is kept)', async () => {
+    const refresh = oauth2Refresh({ tokenEndpoint: 'https://as.example/token', resource: 'https://unknown.example', fetch: async () => json(400, { error: 'invalid_target', error_description: 'unknown' }) })
+    await expect(refresh('rt', { signal })).rejects.toMatchObject({ code: 'LK_OAUTH', error: 'invalid_target' })
+  })
+
   it('omits refresh_token when the credential is a cookie (null)', async () => {
     const fetch = vi.fn(async (_u: Request | string | URL, _i?: RequestInit) => json(200, { access_token: 'a', token_type: 'Bearer' }))
     await oauth2Refresh({ tokenEndpoint: 'https://as.example/token', fetch })(null, { signal })

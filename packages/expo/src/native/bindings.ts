@@ -42,6 +42,13 @@ export interface ExpoSessionOptions {
   /** Origins that get the access token from `client.fetch` / axios (default: the token endpoint's). */
   tokenOrigins?: string[]
   clientId?: string
+  /**
+   * RFC 8707: the API (resource server) this session's access tokens are for, sent with every
+   * refresh (`oauth2Refresh`'s `resource`); send the same value as `resource` in your sign-in and
+   * sign-up bodies. Unset: tokens for the auth server itself. For an app that calls several APIs,
+   * see `@latchkey/core`'s README, *Several APIs* (one session per API, each its own `storageKey`).
+   */
+  resource?: string
   /** Default `latchkey.session`. */
   storageKey?: string
   /**
@@ -75,7 +82,7 @@ export function expoSessionOptions(options: ExpoSessionOptions): Partial<Session
   const clientId = options.clientId ? { clientId: options.clientId } : {}
   const revocationEndpoint = revocationEndpointFor(options.tokenEndpoint, options.revocationEndpoint)
   const endpoints = {
-    refresh: oauth2Refresh({ tokenEndpoint: options.tokenEndpoint, ...clientId }),
+    refresh: oauth2Refresh({ tokenEndpoint: options.tokenEndpoint, ...clientId, ...(options.resource !== undefined ? { resource: options.resource } : {}) }),
     ...(revocationEndpoint ? { revoke: oauth2Revoke({ revocationEndpoint, ...clientId }) } : {}),
     ...(options.tokenOrigins ? { tokenOrigins: options.tokenOrigins } : {}),
   }

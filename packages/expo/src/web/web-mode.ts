@@ -31,6 +31,12 @@ export interface WebSessionOptions {
   /** Origins that get the access token from `client.fetch` (default: the token endpoint's). */
   tokenOrigins?: string[]
   clientId?: string
+  /**
+   * RFC 8707: the API whose access tokens this session gets (see `ExpoSessionOptions.resource`).
+   * In cookie mode a browser holds one refresh cookie per auth server, so one session, and so one
+   * resource, per browser profile: see `@latchkey/core`'s README, *Several APIs*.
+   */
+  resource?: string
   fetch?: FetchLike
   localStorage?: WebStorageLike
   locks?: LockManagerLike
@@ -57,7 +63,7 @@ export function webSessionOptions(options: WebSessionOptions): Pick<SessionClien
   return {
     storage: webStorage(options.localStorage ? { localStorage: options.localStorage } : {}),
     persistTokens: 'none',
-    refresh: oauth2Refresh({ ...endpoint, tokenEndpoint: options.tokenEndpoint }),
+    refresh: oauth2Refresh({ ...endpoint, tokenEndpoint: options.tokenEndpoint, ...(options.resource !== undefined ? { resource: options.resource } : {}) }),
     ...(revocationEndpoint ? { revoke: oauth2Revoke({ ...endpoint, revocationEndpoint }) } : {}),
     ...(options.tokenOrigins ? { tokenOrigins: options.tokenOrigins } : {}),
     lock: webLocks({ name: `${name}.refresh`, ...(options.locks ? { locks: options.locks } : {}) }),

@@ -7,6 +7,7 @@ export const ACCESS_TOKEN_TYP = 'at+jwt'
 
 export interface AccessTokenClaims extends JWTPayload {
   iss: string
+  /** One audience, always a string (RFC 9068 §3; several would make the token good at several services). */
   aud: string
   sub: string
   sid: string
@@ -125,9 +126,9 @@ export interface VerifyCoreOptions {
 /**
  * Verifies an access token per RFC 8725 / RFC 9068 §4: the signature with a key chosen by `kid`
  * from a trusted set, an allowlisted `alg` (never `none`, never HMAC, so a public key can't be
- * used as an HMAC secret), `typ` at+jwt, `iss` and `aud` exactly, `exp` and `nbf` with a small
- * clock tolerance, and the presence of `sub`, `sid`, `iat`, `jti`. Any failure throws
- * InvalidAccessTokenError with a `code` saying why and a message that carries no token material.
+ * used as an HMAC secret), `typ` at+jwt, `iss` and `aud` exactly (`aud` one string), `exp` and
+ * `nbf` with a small clock tolerance, and the presence of `sub`, `sid`, `iat`, `jti`. Any failure
+ * throws InvalidAccessTokenError with a `code` saying why and a message that carries no token material.
  */
 export async function verifyAccessTokenWith(token: unknown, getKey: JWTVerifyGetKey, options: VerifyCoreOptions): Promise<AccessTokenClaims> {
   if (token === undefined || token === '') throw new InvalidAccessTokenError('malformed token', 'missing')
@@ -145,6 +146,8 @@ export async function verifyAccessTokenWith(token: unknown, getKey: JWTVerifyGet
     if (typeof payload.sid !== 'string' || typeof payload.sub !== 'string' || typeof payload.jti !== 'string') {
       throw new InvalidAccessTokenError('missing claims', 'missing_claims')
     }
+    // One audience per token (RFC 8707, finding 9): a token naming several services would be good at each.
+    if (typeof payload.aud !== 'string') throw new InvalidAccessTokenError('token names more than one audience', 'wrong_audience')
     if (options.maxTokenAge !== undefined) {
       const lifetime = (payload.exp ?? 0) - (payload.iat ?? 0)
       if (!(lifetime <= options.maxTokenAge + (options.clockTolerance ?? 5))) throw new InvalidAccessTokenError('token lifetime exceeds the allowed maximum', 'too_long_lived')

@@ -10,10 +10,11 @@ function mediaType(c: Context): string {
 
 /**
  * Reads a request body as a flat object of the accepted kinds. Wrong content type → 415;
- * unparseable JSON, a non-object JSON body or a form parameter given twice (RFC 6749 §3.2) → 400.
+ * unparseable JSON, a non-object JSON body or a form parameter given twice (RFC 6749 §3.2) → 400,
+ * except the `repeatable` ones, whose repeated values come as an array (RFC 8707 §2 `resource`).
  * An empty body is `{}` when `optional`.
  */
-export async function readBody(c: Context, kinds: BodyKind[], optional = false): Promise<Record<string, unknown>> {
+export async function readBody(c: Context, kinds: BodyKind[], optional = false, repeatable: readonly string[] = []): Promise<Record<string, unknown>> {
   const text = await bodyText(c)
   if (text.length === 0 && optional) return {}
   const type = mediaType(c)
@@ -31,8 +32,9 @@ export async function readBody(c: Context, kinds: BodyKind[], optional = false):
     const params = new URLSearchParams(text)
     const out: Record<string, unknown> = {}
     for (const [k, v] of params) {
-      if (Object.hasOwn(out, k)) throw invalidRequest(`the parameter ${safeName(k)} is given more than once`)
-      out[k] = v
+      if (!Object.hasOwn(out, k)) out[k] = v
+      else if (repeatable.includes(k)) out[k] = [out[k], v].flat()
+      else throw invalidRequest(`the parameter ${safeName(k)} is given more than once`)
     }
     return out
   }

@@ -1,3 +1,5 @@
+import type { Context } from 'hono'
+
 /**
  * The `error` of every answer the API gives: the registered OAuth codes, then this server's own
  * (each documented in the README's endpoint table).
@@ -49,11 +51,32 @@ export class HttpError extends Error {
 export const invalidRequest = (description: string) => new HttpError(400, 'invalid_request', description)
 export const invalidGrant = (description = 'the refresh token is invalid, expired or revoked') => new HttpError(400, 'invalid_grant', description)
 
-/** RFC 6750 §3: 401 with a WWW-Authenticate challenge. */
+/**
+ * RFC 8707 §2: the `resource` of a token request is unknown, malformed, or given more than once
+ * (this server issues one audience per access token).
+ */
+export const invalidTarget = (description: string) => new HttpError(400, 'invalid_target', description)
+
+/**
+ * RFC 6750 §3: 401 with a WWW-Authenticate challenge. The one builder of bearer challenges: the
+ * auth server's protected endpoints and the resource helper (`requireAccessToken`) both use it.
+ */
 export const invalidToken = (description = 'the access token is missing, invalid or expired') =>
   new HttpError(401, 'invalid_token', description, {
     'WWW-Authenticate': `Bearer error="invalid_token", error_description="${description.replace(/["\\]/g, '')}"`,
   })
+
+/**
+ * RFC 6750 §3.1: a request that carries no access token at all gets the bare challenge, with no
+ * error code in it (the body still says what is missing).
+ */
+export const missingToken = (description = 'an access token is required') => new HttpError(401, 'invalid_token', description, { 'WWW-Authenticate': 'Bearer' })
+
+/** The response for an HttpError: its status and headers, and the RFC 6749 §5.2 body `{error, error_description}`. */
+export function errorResponse(c: Context, err: HttpError): Response {
+  for (const [k, v] of Object.entries(err.headers)) c.header(k, v)
+  return c.json({ error: err.error, error_description: err.description }, err.status)
+}
 
 /**
  * The client stopped sending its request body (it aborted, or its connection reset or broke

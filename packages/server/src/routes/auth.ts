@@ -1,29 +1,40 @@
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import { readBody, validate, credentialsSchema, tokenParam } from '../http/body.js'
 import { clearRefreshCookie, refreshCookie, wantsCookie } from '../http/cookies.js'
 import { bearerToken, requireCaller, tokenResponse, type AppEnv } from '../http/context.js'
 import { invalidToken } from '../http/errors.js'
+import type { AudiencePolicy } from '../resource-indicators.js'
 import { z } from 'zod'
 
 export interface AuthRouteOptions {
   cookieMaxAge: number
+  audiences: AudiencePolicy
 }
 
 /** Sign-up, sign-in, sign-out (one, others, all). */
 export function authRoutes(o: AuthRouteOptions) {
   const r = new Hono<AppEnv>()
 
+  /**
+   * Sign-up and sign-in bodies: the credentials, and an optional RFC 8707 `resource` naming the
+   * API the first access token is for (checked before the service runs: a bad one creates no
+   * account and costs no password check).
+   */
+  const credentials = async (c: Context) => {
+    const raw = await readBody(c, ['json', 'form'], false, ['resource'])
+    const body = validate(credentialsSchema, raw)
+    return { ...body, audience: o.audiences.audienceFor(raw.resource) }
+  }
+
   // Sign-up and sign-in hand the service the address block (an IPv6 client's /64): it keys the
   // per-IP limit on it, and audits it.
   r.post('/sign-up', async (c) => {
-    const body = validate(credentialsSchema, await readBody(c, ['json', 'form']))
-    const pair = await c.get('service').signUp({ ...body, ip: c.var.ipBlock })
+    const pair = await c.get('service').signUp({ ...(await credentials(c)), ip: c.var.ipBlock })
     return tokenResponse(c, pair, 201, o.cookieMaxAge)
   })
 
   r.post('/sign-in', async (c) => {
-    const body = validate(credentialsSchema, await readBody(c, ['json', 'form']))
-    const pair = await c.get('service').signIn({ ...body, ip: c.var.ipBlock })
+    const pair = await c.get('service').signIn({ ...(await credentials(c)), ip: c.var.ipBlock })
     return tokenResponse(c, pair, 200, o.cookieMaxAge)
   })
 

@@ -4,6 +4,7 @@ import { readBody, tokenParam, validate } from '../http/body.js'
 import { clearRefreshCookie, refreshCookie, wantsCookie } from '../http/cookies.js'
 import { tokenResponse, type AppEnv } from '../http/context.js'
 import { HttpError, invalidRequest } from '../http/errors.js'
+import type { AudiencePolicy } from '../resource-indicators.js'
 
 const tokenRequest = z
   .object({
@@ -22,22 +23,26 @@ const revokeRequest = z
   })
   .loose()
 
-/** The OAuth 2.0 token (RFC 6749 §6) and revocation (RFC 7009) endpoints. */
-export function oauthRoutes(o: { cookieMaxAge: number }) {
+/** The OAuth 2.0 token (RFC 6749 §6, RFC 8707 `resource`) and revocation (RFC 7009) endpoints. */
+export function oauthRoutes(o: { cookieMaxAge: number; audiences: AudiencePolicy }) {
   const r = new Hono<AppEnv>()
 
   r.post('/token', async (c) => {
     // RFC 6749 §5.1/§5.2: no caching of anything this endpoint answers, errors included.
     c.header('Cache-Control', 'no-store')
     c.header('Pragma', 'no-cache')
-    const body = validate(tokenRequest, await readBody(c, ['form', 'json']))
+    const raw = await readBody(c, ['form', 'json'], false, ['resource'])
+    const body = validate(tokenRequest, raw)
     if (body.grant_type !== 'refresh_token') {
       throw new HttpError(400, 'unsupported_grant_type', 'only grant_type=refresh_token is supported')
     }
     const token = body.refresh_token ?? refreshCookie(c)
     if (token === undefined) throw invalidRequest('refresh_token is required')
+    // RFC 8707 §2.2: the refresh token may ask for a token for any configured resource; an
+    // invalid_target is answered before the refresh token is spent.
+    const audience = o.audiences.audienceFor(raw.resource)
     try {
-      const pair = await c.get('service').refresh(token, c.var.ip)
+      const pair = await c.get('service').refresh(token, c.var.ip, audience)
       return tokenResponse(c, pair, 200, o.cookieMaxAge)
     } catch (e) {
       if (e instanceof HttpError && e.error === 'invalid_grant' && wantsCookie(c)) clearRefreshCookie(c)

@@ -74,8 +74,9 @@ export async function postForm(base: string, path: string, form: Record<string, 
   return fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(form).toString() })
 }
 
-export async function signUp(base: string, email = uniqueEmail(), device = 'test device'): Promise<Pair & { email: string }> {
-  const res = await postJson(base, '/auth/sign-up', { email, password: PASSWORD, device })
+/** Signs up a new account; with `resource` (RFC 8707) the access token is for that resource server. */
+export async function signUp(base: string, email = uniqueEmail(), device = 'test device', resource?: string): Promise<Pair & { email: string }> {
+  const res = await postJson(base, '/auth/sign-up', { email, password: PASSWORD, device, ...(resource === undefined ? {} : { resource }) })
   if (res.status !== 201) throw new Error(`sign-up answered ${res.status}: ${await res.text()}`)
   return { ...((await res.json()) as Pair), email }
 }
