@@ -54,8 +54,9 @@ export interface ServerConfig {
   /** `LATCHKEY_HASH_CONCURRENCY`: password hashes at once in this process; undefined: one per CPU core. */
   hashConcurrency: number | undefined
   /**
-   * Password hashes waiting for a slot at most; beyond it sign-up and sign-in answer 503
-   * `temporarily_unavailable` with Retry-After at once. Undefined: 16 × hashConcurrency.
+   * Password hashes waiting for a slot at most (a memory bound; a hash whose expected wait passes
+   * `hashQueueTimeoutMs` is refused sooner); beyond it sign-up and sign-in answer 503
+   * `temporarily_unavailable` with Retry-After at once. Undefined: 256 × hashConcurrency.
    */
   hashQueue: number | undefined
   /** Milliseconds a sign-in or sign-up may wait for a hashing slot before it is answered 503. Undefined: 3000. */

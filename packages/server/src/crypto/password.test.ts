@@ -65,6 +65,30 @@ describe('the password-hash queue has a bound', () => {
     expect(limiter.active).toBe(0)
   })
 
+  test('a call that could only wait to be refused at its deadline is refused at once: admission follows the measured time per call', async () => {
+    let t = 0
+    const g = gate()
+    const limiter = createLimiter({ max: 2, maxQueue: 1000, queueTimeoutMs: 1000, initialEstimateMs: 50, now: () => t })
+    // Two slots at 50 ms a call clear 40 waiting calls within the 1 s deadline: the 41st is refused at once.
+    const held = [limiter.run(() => g.opened), limiter.run(() => g.opened)]
+    const queued = Array.from({ length: 40 }, () => limiter.run(async () => 'served'))
+    await expect(limiter.run(async () => 'late')).rejects.toMatchObject({ name: 'BusyError', reason: 'queue_full' })
+    expect({ active: limiter.active, waiting: limiter.waiting, refused: limiter.refused }).toEqual({ active: 2, waiting: 40, refused: 1 })
+    g.open()
+    await Promise.all([...held, ...queued])
+    // Calls measured at 500 ms each (the clock moves during each call): two slots clear 4 waiting
+    // calls within the deadline, so the 5th is refused at once.
+    const slow = () => limiter.run(async () => void (t += 500))
+    for (let i = 0; i < 60; i++) await slow()
+    const g2 = gate()
+    const busy = [limiter.run(() => g2.opened), limiter.run(() => g2.opened)]
+    const admitted = Array.from({ length: 4 }, (_, i) => limiter.run(async () => i))
+    await expect(limiter.run(async () => 'late')).rejects.toMatchObject({ name: 'BusyError', reason: 'queue_full' })
+    g2.open()
+    await Promise.all(busy)
+    expect(await Promise.all(admitted)).toEqual([0, 1, 2, 3])
+  })
+
   test('a call that waits past its deadline is refused (BusyError deadline) and leaves the queue; the others keep their turn', async () => {
     vi.useFakeTimers()
     const g = gate()

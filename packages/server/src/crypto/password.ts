@@ -42,8 +42,16 @@ export interface LimiterOptions {
   max: number
   /** Calls waiting at most; one more is refused at once with `BusyError('queue_full')`. Default unbounded. */
   maxQueue?: number
-  /** Milliseconds a call may wait for its turn before it is refused with `BusyError('deadline')`. Default none. */
+  /**
+   * Milliseconds a call may wait for its turn before it is refused with `BusyError('deadline')`.
+   * A call whose expected wait (the work ahead of it at the measured time per call) is already
+   * longer is refused at once with `BusyError('queue_full')`. Default none.
+   */
   queueTimeoutMs?: number
+  /** Milliseconds per call assumed until calls have been measured. Default 50 (about one Argon2id verification here). */
+  initialEstimateMs?: number
+  /** The clock calls are measured with (tests). Default `performance.now`. */
+  now?: () => number
 }
 
 /**
@@ -60,9 +68,18 @@ export function createLimiter(limit: number | LimiterOptions) {
   if (!(maxQueue >= 0) || (Number.isFinite(maxQueue) && !Number.isInteger(maxQueue))) throw new RangeError('the queue cap must be a non-negative integer')
   let active = 0
   let refused = 0
-  let averageMs = 50 // until measured: about one Argon2id verification here
+  let averageMs = o.initialEstimateMs ?? 50
+  const now = o.now ?? (() => performance.now())
   const waiting: Array<{ resolve: () => void; timer?: ReturnType<typeof setTimeout> }> = []
   const retryAfter = () => Math.max(1, Math.ceil((((waiting.length + active) / max) * averageMs) / 1000))
+  // Admission: a place in the queue, and a turn expected before the deadline. A call that would
+  // only wait to be refused at its deadline is refused now: it holds no place the whole deadline,
+  // and a flood larger than what the slots can serve in time is answered at once, while one that
+  // they can serve in time waits its turn instead of coming back at once to be refused again
+  // (bench server-sign-in-flood: a fixed cap of 16 per slot refused a 300-connection flood that
+  // the slots could serve within the deadline, and the refusals came back 2 000 times a second).
+  const admits = () =>
+    waiting.length < maxQueue && (o.queueTimeoutMs === undefined || ((waiting.length + 1) / max) * averageMs <= o.queueTimeoutMs)
   const release = () => {
     const next = waiting.shift()
     if (next) {
@@ -83,14 +100,14 @@ export function createLimiter(limit: number | LimiterOptions) {
     },
     /** Throws `BusyError('queue_full')` now if a call made now would be refused (checked again by `run`). */
     refuseIfFull(): void {
-      if (active >= max && waiting.length >= maxQueue) {
+      if (active >= max && !admits()) {
         refused++
         throw new BusyError('queue_full', retryAfter())
       }
     },
     async run<T>(fn: () => Promise<T>): Promise<T> {
       if (active < max) active++
-      else if (waiting.length >= maxQueue) {
+      else if (!admits()) {
         refused++
         throw new BusyError('queue_full', retryAfter())
       } else {
@@ -109,11 +126,11 @@ export function createLimiter(limit: number | LimiterOptions) {
           waiting.push(entry)
         })
       }
-      const started = performance.now()
+      const started = now()
       try {
         return await fn()
       } finally {
-        averageMs = averageMs * 0.9 + (performance.now() - started) * 0.1
+        averageMs = averageMs * 0.9 + (now() - started) * 0.1
         release()
       }
     },
@@ -146,11 +163,14 @@ export interface PasswordHasherOptions {
  *
  * The queue in front of them is bounded too (ASVS 5.0 V6 / OWASP: password hashing must not
  * become a denial-of-service lever): with no bound, 300 sign-ins queued on 2 cores took 12 s to
- * drain, and every request behind them waited. 16 waiting per slot is about a third of a second
- * of work at the measured rate; beyond it, or after 3 s of waiting, a sign-in is answered 503 with
- * Retry-After at once instead of after seconds.
+ * drain, and every request behind them waited. A sign-in is admitted to the queue only if the work
+ * ahead of it, at the measured time per hash, ends within the 3 s deadline, and never beyond 256
+ * waiting per slot (a memory bound); otherwise it is answered 503 with Retry-After at once. A
+ * first cut refused beyond a fixed 16 per slot: a 300-connection flood that the slots could serve
+ * within the deadline was then answered 503 ~2 000 times a second, and the refusals cost the event
+ * loop more than the queue had (bench server-sign-in-flood, 2026-11-23).
  */
-export const DEFAULT_QUEUE_PER_SLOT = 16
+export const DEFAULT_QUEUE_PER_SLOT = 256
 export const DEFAULT_QUEUE_TIMEOUT_MS = 3000
 
 export function defaultHashConcurrency(): number {
