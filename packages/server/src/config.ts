@@ -59,7 +59,7 @@ export interface ServerConfig {
    * `temporarily_unavailable` with Retry-After at once. Undefined: 256 × hashConcurrency.
    */
   hashQueue: number | undefined
-  /** Milliseconds a sign-in or sign-up may wait for a hashing slot before it is answered 503. Undefined: 3000. */
+  /** Milliseconds a sign-in or sign-up may wait for a hashing slot before it is answered 503. Undefined: 10 000. */
   hashQueueTimeoutMs: number | undefined
   /** `LATCHKEY_STATIC_DIR`: a built single-page app to serve too (index.html for non-API GET paths). */
   staticDir: string | undefined

@@ -164,14 +164,18 @@ export interface PasswordHasherOptions {
  * The queue in front of them is bounded too (ASVS 5.0 V6 / OWASP: password hashing must not
  * become a denial-of-service lever): with no bound, 300 sign-ins queued on 2 cores took 12 s to
  * drain, and every request behind them waited. A sign-in is admitted to the queue only if the work
- * ahead of it, at the measured time per hash, ends within the 3 s deadline, and never beyond 256
+ * ahead of it, at the measured time per hash, ends within the 10 s deadline, and never beyond 256
  * waiting per slot (a memory bound); otherwise it is answered 503 with Retry-After at once. A
  * first cut refused beyond a fixed 16 per slot: a 300-connection flood that the slots could serve
  * within the deadline was then answered 503 ~2 000 times a second, and the refusals cost the event
  * loop more than the queue had (bench server-sign-in-flood, 2026-11-23).
  */
 export const DEFAULT_QUEUE_PER_SLOT = 256
-export const DEFAULT_QUEUE_TIMEOUT_MS = 3000
+// 10 s, the client's own deadline for a token request (SESSION_DEFAULTS.refreshTimeoutMs): a wait
+// the client would not outlast is refused, a shorter one is served. With 3 s, a 300-connection
+// flood on 2 cores (which the slots serve in ~2.5 s at rest, slower under load) was partly
+// refused, and the refused clients came straight back (bench server-sign-in-flood, 2026-11-23).
+export const DEFAULT_QUEUE_TIMEOUT_MS = 10_000
 
 export function defaultHashConcurrency(): number {
   return Math.max(1, availableParallelism())
