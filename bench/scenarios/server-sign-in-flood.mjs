@@ -17,7 +17,8 @@ import { load } from '../lib/load.mjs'
 import { PASSWORD, signUp, startLatchkey } from '../lib/latchkey.mjs'
 import { log, median, percentile, round, sleep } from '../lib/util.mjs'
 
-const FLOOD = 300
+// LATCHKEY_BENCH_FLOOD: connections in the flood (default 300, the security review's figure).
+const FLOOD = Number(process.env.LATCHKEY_BENCH_FLOOD ?? 300)
 const PROBE_EVERY_MS = 500
 const ME_EVERY_MS = 50
 
