@@ -27,6 +27,7 @@ import { AuthService, type Logger } from './service.js'
 import { ensureServerSecret } from './store/secrets.js'
 import { serveSpa } from './static.js'
 import { startKeyRotation, type KeyRotation } from './key-rotation.js'
+import { scheduleRepeating } from './schedule.js'
 
 /**
  * Options of createApp: any part of the configuration (each field is described on `ServerConfig`;
@@ -139,30 +140,14 @@ const errorText = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}
 /** Runs `service.prune()` on a timer that never keeps the process alive; the stopper waits for a run in flight. */
 function schedulePrune(service: AuthService, seconds: number, logger: Logger): () => Promise<void> {
   if (!(seconds > 0)) return async () => undefined
-  let running: Promise<void> | undefined
-  const run = () => {
-    if (running) return
-    running = service
-      .prune()
-      .then(
-        (n) => {
-          if (n.rateLimits + n.auditEvents + n.sessions > 0) logger.info('pruned expired rows', { ...n })
-        },
-        (e: unknown) => logger.warn('pruning failed', { error: e instanceof Error ? e.message : String(e) }),
-      )
-      .finally(() => {
-        running = undefined
-      })
-  }
-  const first = setTimeout(run, Math.min(60, seconds) * 1000)
-  const every = setInterval(run, seconds * 1000)
-  first.unref()
-  every.unref()
-  return async () => {
-    clearTimeout(first)
-    clearInterval(every)
-    await running
-  }
+  const task = () =>
+    service.prune().then(
+      (n) => {
+        if (n.rateLimits + n.auditEvents + n.sessions > 0) logger.info('pruned expired rows', { ...n })
+      },
+      (e: unknown) => logger.warn('pruning failed', { error: e instanceof Error ? e.message : String(e) }),
+    )
+  return scheduleRepeating(task, { firstSeconds: Math.min(60, seconds), everySeconds: seconds })
 }
 
 /** The methods the app's routes (not middleware) answer on a path; GET implies HEAD. Read once routes are all added. */

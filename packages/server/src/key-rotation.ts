@@ -3,6 +3,7 @@ import { KEY_ROTATION_CHANNEL, rotateSigningKeys, rotateSigningKeysIfOlderThan, 
 import { listen, type Listener } from './db/listen.js'
 import type { Database } from './db/schema.js'
 import type { Logger } from './service.js'
+import { scheduleRepeating } from './schedule.js'
 
 export interface KeyRotationOptions {
   db: Kysely<Database>
@@ -77,24 +78,10 @@ export async function startKeyRotation(o: KeyRotationOptions): Promise<KeyRotati
 function scheduleRotation(rotateAfter: number | false, rotateIfDue: () => Promise<unknown>, logger: Logger): () => Promise<void> {
   if (rotateAfter === false) return async () => undefined
   const every = Math.min(3600, Math.max(10, Math.floor(rotateAfter / 10)))
-  let running: Promise<void> | undefined
-  const run = () => {
-    running ??= rotateIfDue()
-      .then(
-        () => undefined,
-        (e: unknown) => logger.warn('scheduled key rotation failed', { error: e instanceof Error ? e.message : String(e) }),
-      )
-      .finally(() => {
-        running = undefined
-      })
-  }
-  const first = setTimeout(run, Math.min(60, every) * 1000)
-  const timer = setInterval(run, every * 1000)
-  first.unref()
-  timer.unref()
-  return async () => {
-    clearTimeout(first)
-    clearInterval(timer)
-    await running
-  }
+  const task = () =>
+    rotateIfDue().then(
+      () => undefined,
+      (e: unknown) => logger.warn('scheduled key rotation failed', { error: e instanceof Error ? e.message : String(e) }),
+    )
+  return scheduleRepeating(task, { firstSeconds: Math.min(60, every), everySeconds: every })
 }
