@@ -8,7 +8,7 @@ import { HttpError, invalidGrant, invalidToken } from './http/errors.js'
 import { audit, type AuditInput } from './store/audit.js'
 import { firstInWindow, hitRateLimit, releaseRateLimit, type RateHit, type RateRule } from './store/rate-limit.js'
 import { decideRefresh } from './refresh-rule.js'
-import { createSession, getSession, isLive, listLiveSessions, revokeSession, revokeUserSessions, rotateSession, type Lifetimes } from './store/sessions.js'
+import { createSession, getSession, whileSessionLive, isLive, listLiveSessions, revokeSession, revokeUserSessions, rotateSession, type Lifetimes } from './store/sessions.js'
 import { pruneExpired, type PruneCounts } from './store/retention.js'
 import { findAccount, findAccountOfLiveSession, findCredentials, findUserIdByEmail, insertUser } from './store/users.js'
 import { createHmac } from 'node:crypto'
@@ -371,7 +371,13 @@ export class AuthService {
   /** Signs out every other session of the caller's account (or all of them). Returns how many ended. */
   async signOutMany(caller: Caller, scope: 'others' | 'all', ip: string | null): Promise<number> {
     const now = this.o.now()
-    const ids = await revokeUserSessions(this.o.db, caller.userId, scope === 'all' ? 'sign_out_all' : 'sign_out_others', now, scope === 'others' ? caller.sessionId : undefined)
+    // The caller's session is checked live and locked in the same transaction as the revocation
+    // (finding 8: a check before and a revocation after left a window for a just-ended session).
+    const done = await whileSessionLive(this.o.db, { id: caller.sessionId, userId: caller.userId, life: this.o.life, now }, (trx) =>
+      revokeUserSessions(trx, caller.userId, scope === 'all' ? 'sign_out_all' : 'sign_out_others', now, scope === 'others' ? caller.sessionId : undefined),
+    )
+    if (!done) throw sessionEnded()
+    const ids = done.value
     for (const id of ids) await this.#audit({ type: 'sign_out', userId: caller.userId, sessionId: id, ip, detail: { scope }, now })
     return ids.length
   }
@@ -389,9 +395,15 @@ export class AuthService {
 
   /** Revokes one of the caller's own sessions; 404 for ids that are not theirs (no probing). */
   async deleteSession(caller: Caller, id: string, ip: string | null): Promise<void> {
-    const s = await getSession(this.o.db, id)
-    if (!s || s.user_id !== caller.userId || !isLive(s, this.o.life, this.o.now())) throw new HttpError(404, 'not_found', 'no such session')
-    await this.signOut({ userId: caller.userId, sessionId: id }, ip)
+    const now = this.o.now()
+    const done = await whileSessionLive(this.o.db, { id: caller.sessionId, userId: caller.userId, life: this.o.life, now }, async (trx) => {
+      const s = await getSession(trx, id)
+      if (!s || s.user_id !== caller.userId || !isLive(s, this.o.life, now)) return false
+      return revokeSession(trx, id, 'sign_out', now)
+    })
+    if (!done) throw sessionEnded()
+    if (!done.value) throw new HttpError(404, 'not_found', 'no such session')
+    await this.#audit({ type: 'sign_out', userId: caller.userId, sessionId: id, ip, now })
   }
 
   /** Deletes expired rate-limit windows, audit events past retention and sessions ended longer ago than that. */

@@ -42,6 +42,21 @@ describe.each(testBackends())('session-ending endpoints on $name', (backend) => 
       expect((await postJson(base, '/auth/sign-out', {}, bearer(a))).status).toBe(200)
     })
 
+    test('the liveness check and the revocation are one step: a session that ends after it was checked cannot end the others', async () => {
+      const base = suite.server.url
+      const service = suite.server.service
+      const a = await signUp(base, undefined, 'phone')
+      const b = (await (await postJson(base, '/auth/sign-in', { email: a.email, password: PASSWORD, device: 'tablet' })).json()) as Pair
+      // The request passed its check (as the route's authenticate does) ...
+      const caller = await service.authenticate(a.access_token, { live: true })
+      // ... and then its session ended (reuse detection, or a sign-out elsewhere) before it acted.
+      await service.signOut(caller, null)
+      for (const act of [() => service.signOutMany(caller, 'all', null), () => service.signOutMany(caller, 'others', null), () => service.deleteSession(caller, sidOf(b.access_token), null)]) {
+        await expect(act()).rejects.toMatchObject({ status: 401, error: 'invalid_token' })
+      }
+      expect(await revokedAt(b)).toBeNull()
+    })
+
     test('a live session still signs out the others and all', async () => {
       const base = suite.server.url
       const a = await signUp(base, undefined, 'phone')

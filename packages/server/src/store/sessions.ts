@@ -1,4 +1,4 @@
-import type { Expression, ExpressionBuilder, Kysely, SqlBool } from 'kysely'
+import type { Expression, ExpressionBuilder, Kysely, SqlBool, Transaction } from 'kysely'
 import type { Database, SessionRow } from '../db/schema.js'
 import { newSessionId, newSessionSecret } from '../crypto/refresh-token.js'
 
@@ -78,6 +78,24 @@ export async function revokeSession(db: Kysely<Database>, id: string, reason: st
 }
 
 /** Revokes the user's sessions, except `exceptId` when given. Returns the ids revoked. */
+/**
+ * Runs `fn` in a transaction holding the row lock of session `id`, if that session is live and
+ * belongs to `userId`; otherwise returns undefined without running it. A revocation of that
+ * session (sign-out, reuse detection) committed first is seen; one that comes later waits for
+ * this transaction: a session cannot be used to end others after it has itself ended.
+ */
+export async function whileSessionLive<T>(
+  db: Kysely<Database>,
+  input: { id: string; userId: string; life: Lifetimes; now: Date },
+  fn: (trx: Transaction<Database>) => Promise<T>,
+): Promise<{ value: T } | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const own = await trx.selectFrom('sessions').selectAll().where('id', '=', input.id).forUpdate().executeTakeFirst()
+    if (!own || own.user_id !== input.userId || !isLive(own, input.life, input.now)) return undefined
+    return { value: await fn(trx) }
+  })
+}
+
 export async function revokeUserSessions(db: Kysely<Database>, userId: string, reason: string, now: Date, exceptId?: string): Promise<string[]> {
   let q = db.updateTable('sessions').set({ revoked_at: now, revoke_reason: reason }).where('user_id', '=', userId).where('revoked_at', 'is', null)
   if (exceptId) q = q.where('id', '!=', exceptId)
