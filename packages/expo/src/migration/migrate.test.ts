@@ -107,4 +107,22 @@ describe('migrateFromAsyncStorage', () => {
     expect((await run()).status).toBe('migrated')
     expect(await storage().getItem('auth.session')).toBe('rotated-since')
   })
+  it("migrates into the session's own storage: with the OS-enforced biometric lock the migrated session is readable after the prompt; into a plain store it would be refused", async () => {
+    const secureFake = createFakeSecureStore({ maxValueBytes: 2048 })
+    // What expoSessionOptions({ startLocked: true }) builds where the OS enforces the lock.
+    const locked = () => createSecureStoreStorage({ secureStore: secureFake.module, requireAuthentication: true })
+    const plain = () => createSecureStoreStorage({ secureStore: secureFake.module })
+    const legacySession = { 'auth.session': textOfBytes(600, 's') }
+
+    const right = createFakeAsyncStorage(legacySession)
+    const done = await migrateFromAsyncStorage({ version: 1, keys: { 'auth.session': 'latchkey.session' }, asyncStorage: right.storage, storage: locked() })
+    expect(done.status).toBe('migrated')
+    expect(await locked().getItem('latchkey.session')).toBe(legacySession['auth.session'])
+    expect(secureFake.osPrompts).toBeGreaterThan(0) // the read went through the OS prompt
+
+    // The mistake the README warns about: migrating into a store without requireAuthentication.
+    const wrong = createFakeAsyncStorage(legacySession)
+    await migrateFromAsyncStorage({ version: 1, keys: { 'auth.session': 'other.session' }, asyncStorage: wrong.storage, storage: plain() })
+    await expect(locked().getItem('other.session')).rejects.toMatchObject({ code: 'LK_CREDENTIAL_INVALIDATED' }) // the session would end: a sign-out nobody asked for
+  })
 })
