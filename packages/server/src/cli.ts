@@ -24,11 +24,17 @@ LATCHKEY_STATIC_DIR, LATCHKEY_RATE_LIMIT (on|off), LATCHKEY_TRUST_PROXY (off|on)
 LATCHKEY_SESSION_CHECK (on|off), LATCHKEY_CORS_ORIGINS (comma-separated),
 LATCHKEY_KEY_ROTATION (90d; off: only rotate-keys rotates)`
 
+/** The JavaScript runtime this process runs on: the server runs on Node and on Bun. */
+function runtimeName(): string {
+  const bun = (process.versions as Record<string, string | undefined>).bun
+  return bun ? `Bun ${bun}` : `Node ${process.versions.node}`
+}
+
 async function serve(): Promise<void> {
   const config = loadConfig()
   const server = await startServer(config)
   const store = config.databaseUrl ? `PostgreSQL ${redactUrl(config.databaseUrl)}` : `PGlite in ${config.dataDir}`
-  console.log(`Latchkey server listening on ${server.url} (${store}; issuer ${server.issuer})`)
+  console.log(`Latchkey server listening on ${server.url} (${store}; issuer ${server.issuer}; ${runtimeName()})`)
   let stopping = false
   const stop = (signal: string) => {
     if (stopping) return

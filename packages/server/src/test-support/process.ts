@@ -18,9 +18,18 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
-/** Spawns `node <script> ...args` and waits for "listening on <url>". */
-export function spawnServer(args: string[], env: Record<string, string | undefined>, cwd = repoRoot, timeoutMs = 90_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, args, { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+/** The Bun runtime installed from npm (devDependency `bun`). */
+export const bunPath = `${repoRoot}node_modules/.bin/bun`
+
+/** Spawns `node <script> ...args` (or another runtime's) and waits for "listening on <url>". */
+export function spawnServer(
+  args: string[],
+  env: Record<string, string | undefined>,
+  cwd = repoRoot,
+  timeoutMs = 90_000,
+  runtime: string = process.execPath,
+): Promise<ServerProcess> {
+  const child = spawn(runtime, args, { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()))
