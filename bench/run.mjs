@@ -26,6 +26,7 @@ export const SCENARIOS = [
   { name: 'server-sign-in', needs: ['server'] },
   { name: 'server-sign-in-flood', needs: ['server'], before: true },
   { name: 'peer-better-auth', needs: ['server'] },
+  { name: 'server-runtimes', needs: ['server'] },
 ]
 
 function parseArgs(argv) {

@@ -11,9 +11,11 @@ process.on('exit', () => {
  * Forks `bench/lib/<script>` with `options` (JSON in argv). Resolves once the child sends
  * `{ type: 'ready', ... }`; rejects if it exits or stays silent for `timeoutMs`.
  */
-export function startChild(script, options = {}, { timeoutMs = 120_000, env } = {}) {
+export function startChild(script, options = {}, { timeoutMs = 120_000, env, execPath } = {}) {
   const path = fileURLToPath(new URL(script, import.meta.url))
   const child = fork(path, [JSON.stringify(options)], {
+    // execPath: another runtime for the child (Bun speaks Node's IPC), default this Node.
+    ...(execPath ? { execPath } : {}),
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     env: { ...process.env, ...env },
   })

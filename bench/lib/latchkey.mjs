@@ -3,17 +3,23 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { startChild } from './children.mjs'
 import { createDatabase } from './pg.mjs'
 
 export const PASSWORD = 'correct horse battery staple'
 
+/** The Bun runtime installed from npm (devDependency `bun`), for `runtime: 'bun'`. */
+export const BUN = fileURLToPath(new URL('../../node_modules/.bin/bun', import.meta.url))
+
 /**
  * engine 'pglite' | 'postgres'; processes ≥ 1 (PGlite is an in-process database: one process
- * only); serverDir: another tree's built packages/server to start instead of this tree's.
+ * only); serverDir: another tree's built packages/server to start instead of this tree's;
+ * runtime 'node' (default) | 'bun': the JavaScript runtime of the server processes.
  * Returns { urls, first, all, close() }.
  */
-export async function startLatchkey({ engine, processes = 1, tag, serverDir, ...options }) {
+export async function startLatchkey({ engine, processes = 1, tag, serverDir, runtime = 'node', ...options }) {
+  const execPath = runtime === 'bun' ? BUN : undefined
   if (engine === 'pglite' && processes !== 1) throw new Error('PGlite is embedded in one process; it cannot be shared by two')
   let cleanup
   let storage
@@ -29,7 +35,7 @@ export async function startLatchkey({ engine, processes = 1, tag, serverDir, ...
   const all = []
   try {
     // One after the other: the first creates the schema, keys and MAC secret.
-    for (let i = 0; i < processes; i++) all.push(await startChild('latchkey-child.mjs', { rateLimit: false, ...options, ...storage }, { env: { LATCHKEY_BENCH_SERVER_DIR: serverDir ?? '' } }))
+    for (let i = 0; i < processes; i++) all.push(await startChild('latchkey-child.mjs', { rateLimit: false, ...options, ...storage }, { env: { LATCHKEY_BENCH_SERVER_DIR: serverDir ?? '' }, execPath }))
   } catch (e) {
     await Promise.all(all.map((c) => c.stop()))
     await cleanup()

@@ -7,7 +7,7 @@ import { log, now, ratio, round } from '../lib/util.mjs'
 
 const TOKEN_RE = /"refresh_token":"([^"]+)"/
 
-function refreshRequests(pool, stats) {
+export function refreshRequests(pool, stats) {
   return [
     {
       method: 'POST',
