@@ -57,14 +57,20 @@ export class RefreshRejectedError extends BaseError<'LK_REFRESH_REJECTED'> {
   }
 }
 
-/** Any other RFC 6749 §5.2 error, or an unexpected HTTP status, from the authorization server. */
+/**
+ * Any other RFC 6749 §5.2 error, or an unexpected HTTP status, from the authorization server; also
+ * what `signIn` throws when handed an error body instead of a token response.
+ */
 export class OAuthError extends BaseError<'LK_OAUTH'> {
   readonly code = 'LK_OAUTH' as const
   readonly error: string
+  /** The server's `error_description`, when it sent one. */
+  readonly description: string | undefined
   readonly status: number | undefined
   constructor(error: string, options?: { status?: number; description?: string }) {
     super(options?.description ? `${error}: ${options.description}` : error)
     this.error = error
+    this.description = options?.description
     this.status = options?.status
   }
 }

@@ -1,5 +1,8 @@
 import { describe, expect, it, vi } from 'vitest'
 import { makeClient, pair } from '../test-support/client.js'
+import { OAuthError } from '../errors/errors.js'
+import { DEFAULT_STORAGE_KEY } from './stored-session.js'
+import type { TokenResponse } from './token-response.js'
 
 describe('state store and typed events', () => {
   it('getState() is referentially stable until something changes (useSyncExternalStore)', async () => {
@@ -64,5 +67,25 @@ describe('state store and typed events', () => {
     const err = await client.signIn({ access_token: 'secret-value', expires_in: 'soon' as unknown as number }).catch((e: Error) => e)
     expect(err).toMatchObject({ code: 'LK_INVALID_TOKEN_RESPONSE' })
     expect(String((err as Error).message)).not.toContain('secret-value')
+  })
+
+  it('signIn given an OAuth error body (RFC 6749 §5.2) throws it as LK_OAUTH with error and error_description, and stays signed out', async () => {
+    const { client, storage } = makeClient()
+    await client.start()
+    const body = { error: 'invalid_request', error_description: 'Content-Type must be application/json' }
+    const err = await client.signIn(body as unknown as TokenResponse).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(OAuthError)
+    expect(err).toMatchObject({ code: 'LK_OAUTH', error: 'invalid_request', description: 'Content-Type must be application/json' })
+    expect((err as Error).message).toBe('invalid_request: Content-Type must be application/json')
+    expect(client.getState().status).toBe('signedOut')
+    expect(await storage.getItem(DEFAULT_STORAGE_KEY)).toBeNull()
+  })
+
+  it('signIn given an error body without a description still names the error; a token response that also carries error is a token response', async () => {
+    const { client } = makeClient()
+    const err = await client.signIn({ error: 'access_denied' } as unknown as TokenResponse).catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'LK_OAUTH', error: 'access_denied', description: undefined })
+    await client.signIn({ ...pair(1), error: 'ignored' })
+    expect(client.getState().status).toBe('signedIn')
   })
 })

@@ -1,4 +1,4 @@
-import { InvalidTokenResponseError } from '../errors/errors.js'
+import { InvalidTokenResponseError, OAuthError } from '../errors/errors.js'
 
 /** RFC 6749 §5.1 successful access token response. */
 export interface TokenResponse {
@@ -18,11 +18,18 @@ export interface ParsedTokenResponse {
   scope: string | undefined
 }
 
-/** Validates a token response; throws InvalidTokenResponseError naming the field, never the value. */
+/**
+ * Validates a token response; throws InvalidTokenResponseError naming the field, never the value,
+ * or OAuthError when the body is an RFC 6749 §5.2 error response (`{error, error_description}`).
+ */
 export function parseTokenResponse(body: unknown): ParsedTokenResponse {
   if (typeof body !== 'object' || body === null) throw new InvalidTokenResponseError('token response is not an object')
   const r = body as Record<string, unknown>
   if (typeof r.access_token !== 'string' || r.access_token === '') {
+    // An error response (RFC 6749 §5.2) handed over as if it were a token response: say what the server said.
+    if (typeof r.error === 'string' && r.error !== '') {
+      throw new OAuthError(r.error, typeof r.error_description === 'string' ? { description: r.error_description } : {})
+    }
     throw new InvalidTokenResponseError('token response has no access_token')
   }
   if (r.token_type !== undefined && typeof r.token_type !== 'string') {

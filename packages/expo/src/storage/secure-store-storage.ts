@@ -25,7 +25,8 @@ import { fnv1a, splitUtf8, utf8Length } from './utf8.js'
  * the old record pointing at untouched old pieces; a crash after it leaves the new one complete.
  * Whatever a crash left behind is named in the journal, and the next write (or remove) deletes
  * every journalled generation except the committed one: no orphans after the next success.
- * Small values cost one read and no pieces; a large value costs one extra read per piece.
+ * Small values cost one read and no pieces; a large value costs one extra read per piece, all
+ * issued together (two round trips in all; one at a time behind `requireAuthentication`).
  *
  * Secrets never leave the secure store; the commit record and journal hold no secret bytes when
  * a value is chunked. With `requireAuthentication` every value is chunked, so the commit record
@@ -197,19 +198,43 @@ export function createSecureStoreStorage(options: SecureStoreStorageOptions): Se
     for (let i = 0; i < e.n; i++) await write(operation, () => store.deleteItemAsync(chunkKey(key, e.g, i), secret))
   }
 
-  const readChunked = async (key: string, m: Manifest): Promise<string | 'moved'> => {
-    let value = ''
-    for (let i = 0; i < m.n; i++) {
-      const piece = await read(chunkKey(key, m.g, i), secret)
-      if (piece === null) {
-        // Another context may have committed and collected meanwhile; otherwise the piece was
-        // invalidated by the OS (Android answers null for a permanently invalidated key).
-        const again = parseHead(await read(key, plain))
-        if (again.kind !== 'chunked' || again.manifest.g !== m.g) return 'moved'
-        throw invalidated(new Error('a piece of the stored value is missing'))
+  /**
+   * The pieces, in order, up to the first missing one (null); the first failure in piece order is
+   * thrown, as if they had been read one after another. Plain pieces are read together: one round
+   * trip whatever their number. Pieces behind the OS prompt are read one at a time: each read is
+   * a prompt, and Android refuses a second one while one is showing.
+   */
+  const readPieces = async (keys: string[], prompted: boolean): Promise<(string | null)[]> => {
+    if (prompted) {
+      const out: (string | null)[] = []
+      for (const k of keys) {
+        const piece = await read(k, secret)
+        out.push(piece)
+        if (piece === null) break
       }
-      value += piece
+      return out
     }
+    const settled = await Promise.allSettled(keys.map((k) => read(k, secret)))
+    const out: (string | null)[] = []
+    for (const r of settled) {
+      if (r.status === 'rejected') throw r.reason
+      out.push(r.value)
+      if (r.value === null) break
+    }
+    return out
+  }
+
+  const readChunked = async (key: string, m: Manifest): Promise<string | 'moved'> => {
+    const keys = Array.from({ length: m.n }, (_, i) => chunkKey(key, m.g, i))
+    const pieces = await readPieces(keys, options.requireAuthentication === true || m.a === 1)
+    if (pieces.includes(null)) {
+      // Another context may have committed and collected meanwhile; otherwise the piece was
+      // invalidated by the OS (Android answers null for a permanently invalidated key).
+      const again = parseHead(await read(key, plain))
+      if (again.kind !== 'chunked' || again.manifest.g !== m.g) return 'moved'
+      throw invalidated(new Error('a piece of the stored value is missing'))
+    }
+    const value = pieces.join('')
     if (utf8Length(value) !== m.b || fnv1a(value) !== m.h) throw invalidated(new Error('the stored value does not match its commit record'))
     return value
   }
