@@ -11,7 +11,9 @@ const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
 
 interface PackResult { entryCount: number; size: number; files: { path: string; size: number }[] }
 
-// --ignore-scripts: no prepack build here; whatever dist/ exists is judged with the rest.
+// --ignore-scripts: no prepack build here (other tests may be building dist/ at the same time);
+// export targets under dist/ are judged against the `files` rules and the sources instead.
+
 const pack = (dir: string): PackResult => {
   const out = execFileSync(npm, ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
   return (JSON.parse(out) as PackResult[])[0]!
@@ -37,7 +39,22 @@ function exportedSupport(dir: string, exports: Exports): Set<string> {
 const relativeLinks = (markdown: string): string[] =>
   [...markdown.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)].map((m) => m[1]!).filter((href) => !/^(https?:|mailto:|#)/.test(href))
 
-const packages = ['core', 'expo']
+/** A glob of package.json `files` as a RegExp (`**` any depth, `*` within one segment; a bare path also covers what is under it). */
+const globRe = (glob: string) =>
+  new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*\//g, '(?:.*/)?').replace(/\*\*/g, '.*').replace(/\*/g, '[^/]*')}(?:/.*)?$`)
+
+/** Whether npm's `files` rules (later `!` entries exclude) keep `path`. */
+function keptByFiles(rules: string[], path: string): boolean {
+  let kept = false
+  for (const rule of rules) {
+    if (rule.startsWith('!')) {
+      if (globRe(rule.slice(1)).test(path)) kept = false
+    } else if (globRe(rule).test(path)) kept = true
+  }
+  return kept
+}
+
+const packages = ['core', 'expo', 'server']
 
 describe.each(packages)('npm pack of @latchkey/%s', (name) => {
   const dir = join(root, 'packages', name)
@@ -81,10 +98,17 @@ describe.each(packages)('npm pack of @latchkey/%s', (name) => {
     }
   })
 
-  it.runIf(existsSync(join(dir, 'dist')))('holds every file its exports point to once built', () => {
+  it('ships every file its exports point to: kept by its `files` rules, and built from a source that ships', () => {
     for (const target of Object.values(manifest.exports)) {
       const files = typeof target === 'string' ? [target] : Object.entries(target).filter(([k]) => k !== '@latchkey/source').map(([, v]) => v)
-      for (const f of files) expect(paths, f).toContain(f.replace(/^\.\//, ''))
+      for (const raw of files) {
+        const f = raw.replace(/^\.\//, '')
+        expect(keptByFiles(manifest.files, f), f).toBe(true)
+        if (f.startsWith('dist/')) {
+          const stem = f.slice('dist/'.length).replace(/\.d\.ts$|\.js$/, '')
+          expect([`src/${stem}.ts`, `src/${stem}.tsx`].some((src) => paths.includes(src)), `${f}: no shipped source src/${stem}.ts(x)`).toBe(true)
+        } else expect(paths, f).toContain(f)
+      }
     }
   })
 })
