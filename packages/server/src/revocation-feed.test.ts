@@ -154,6 +154,26 @@ describe.runIf(postgresUrl)('the revocation feed between processes on one Postgr
     }
   })
 
+  test('the database announces every ending, whoever ends it: an UPDATE by an operator (or an older server) and the deletion of a live session are heard', async () => {
+    const b = await peer(tdb.databaseUrl!, 1_000)
+    const sql = new pg.Client({ connectionString: tdb.databaseUrl })
+    await sql.connect()
+    try {
+      const [p, q, kept] = [await signUp(a.url), await signUp(a.url), await signUp(a.url)]
+      for (const x of [p, q, kept]) expect(await b.live(x)).toBe(true)
+      await sql.query(`update sessions set revoked_at = now(), revoke_reason = 'operator' where id = $1`, [sidOf(p.access_token)])
+      await sql.query(`delete from sessions where id = $1`, [sidOf(q.access_token)])
+      await until(() => b.feed.hasEnded(sidOf(p.access_token)) && b.feed.hasEnded(sidOf(q.access_token)))
+      expect([await b.live(p), await b.live(q), await b.live(kept)]).toEqual([false, false, true])
+      // A rotation (an UPDATE that does not end the session) announces nothing.
+      expect((await refresh(a.url, kept.refresh_token)).status).toBe(200)
+      expect(b.feed.hasEnded(sidOf(kept.access_token))).toBe(false)
+    } finally {
+      await sql.end()
+      await b.close()
+    }
+  })
+
   test('feed cut: while the feed is down a session revoked elsewhere is refused (the row is read); once it reconnects it has caught up and still refuses', async () => {
     // A reconnect delay longer than any test: the feed stays down until the test lets it back.
     const b = await peer(tdb.databaseUrl!, 600_000)

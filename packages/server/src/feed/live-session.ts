@@ -43,15 +43,16 @@ export class LiveSessionCheck {
   async account(claims: Pick<AccessTokenClaims, 'sub' | 'sid' | 'iat'>): Promise<Account | undefined> {
     const { db, feed, life } = this.o
     if (feed.state() !== 'live') return this.#readRow(claims)
+    const epoch = feed.epoch()
     let facts = this.#facts.get(claims.sid)
-    if (!facts) {
+    if (!facts || facts.epoch !== epoch) {
       const row = await findSessionWithEmail(db, claims.sid)
       if (!row || row.user_id !== claims.sub || !isLive(row, life, this.o.now())) return undefined
-      facts = { userId: row.user_id, email: row.email, createdAtMs: row.created_at.getTime() }
+      facts = { userId: row.user_id, email: row.email, createdAtMs: row.created_at.getTime(), epoch }
       this.#facts.set(claims.sid, facts)
     }
     // Asked after any await: the feed's state and knowledge as they are now.
-    if (feed.state() !== 'live') return this.#readRow(claims)
+    if (feed.state() !== 'live' || feed.epoch() !== epoch) return this.#readRow(claims)
     if (facts.userId !== claims.sub || feed.hasEnded(claims.sid)) return undefined
     const nowMs = this.o.now().getTime()
     if (facts.createdAtMs <= nowMs - life.max * 1000) return undefined

@@ -28,6 +28,11 @@ export type FeedState = 'live' | 'catching-up' | 'down'
 
 export interface RevocationFeed {
   state(): FeedState
+  /**
+   * Counts the times the feed became live. What was learnt from the table under an earlier count
+   * may have changed while the feed was down unheard (a session deleted): read it again.
+   */
+  epoch(): number
   /** Whether the session is known to have ended within the last access-token lifetime. Meaningful only while `state()` is `live`. */
   hasEnded(sessionId: string): boolean
   /** Sessions this process has just ended (after their revocation committed): known here at once, before the notification. */
@@ -36,10 +41,10 @@ export interface RevocationFeed {
 }
 
 /**
- * The revocation feed of one server process (issue 14). Every revocation sends the ids it ended
- * with pg_notify inside its own transaction (store/sessions.ts), so PostgreSQL delivers them to
- * every listening process when it commits and never when it rolls back. Here they go into a
- * `RecentlyEnded` set kept for as long as an access token can live.
+ * The revocation feed of one server process (issue 14). Triggers on `sessions` (migration 4)
+ * send the id of every session that ends with pg_notify inside the ending transaction, so
+ * PostgreSQL delivers them to every listening process when it commits and never when it rolls
+ * back. Here they go into a `RecentlyEnded` set kept for as long as an access token can live.
  *
  * The feed is `live` only while its LISTEN connection is up AND it has caught up since that
  * connection was (re)established: LISTEN first, then read the sessions revoked within the window
@@ -48,7 +53,8 @@ export interface RevocationFeed {
  * noticed when its socket closes (TCP keepalive is on for a silent peer).
  *
  * PGlite is one process (the data folder is locked): every revocation is made here and reported
- * through `ended`, so the feed is always live.
+ * through `ended` once committed, so the feed is always live. In a PostgreSQL process `ended` makes
+ * its own revocations known before their notification comes back.
  */
 export async function startRevocationFeed(o: RevocationFeedOptions): Promise<RevocationFeed> {
   const keepMs = (o.accessTtl + ENDED_LEEWAY_SECONDS) * 1000
@@ -57,10 +63,11 @@ export async function startRevocationFeed(o: RevocationFeedOptions): Promise<Rev
     hasEnded: (id: string) => recent.has(id),
     ended: (ids: readonly string[]) => recent.add(ids),
   }
-  if (!o.databaseUrl) return { ...base, state: () => 'live', close: async () => undefined }
+  if (!o.databaseUrl) return { ...base, state: () => 'live', epoch: () => 1, close: async () => undefined }
 
   const retryMs = o.retryMs ?? 1_000
   let state: FeedState = 'down'
+  let epoch = 0
   let closed = false
   // Each (re)connection starts a generation; a catch-up finishing for an older one changes nothing.
   let generation = 0
@@ -81,6 +88,7 @@ export async function startRevocationFeed(o: RevocationFeedOptions): Promise<Rev
     }
     if (g !== generation || closed) return
     state = 'live'
+    epoch++
     o.logger.info('revocation feed live', { remembered: recent.size })
   }
 
@@ -113,6 +121,7 @@ export async function startRevocationFeed(o: RevocationFeedOptions): Promise<Rev
   return {
     ...base,
     state: () => state,
+    epoch: () => epoch,
     async close() {
       closed = true
       if (retry) clearTimeout(retry)

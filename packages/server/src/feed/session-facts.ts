@@ -3,6 +3,8 @@ export interface SessionFacts {
   userId: string
   email: string
   createdAtMs: number
+  /** The revocation feed's epoch when these were read (RevocationFeed.epoch). */
+  epoch: number
 }
 
 /**

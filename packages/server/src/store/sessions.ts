@@ -1,7 +1,6 @@
-import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool, type Transaction } from 'kysely'
+import type { Expression, ExpressionBuilder, Kysely, SqlBool, Transaction } from 'kysely'
 import type { Database, SessionRow } from '../db/schema.js'
 import { newSessionId, newSessionSecret } from '../crypto/refresh-token.js'
-import { SESSIONS_ENDED_CHANNEL, notifySessionsEnded } from './sessions-ended.js'
 
 export interface Lifetimes {
   /** Seconds a session may stay unused. */
@@ -72,22 +71,10 @@ export async function rotateSession(db: Kysely<Database>, input: { id: string; c
     .executeTakeFirst()
 }
 
-/**
- * Revokes one session (no-op when already revoked). Returns true when this call revoked it. One
- * statement that also announces the id on the revocation feed (delivered when it commits).
- */
+/** Revokes one session (no-op when already revoked). Returns true when this call revoked it. */
 export async function revokeSession(db: Kysely<Database>, id: string, reason: string, now: Date): Promise<boolean> {
-  const r = await sql<{ id: string }>`
-    with ended as (
-      update sessions set revoked_at = ${now}, revoke_reason = ${reason} where id = ${id} and revoked_at is null returning id
-    )
-    select id, pg_notify(${SESSIONS_ENDED_CHANNEL}, id) from ended`.execute(db)
-  return r.rows.length > 0
-}
-
-/** Runs `fn` in a transaction (or the one `db` already is): a revocation and its announcement commit together. */
-function inTransaction<T>(db: Kysely<Database>, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
-  return db.isTransaction ? fn(db) : db.transaction().execute(fn)
+  const r = await db.updateTable('sessions').set({ revoked_at: now, revoke_reason: reason }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst()
+  return r.numUpdatedRows > 0n
 }
 
 /** Revokes the user's sessions, except `exceptId` when given. Returns the ids revoked. */
@@ -110,13 +97,9 @@ export async function whileSessionLive<T>(
 }
 
 export async function revokeUserSessions(db: Kysely<Database>, userId: string, reason: string, now: Date, exceptId?: string): Promise<string[]> {
-  return inTransaction(db, async (trx) => {
-    let q = trx.updateTable('sessions').set({ revoked_at: now, revoke_reason: reason }).where('user_id', '=', userId).where('revoked_at', 'is', null)
-    if (exceptId) q = q.where('id', '!=', exceptId)
-    const ids = (await q.returning('id').execute()).map((r) => r.id)
-    await notifySessionsEnded(trx, ids)
-    return ids
-  })
+  let q = db.updateTable('sessions').set({ revoked_at: now, revoke_reason: reason }).where('user_id', '=', userId).where('revoked_at', 'is', null)
+  if (exceptId) q = q.where('id', '!=', exceptId)
+  return (await q.returning('id').execute()).map((r) => r.id)
 }
 
 export async function listLiveSessions(db: Kysely<Database>, userId: string, life: Lifetimes, now: Date): Promise<SessionRow[]> {
