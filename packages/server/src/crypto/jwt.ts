@@ -49,6 +49,8 @@ export async function signAccessToken(keys: KeyStore, input: IssueAccessTokenInp
  *   (or `sub sid jti` not strings); `invalid_claims`: another claim jose found of the wrong type;
  * - `expired`; `not_yet_valid`: `nbf` (or `iat`) in the future beyond the clock tolerance;
  * - `too_long_lived`: `exp − iat` beyond `maxTokenAge` (finding 6);
+ * - `session_ended`: valid, but its session was signed out or revoked (a resource server following
+ *   the revocation feed, resource-revocations.ts);
  * - `rejected`: anything else.
  */
 export type InvalidAccessTokenCode =
@@ -66,6 +68,7 @@ export type InvalidAccessTokenCode =
   | 'expired'
   | 'not_yet_valid'
   | 'too_long_lived'
+  | 'session_ended'
   | 'rejected'
 
 export class InvalidAccessTokenError extends Error {
