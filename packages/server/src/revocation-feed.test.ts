@@ -4,6 +4,7 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { silentLogger } from './app.js'
+import { rotateSigningKeys } from './crypto/keys.js'
 import { openDatabase, type DatabaseHandle } from './db/connect.js'
 import { LiveSessionCheck } from './feed/live-session.js'
 import { RecentlyEnded } from './feed/recently-ended.js'
@@ -74,6 +75,22 @@ describe.each(testBackends())('the session check with the revocation feed live, 
     expect((await getMe(base, p.access_token)).status).toBe(200)
     clock.advance(IDLE + 1) // TTL > IDLE: the token is still within its exp
     expect((await getMe(base, p.access_token)).status).toBe(401)
+  })
+
+  test('a token verified before is verified again from scratch once it has expired or its key was retired (the verified-token cache never outlives either)', async () => {
+    const base = suite.server.url
+    const p = await signUp(base)
+    for (let i = 0; i < 2; i++) expect((await getMe(base, p.access_token)).status).toBe(200)
+    clock.advance(TTL + 6)
+    expect((await getMe(base, p.access_token)).status).toBe(401)
+
+    const q = await signUp(base)
+    expect((await getMe(base, q.access_token)).status).toBe(200)
+    const { db, service } = suite.server
+    // Two rotations: q's key becomes `previous`, then `retired` (no longer published).
+    for (let i = 0; i < 2; i++) await rotateSigningKeys(db, clock.now())
+    await service.o.keys.load()
+    expect((await getMe(base, q.access_token)).status).toBe(401)
   })
 
   test('a session past its absolute lifetime is refused however recently it was used', async () => {

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { Database, SessionRow } from './db/schema.js'
-import { signAccessToken, verifyAccessTokenWith, keyStoreResolver, InvalidAccessTokenError, type AccessTokenClaims } from './crypto/jwt.js'
+import { DEFAULT_CLOCK_TOLERANCE, signAccessToken, verifyAccessTokenWith, keyStoreResolver, InvalidAccessTokenError, type AccessTokenClaims } from './crypto/jwt.js'
+import { VerifiedTokens } from './crypto/verified-tokens.js'
 import type { KeyStore } from './crypto/keys.js'
 import { BusyError, createKeyedMutex, type PasswordHasher } from './crypto/password.js'
 import { formatRefreshToken, parseRefreshToken, verifyRefreshMac, type RefreshTokenParts } from './crypto/refresh-token.js'
@@ -107,6 +108,7 @@ export class AuthService {
   readonly #perAccount = createKeyedMutex()
   readonly #digestKey: Buffer
   readonly #live: LiveSessionCheck
+  readonly #verified = new VerifiedTokens()
 
   constructor(readonly o: ServiceOptions) {
     this.#digestKey = createHmac('sha256', o.macKey).update('latchkey-audit-account-v1').digest()
@@ -361,14 +363,23 @@ export class AuthService {
 
   /** RFC 9068 §4 validation (signature by an allowlisted key, iss, aud, exp, nbf, typ) of a bearer token. */
   async #verifyClaims(token: string | undefined): Promise<AccessTokenClaims> {
+    // A token verified before: its signature holds; it must still be unexpired (as jose checks
+    // `exp`, with the same tolerance) and its key still published (not retired since).
+    const seen = token ? this.#verified.get(token) : undefined
+    if (seen) {
+      if (seen.claims.exp > Math.floor(this.o.now().getTime() / 1000) - DEFAULT_CLOCK_TOLERANCE && (await this.o.keys.publicKey(seen.kid))) return seen.claims
+      this.#verified.delete(token!)
+    }
     try {
-      return await verifyAccessTokenWith(token, keyStoreResolver(this.o.keys), {
+      const claims = await verifyAccessTokenWith(token, keyStoreResolver(this.o.keys), {
         issuer: this.o.issuer,
         audience: this.o.audience,
         currentDate: this.o.now(),
         // Finding 6: no token this server verifies may live longer than the tokens it issues.
         maxTokenAge: this.o.accessTtl,
       })
+      this.#verified.add(token!, claims)
+      return claims
     } catch (e) {
       if (e instanceof InvalidAccessTokenError) throw invalidToken(e.code === 'expired' ? 'the access token expired' : undefined)
       throw e

@@ -2,6 +2,9 @@ import { randomBytes } from 'node:crypto'
 import { SignJWT, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose'
 import { ACCESS_TOKEN_ALG, type KeyStore } from './keys.js'
 
+/** Seconds of clock skew tolerated on exp/nbf/iat unless a verifier says otherwise. */
+export const DEFAULT_CLOCK_TOLERANCE = 5
+
 /** RFC 9068 media type of JWT access tokens, set as the `typ` header and required on verify. */
 export const ACCESS_TOKEN_TYP = 'at+jwt'
 
@@ -142,7 +145,7 @@ export async function verifyAccessTokenWith(token: unknown, getKey: JWTVerifyGet
       issuer: options.issuer,
       audience: options.audience,
       typ: ACCESS_TOKEN_TYP,
-      clockTolerance: options.clockTolerance ?? 5,
+      clockTolerance: options.clockTolerance ?? DEFAULT_CLOCK_TOLERANCE,
       requiredClaims: ['iss', 'aud', 'sub', 'exp', 'iat', 'jti', 'sid'],
       ...(options.currentDate ? { currentDate: options.currentDate } : {}),
     })
@@ -153,7 +156,7 @@ export async function verifyAccessTokenWith(token: unknown, getKey: JWTVerifyGet
     if (typeof payload.aud !== 'string') throw new InvalidAccessTokenError('token names more than one audience', 'wrong_audience')
     if (options.maxTokenAge !== undefined) {
       const lifetime = (payload.exp ?? 0) - (payload.iat ?? 0)
-      if (!(lifetime <= options.maxTokenAge + (options.clockTolerance ?? 5))) throw new InvalidAccessTokenError('token lifetime exceeds the allowed maximum', 'too_long_lived')
+      if (!(lifetime <= options.maxTokenAge + (options.clockTolerance ?? DEFAULT_CLOCK_TOLERANCE))) throw new InvalidAccessTokenError('token lifetime exceeds the allowed maximum', 'too_long_lived')
     }
     return payload as AccessTokenClaims
   } catch (e) {
