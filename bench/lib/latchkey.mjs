@@ -11,7 +11,7 @@ export const PASSWORD = 'correct horse battery staple'
 /**
  * engine 'pglite' | 'postgres'; processes ≥ 1 (PGlite is an in-process database: one process
  * only); serverDir: another tree's built packages/server to start instead of this tree's.
- * Returns { urls, first, all, databaseUrl (PostgreSQL), close() }.
+ * Returns { urls, first, all, close() }.
  */
 export async function startLatchkey({ engine, processes = 1, tag, serverDir, ...options }) {
   if (engine === 'pglite' && processes !== 1) throw new Error('PGlite is embedded in one process; it cannot be shared by two')
@@ -39,6 +39,7 @@ export async function startLatchkey({ engine, processes = 1, tag, serverDir, ...
     first: all[0],
     all,
     urls: all.map((c) => c.info.url),
+    // PostgreSQL only: the throwaway database's URL (a resource server following the revocation feed).
     databaseUrl: storage.databaseUrl,
     async close() {
       await Promise.all(all.map((c) => c.stop()))
