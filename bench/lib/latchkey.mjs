@@ -45,6 +45,8 @@ export async function startLatchkey({ engine, processes = 1, tag, serverDir, run
     first: all[0],
     all,
     urls: all.map((c) => c.info.url),
+    // PostgreSQL only: the throwaway database's URL (a resource server following the revocation feed).
+    databaseUrl: storage.databaseUrl,
     async close() {
       await Promise.all(all.map((c) => c.stop()))
       await cleanup()

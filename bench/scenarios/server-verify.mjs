@@ -1,4 +1,5 @@
-// server-verify: /me (JWT verification plus the session check the server does by default) per
+// server-verify: /me (JWT verification plus the session check the server does by default, from the
+// revocation feed in memory once the session is known) per
 // second versus /health in the same server, under the same load: the ratio meOverHealth.
 import { load } from '../lib/load.mjs'
 import { startLatchkey, signUp } from '../lib/latchkey.mjs'
@@ -40,7 +41,7 @@ export async function run({ quick }) {
       durationS: duration,
       connections,
       loadGenerator: 'autocannon in the scenario process; server in another process',
-      me: 'ES256 JWT verification + one joined read of the session (checkSessionOnAccess, default) and the user',
+      me: 'ES256 JWT verification + the session check (checkSessionOnAccess, default): against the revocation feed in memory since issue 14 (before: one joined read of the session and the user)',
     },
     ...engines,
     meOverHealth: engines.pglite.meOverHealth,

@@ -28,6 +28,7 @@ import { ensureServerSecret } from './store/secrets.js'
 import { serveSpa } from './static.js'
 import { startKeyRotation, type KeyRotation } from './key-rotation.js'
 import { scheduleRepeating } from './schedule.js'
+import { startRevocationFeed, type RevocationFeed } from './feed/revocation-feed.js'
 
 /**
  * Options of createApp: any part of the configuration (each field is described on `ServerConfig`;
@@ -50,6 +51,8 @@ export interface LatchkeyApp {
   service: AuthService
   /** Signing-key rotation of this app: `rotate()` makes a new key and signs with it at once. */
   keyRotation: KeyRotation
+  /** The sessions ended recently, as this process knows them (feed/revocation-feed.ts). */
+  revocations: RevocationFeed
   /** Closes the database. */
   close(): Promise<void>
 }
@@ -85,6 +88,7 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
     createPasswordHasher({ concurrency: config.hashConcurrency, maxQueue: config.hashQueue, queueTimeoutMs: config.hashQueueTimeoutMs })
   const handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
   let keyRotation: KeyRotation | undefined
+  let revocations: RevocationFeed | undefined
   try {
     let storedSecret = ''
     // Finding 6: with LATCHKEY_SECRET the private signing keys are encrypted at rest (crypto/keys.ts).
@@ -104,6 +108,9 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
     // Finding 7: rotations by another process (PostgreSQL) are heard at once; a schedule rotates too.
     keyRotation = await startKeyRotation({ db: handle.db, keys, cipher, databaseUrl: config.databaseUrl, rotateAfter: config.keyRotation, now, logger })
     const rotation = keyRotation
+    // Issue 14: every process hears every revocation (PostgreSQL LISTEN), so the session check needs no read.
+    revocations = await startRevocationFeed({ db: handle.db, databaseUrl: config.databaseUrl, accessTtl: config.accessTtl, now, logger })
+    const feed = revocations
     const service = new AuthService({
       db: handle.db,
       keys,
@@ -116,6 +123,7 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
       life: { idle: config.sessionIdle, max: config.sessionMax },
       rateLimit: config.rateLimit,
       checkSessionOnAccess: config.checkSessionOnAccess,
+      revocations: feed,
       retention: config.retention,
       now,
       logger,
@@ -125,11 +133,13 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
     const close = async () => {
       await stopPruning()
       await rotation.close()
+      await feed.close()
       await handle.close()
     }
-    return { app, db: handle.db, service, keyRotation: rotation, close }
+    return { app, db: handle.db, service, keyRotation: rotation, revocations: feed, close }
   } catch (e) {
     await keyRotation?.close().catch(() => undefined)
+    await revocations?.close().catch(() => undefined)
     await handle.close().catch(() => undefined)
     throw e
   }

@@ -8,6 +8,7 @@ export {
   createAccessTokenVerifier, verifyAccessToken, requireAccessToken,
   type AccessTokenVerifier, type VerifyAccessTokenOptions, type AccessTokenClaims,
 } from './resource.js'
+export { followRevocations, type FollowRevocationsOptions, type RevocationFollower } from './resource-revocations.js'
 export { InvalidAccessTokenError, type InvalidAccessTokenCode } from './crypto/jwt.js'
 export { rotateSigningKeys, ACCESS_TOKEN_ALG, KeyCipher, SigningKeyDecryptionError } from './crypto/keys.js'
 export { countAuditEvents, listAuditEvents, type AuditEvent, type AuditType } from './store/audit.js'

@@ -4,6 +4,7 @@ import { ACCESS_TOKEN_ALG } from './crypto/keys.js'
 import { InvalidAccessTokenError, verifyAccessTokenWith, type AccessTokenClaims } from './crypto/jwt.js'
 import { bearerToken } from './http/context.js'
 import { errorResponse, invalidToken, missingToken } from './http/errors.js'
+import type { RevocationFollower } from './resource-revocations.js'
 
 export type { AccessTokenClaims }
 
@@ -25,6 +26,11 @@ export type VerifyAccessTokenOptions = ({ jwksUrl: string | URL; keys?: never } 
    * long life is then refused. Unset: no bound (compatibility).
    */
   maxTokenAge?: number
+  /**
+   * The auth server's revocation feed (`followRevocations`): a token whose session was signed out
+   * or revoked is then refused (`session_ended`) within moments, not only once it expires.
+   */
+  revocations?: Pick<RevocationFollower, 'hasEnded'>
 }
 
 /** Verifies one access token for the resource server it was made for; rejects with InvalidAccessTokenError. */
@@ -62,7 +68,12 @@ export function createAccessTokenVerifier(options: VerifyAccessTokenOptions): Ac
     ...(options.maxTokenAge !== undefined ? { maxTokenAge: options.maxTokenAge } : {}),
   }
   // verifyAccessTokenWith also refuses a token naming more than one audience (RFC 8707, one per token).
-  const verify = (token: string) => verifyAccessTokenWith(token, getKey, core)
+  const revocations = options.revocations
+  const verify = async (token: string) => {
+    const claims = await verifyAccessTokenWith(token, getKey, core)
+    if (revocations && (await revocations.hasEnded(claims.sid))) throw new InvalidAccessTokenError('the session ended', 'session_ended')
+    return claims
+  }
   return Object.assign(verify, { audience: options.audience })
 }
 

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { Database, SessionRow } from './db/schema.js'
-import { signAccessToken, verifyAccessTokenWith, keyStoreResolver, InvalidAccessTokenError, type AccessTokenClaims } from './crypto/jwt.js'
+import { DEFAULT_CLOCK_TOLERANCE, signAccessToken, verifyAccessTokenWith, keyStoreResolver, InvalidAccessTokenError, type AccessTokenClaims } from './crypto/jwt.js'
+import { VerifiedTokens } from './crypto/verified-tokens.js'
 import type { KeyStore } from './crypto/keys.js'
 import { BusyError, createKeyedMutex, type PasswordHasher } from './crypto/password.js'
 import { formatRefreshToken, parseRefreshToken, verifyRefreshMac, type RefreshTokenParts } from './crypto/refresh-token.js'
@@ -10,8 +11,10 @@ import { firstInWindow, hitRateLimit, releaseRateLimit, type RateHit, type RateR
 import { decideRefresh } from './refresh-rule.js'
 import { createSession, getSession, whileSessionLive, isLive, listLiveSessions, revokeSession, revokeUserSessions, rotateSession, type Lifetimes } from './store/sessions.js'
 import { pruneExpired, type PruneCounts } from './store/retention.js'
-import { findAccount, findAccountOfLiveSession, findCredentials, findUserIdByEmail, insertUser } from './store/users.js'
+import { findAccount, findCredentials, findUserIdByEmail, insertUser } from './store/users.js'
 import { createHmac } from 'node:crypto'
+import { LiveSessionCheck } from './feed/live-session.js'
+import type { RevocationFeed } from './feed/revocation-feed.js'
 
 /** RFC 6749 §5.1 successful token response. */
 export interface TokenResponse {
@@ -64,10 +67,15 @@ export interface ServiceOptions {
   rateLimit: RateLimitOptions | false
   /**
    * Protected endpoints (/me, sessions, sign-out) also require the access token's session to be
-   * live, `isLive` (one primary-key read). Default true. Stateless resource servers using
+   * live, `isLive` (from the revocation feed while it is live, else one primary-key read). Default true. Stateless resource servers using
    * `verifyAccessToken` cannot do this; there an access token lives until it expires.
    */
   checkSessionOnAccess: boolean
+  /**
+   * The sessions ended recently (feed/revocation-feed.ts): while it is live, the session check
+   * needs no read of the session row; sessions this service ends are reported to it at once.
+   */
+  revocations: RevocationFeed
   /** Seconds that audit events and ended sessions are kept (see `prune`). */
   retention: number
   now: () => Date
@@ -99,9 +107,12 @@ export class AuthService {
   /** One password verification per account at a time in this process (finding: parallel bursts passed the limit). */
   readonly #perAccount = createKeyedMutex()
   readonly #digestKey: Buffer
+  readonly #live: LiveSessionCheck
+  readonly #verified = new VerifiedTokens()
 
   constructor(readonly o: ServiceOptions) {
     this.#digestKey = createHmac('sha256', o.macKey).update('latchkey-audit-account-v1').digest()
+    this.#live = new LiveSessionCheck({ db: o.db, feed: o.revocations, life: o.life, refreshGrace: o.refreshGrace, now: o.now })
   }
 
   #audit(e: Omit<AuditInput, 'now'> & { now?: Date }): Promise<void> {
@@ -292,6 +303,7 @@ export class AuthService {
         return this.#pair(current, now, audience)
       case 'reuse':
         if (await revokeSession(this.o.db, current.id, 'reuse', now)) {
+          this.o.revocations.ended([current.id])
           await this.#audit({ type: 'refresh_reuse_detected', userId: current.user_id, sessionId: current.id, ip, detail: { presented: parts.counter, current: current.counter }, now })
           this.o.logger.warn('refresh token reuse detected; session revoked', { sessionId: current.id })
         }
@@ -308,6 +320,7 @@ export class AuthService {
     if (!found) return
     const now = this.o.now()
     if (await revokeSession(this.o.db, found.session.id, 'revoked', now)) {
+      this.o.revocations.ended([found.session.id])
       await this.#audit({ type: 'revoke', userId: found.session.user_id, sessionId: found.session.id, ip, now })
     }
   }
@@ -338,23 +351,35 @@ export class AuthService {
    */
   async authenticate(token: string | undefined, opts: AuthenticateOptions = {}): Promise<Caller> {
     const claims = await this.#verifyClaims(token)
-    if (opts.live || (this.o.checkSessionOnAccess && !opts.allowSignedOut)) {
+    if (opts.live) {
+      // Ending sessions: the row itself, whatever the feed knows.
       const s = await getSession(this.o.db, claims.sid)
       if (!s || s.user_id !== claims.sub || !isLive(s, this.o.life, this.o.now())) throw sessionEnded()
+    } else if (this.o.checkSessionOnAccess && !opts.allowSignedOut) {
+      if (!(await this.#live.account(claims))) throw sessionEnded()
     }
     return { userId: claims.sub, sessionId: claims.sid, claims }
   }
 
   /** RFC 9068 §4 validation (signature by an allowlisted key, iss, aud, exp, nbf, typ) of a bearer token. */
   async #verifyClaims(token: string | undefined): Promise<AccessTokenClaims> {
+    // A token verified before: its signature holds; it must still be unexpired (as jose checks
+    // `exp`, with the same tolerance) and its key still published (not retired since).
+    const seen = token ? this.#verified.get(token) : undefined
+    if (seen) {
+      if (seen.claims.exp > Math.floor(this.o.now().getTime() / 1000) - DEFAULT_CLOCK_TOLERANCE && (await this.o.keys.publicKey(seen.kid))) return seen.claims
+      this.#verified.delete(token!)
+    }
     try {
-      return await verifyAccessTokenWith(token, keyStoreResolver(this.o.keys), {
+      const claims = await verifyAccessTokenWith(token, keyStoreResolver(this.o.keys), {
         issuer: this.o.issuer,
         audience: this.o.audience,
         currentDate: this.o.now(),
         // Finding 6: no token this server verifies may live longer than the tokens it issues.
         maxTokenAge: this.o.accessTtl,
       })
+      this.#verified.add(token!, claims)
+      return claims
     } catch (e) {
       if (e instanceof InvalidAccessTokenError) throw invalidToken(e.code === 'expired' ? 'the access token expired' : undefined)
       throw e
@@ -364,6 +389,7 @@ export class AuthService {
   async signOut(caller: Pick<Caller, 'userId' | 'sessionId'>, ip: string | null, type: 'sign_out' | 'revoke' = 'sign_out'): Promise<void> {
     const now = this.o.now()
     if (await revokeSession(this.o.db, caller.sessionId, type === 'revoke' ? 'revoked' : 'sign_out', now)) {
+      this.o.revocations.ended([caller.sessionId])
       await this.#audit({ type, userId: caller.userId, sessionId: caller.sessionId, ip, now })
     }
   }
@@ -378,6 +404,7 @@ export class AuthService {
     )
     if (!done) throw sessionEnded()
     const ids = done.value
+    this.o.revocations.ended(ids)
     for (const id of ids) await this.#audit({ type: 'sign_out', userId: caller.userId, sessionId: id, ip, detail: { scope }, now })
     return ids.length
   }
@@ -403,6 +430,7 @@ export class AuthService {
     })
     if (!done) throw sessionEnded()
     if (!done.value) throw new HttpError(404, 'not_found', 'no such session')
+    this.o.revocations.ended([id])
     await this.#audit({ type: 'sign_out', userId: caller.userId, sessionId: id, ip, now })
   }
 
@@ -414,14 +442,14 @@ export class AuthService {
   }
 
   /**
-   * GET /me: the account behind a bearer token. With the session check on, the session and the
-   * user come from one joined read (the same rule as `authenticate`: the tokens of a session that
-   * is not live are refused at once).
+   * GET /me: the account behind a bearer token. With the session check on, the same rule as
+   * `authenticate` (the tokens of a session that is not live are refused at once), answered from
+   * the revocation feed while it is live and from one joined read of session and user otherwise.
    */
   async me(token: string | undefined): Promise<{ id: string; email: string }> {
     const claims = await this.#verifyClaims(token)
     if (this.o.checkSessionOnAccess) {
-      const account = await findAccountOfLiveSession(this.o.db, { sessionId: claims.sid, userId: claims.sub, life: this.o.life, now: this.o.now() })
+      const account = await this.#live.account(claims)
       if (!account) throw sessionEnded()
       return account
     }

@@ -2,6 +2,9 @@ import { randomBytes } from 'node:crypto'
 import { SignJWT, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose'
 import { ACCESS_TOKEN_ALG, type KeyStore } from './keys.js'
 
+/** Seconds of clock skew tolerated on exp/nbf/iat unless a verifier says otherwise. */
+export const DEFAULT_CLOCK_TOLERANCE = 5
+
 /** RFC 9068 media type of JWT access tokens, set as the `typ` header and required on verify. */
 export const ACCESS_TOKEN_TYP = 'at+jwt'
 
@@ -49,6 +52,8 @@ export async function signAccessToken(keys: KeyStore, input: IssueAccessTokenInp
  *   (or `sub sid jti` not strings); `invalid_claims`: another claim jose found of the wrong type;
  * - `expired`; `not_yet_valid`: `nbf` (or `iat`) in the future beyond the clock tolerance;
  * - `too_long_lived`: `exp − iat` beyond `maxTokenAge` (finding 6);
+ * - `session_ended`: valid, but its session was signed out or revoked (a resource server following
+ *   the revocation feed, resource-revocations.ts);
  * - `rejected`: anything else.
  */
 export type InvalidAccessTokenCode =
@@ -66,6 +71,7 @@ export type InvalidAccessTokenCode =
   | 'expired'
   | 'not_yet_valid'
   | 'too_long_lived'
+  | 'session_ended'
   | 'rejected'
 
 export class InvalidAccessTokenError extends Error {
@@ -139,7 +145,7 @@ export async function verifyAccessTokenWith(token: unknown, getKey: JWTVerifyGet
       issuer: options.issuer,
       audience: options.audience,
       typ: ACCESS_TOKEN_TYP,
-      clockTolerance: options.clockTolerance ?? 5,
+      clockTolerance: options.clockTolerance ?? DEFAULT_CLOCK_TOLERANCE,
       requiredClaims: ['iss', 'aud', 'sub', 'exp', 'iat', 'jti', 'sid'],
       ...(options.currentDate ? { currentDate: options.currentDate } : {}),
     })
@@ -150,7 +156,7 @@ export async function verifyAccessTokenWith(token: unknown, getKey: JWTVerifyGet
     if (typeof payload.aud !== 'string') throw new InvalidAccessTokenError('token names more than one audience', 'wrong_audience')
     if (options.maxTokenAge !== undefined) {
       const lifetime = (payload.exp ?? 0) - (payload.iat ?? 0)
-      if (!(lifetime <= options.maxTokenAge + (options.clockTolerance ?? 5))) throw new InvalidAccessTokenError('token lifetime exceeds the allowed maximum', 'too_long_lived')
+      if (!(lifetime <= options.maxTokenAge + (options.clockTolerance ?? DEFAULT_CLOCK_TOLERANCE))) throw new InvalidAccessTokenError('token lifetime exceeds the allowed maximum', 'too_long_lived')
     }
     return payload as AccessTokenClaims
   } catch (e) {

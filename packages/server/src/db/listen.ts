@@ -10,6 +10,13 @@ export interface ListenOptions {
   /** Called with each notification's payload, and with undefined after a reconnect (notifications may have been missed meanwhile). */
   onNotify: (payload: string | undefined) => void
   onError: (message: string) => void
+  /**
+   * Called with true once LISTEN is in place (first time and after each reconnect) and with false
+   * as soon as the connection is seen lost: between the two, notifications may be missed.
+   */
+  onState?: (listening: boolean) => void
+  /** `application_name` of the connection (pg_stat_activity), to tell the listeners apart. */
+  applicationName?: string
   /** Delay before reconnecting after the connection is lost (default 2 s). */
   retryMs?: number
 }
@@ -20,7 +27,7 @@ export interface ListenOptions {
  * background): a server that says it is listening hears the next notification.
  */
 export async function listen(options: ListenOptions): Promise<Listener> {
-  const { databaseUrl, channel, onNotify, onError, retryMs = 2_000 } = options
+  const { databaseUrl, channel, onNotify, onError, onState, applicationName, retryMs = 2_000 } = options
   let closed = false
   let client: pg.Client | undefined
   let retry: NodeJS.Timeout | undefined
@@ -38,13 +45,17 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   const connect = async (): Promise<void> => {
     const first = firstAttempt
     firstAttempt = false
-    const c = new pg.Client({ connectionString: databaseUrl })
+    // TCP keepalive: a connection that silently died is noticed (and reconnected) instead of deaf forever.
+    const c = new pg.Client({ connectionString: databaseUrl, keepAlive: true, ...(applicationName ? { application_name: applicationName } : {}) })
     c.on('error', () => undefined) // followed by 'end'
     c.on('notification', (m) => {
       if (m.channel === channel) onNotify(m.payload)
     })
     c.on('end', () => {
-      if (client === c) client = undefined
+      if (client === c) {
+        client = undefined
+        if (!closed) onState?.(false)
+      }
       scheduleRetry()
     })
     try {
@@ -59,6 +70,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     }
     if (closed) return void (await c.end().catch(() => undefined))
     client = c
+    onState?.(true)
     if (!first) onNotify(undefined)
   }
 

@@ -86,6 +86,46 @@ export const MIGRATIONS: Migration[] = [
       await sql`alter table rate_limits add column prev_count integer not null default 0`.execute(db)
     },
   },
+  {
+    version: 4,
+    name: 'revocation feed notifications',
+    async up(db) {
+      // Issue 14: the database announces every session that ends on the channel
+      // 'latchkey_sessions_ended' (store/sessions-ended.ts), whoever ends it (any version of the
+      // server, an operator's UPDATE, a cascade), delivered to every LISTENing process on commit.
+      // Revoked: one notification per session; the trigger fires only for UPDATEs that set
+      // revoked_at, so rotations (the refresh path) pay nothing.
+      await sql`
+        create function latchkey_session_revoked() returns trigger language plpgsql as $$
+        begin
+          perform pg_notify('latchkey_sessions_ended', new.id);
+          return null;
+        end $$`.execute(db)
+      await sql`
+        create trigger sessions_revoked after update of revoked_at on sessions for each row
+        when (old.revoked_at is null and new.revoked_at is not null)
+        execute function latchkey_session_revoked()`.execute(db)
+      // Deleted while not revoked: per statement, 256 ids per notification (payloads stay far
+      // under PostgreSQL's 8000-byte limit). Pruning expired sessions announces them too (harmless).
+      await sql`
+        create function latchkey_sessions_deleted() returns trigger language plpgsql as $$
+        declare ids text[];
+        begin
+          select array_agg(id) into ids from gone where revoked_at is null;
+          if ids is not null then
+            for i in 0 .. (cardinality(ids) - 1) / 256 loop
+              perform pg_notify('latchkey_sessions_ended', array_to_string(ids[i * 256 + 1 : (i + 1) * 256], ' '));
+            end loop;
+          end if;
+          return null;
+        end $$`.execute(db)
+      // The feed catches up after a (re)connect with the sessions revoked recently.
+      await sql`create index sessions_revoked_at on sessions (revoked_at) where revoked_at is not null`.execute(db)
+      await sql`
+        create trigger sessions_deleted after delete on sessions referencing old table as gone
+        for each statement execute function latchkey_sessions_deleted()`.execute(db)
+    },
+  },
 ]
 
 /** Arbitrary constant naming the advisory lock that serialises migrations across processes. */

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import type { Database } from '../db/schema.js'
+import type { Database, SessionRow } from '../db/schema.js'
 import { liveSession, type Lifetimes } from './sessions.js'
 import { randomUUID } from 'node:crypto'
 
@@ -40,5 +40,18 @@ export async function findAccountOfLiveSession(
     .where('sessions.id', '=', input.sessionId)
     .where('sessions.user_id', '=', input.userId)
     .where(liveSession(input.life, input.now))
+    .executeTakeFirst()
+}
+
+/** A session row with its user's email (no liveness condition: the caller decides, see feed/live-session.ts). */
+export async function findSessionWithEmail(
+  db: Kysely<Database>,
+  sessionId: string,
+): Promise<(Pick<SessionRow, 'user_id' | 'created_at' | 'last_used_at' | 'revoked_at'> & { email: string }) | undefined> {
+  return db
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .select(['sessions.user_id', 'sessions.created_at', 'sessions.last_used_at', 'sessions.revoked_at', 'users.email'])
+    .where('sessions.id', '=', sessionId)
     .executeTakeFirst()
 }

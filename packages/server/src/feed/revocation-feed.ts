@@ -1,0 +1,131 @@
+import type { Kysely } from 'kysely'
+import { listen, type Listener } from '../db/listen.js'
+import type { Database } from '../db/schema.js'
+import type { Logger } from '../service.js'
+import { SESSIONS_ENDED_CHANNEL, parseSessionsEnded, sessionsRevokedSince } from '../store/sessions-ended.js'
+import { RecentlyEnded } from './recently-ended.js'
+
+/**
+ * Seconds an ended session is remembered beyond the access-token lifetime: the verifier's clock
+ * tolerance (5 s), clock skew between processes, and a grace pair issued from a row read just
+ * before the revocation committed.
+ */
+export const ENDED_LEEWAY_SECONDS = 60
+
+export interface RevocationFeedOptions {
+  db: Kysely<Database>
+  /** PostgreSQL: other processes' revocations are heard through LISTEN. Unset (PGlite): this process is the only one. */
+  databaseUrl: string | undefined
+  accessTtl: number
+  now: () => Date
+  logger: Logger
+  /** Delay before reconnecting the LISTEN connection, and before retrying a failed catch-up (default 1 s). */
+  retryMs?: number
+}
+
+/** `live`: every session ended within the window is known here; otherwise sessions must be read from the table. */
+export type FeedState = 'live' | 'catching-up' | 'down'
+
+export interface RevocationFeed {
+  state(): FeedState
+  /**
+   * Counts the times the feed became live. What was learnt from the table under an earlier count
+   * may have changed while the feed was down unheard (a session deleted): read it again.
+   */
+  epoch(): number
+  /** Whether the session is known to have ended within the last access-token lifetime. Meaningful only while `state()` is `live`. */
+  hasEnded(sessionId: string): boolean
+  /** Sessions this process has just ended (after their revocation committed): known here at once, before the notification. */
+  ended(sessionIds: readonly string[]): void
+  close(): Promise<void>
+}
+
+/**
+ * The revocation feed of one server process (issue 14). Triggers on `sessions` (migration 4)
+ * send the id of every session that ends with pg_notify inside the ending transaction, so
+ * PostgreSQL delivers them to every listening process when it commits and never when it rolls
+ * back. Here they go into a `RecentlyEnded` set kept for as long as an access token can live.
+ *
+ * The feed is `live` only while its LISTEN connection is up AND it has caught up since that
+ * connection was (re)established: LISTEN first, then read the sessions revoked within the window
+ * from the table, so a revocation is either heard or read. While it is not live, callers read
+ * the session row as before (no window in which a revoked session passes). A lost connection is
+ * noticed when its socket closes (TCP keepalive is on for a silent peer).
+ *
+ * PGlite is one process (the data folder is locked): every revocation is made here and reported
+ * through `ended` once committed, so the feed is always live. In a PostgreSQL process `ended` makes
+ * its own revocations known before their notification comes back.
+ */
+export async function startRevocationFeed(o: RevocationFeedOptions): Promise<RevocationFeed> {
+  const keepMs = (o.accessTtl + ENDED_LEEWAY_SECONDS) * 1000
+  const recent = new RecentlyEnded(keepMs, () => o.now().getTime())
+  const base = {
+    hasEnded: (id: string) => recent.has(id),
+    ended: (ids: readonly string[]) => recent.add(ids),
+  }
+  if (!o.databaseUrl) return { ...base, state: () => 'live', epoch: () => 1, close: async () => undefined }
+
+  const retryMs = o.retryMs ?? 1_000
+  let state: FeedState = 'down'
+  let epoch = 0
+  let closed = false
+  // Each (re)connection starts a generation; a catch-up finishing for an older one changes nothing.
+  let generation = 0
+  let retry: NodeJS.Timeout | undefined
+  let firstCatchUp: Promise<void> | undefined
+
+  const catchUp = async (g: number): Promise<void> => {
+    try {
+      const since = new Date(o.now().getTime() - keepMs)
+      recent.add(await sessionsRevokedSince(o.db, since))
+    } catch (e) {
+      o.logger.warn('revocation feed: catching up failed; sessions are read from the database meanwhile', { error: e instanceof Error ? e.message : String(e) })
+      if (g === generation && !closed) {
+        retry = setTimeout(() => void catchUp(g), retryMs)
+        retry.unref()
+      }
+      return
+    }
+    if (g !== generation || closed) return
+    state = 'live'
+    epoch++
+    o.logger.info('revocation feed live', { remembered: recent.size })
+  }
+
+  const listener: Listener = await listen({
+    databaseUrl: o.databaseUrl,
+    channel: SESSIONS_ENDED_CHANNEL,
+    applicationName: `latchkey-revocations-${process.pid}`,
+    retryMs,
+    onNotify: (payload) => {
+      if (payload) recent.add(parseSessionsEnded(payload))
+    },
+    onState: (listening) => {
+      generation++
+      if (retry) clearTimeout(retry)
+      retry = undefined
+      if (!listening) {
+        if (state !== 'down') o.logger.warn('revocation feed lost; sessions are read from the database until it is back')
+        state = 'down'
+        return
+      }
+      state = 'catching-up'
+      const caught = catchUp(generation)
+      firstCatchUp ??= caught
+    },
+    onError: (message) => o.logger.warn('revocation feed unavailable; sessions are read from the database', { error: message }),
+  })
+  // A server that says it is ready has caught up once (when the database let it).
+  await firstCatchUp
+
+  return {
+    ...base,
+    state: () => state,
+    epoch: () => epoch,
+    async close() {
+      closed = true
+      if (retry) clearTimeout(retry)
+      await listener.close()
+    },
+  }
+}

@@ -1,0 +1,31 @@
+/** What never changes about a session once it exists: its user, the user's email and when it began. */
+export interface SessionFacts {
+  userId: string
+  email: string
+  createdAtMs: number
+  /** The revocation feed's epoch when these were read (RevocationFeed.epoch). */
+  epoch: number
+}
+
+/**
+ * A bounded cache of SessionFacts by session id (the oldest entry goes first when full). Nothing
+ * here says whether a session is live: that is the revocation feed's and the clock's business.
+ */
+export class SessionFactsCache {
+  readonly #facts = new Map<string, SessionFacts>()
+
+  constructor(readonly maxEntries = 50_000) {}
+
+  get(id: string): SessionFacts | undefined {
+    return this.#facts.get(id)
+  }
+
+  set(id: string, facts: SessionFacts): void {
+    this.#facts.delete(id)
+    this.#facts.set(id, facts)
+    if (this.#facts.size > this.maxEntries) {
+      const oldest = this.#facts.keys().next()
+      if (!oldest.done) this.#facts.delete(oldest.value)
+    }
+  }
+}
