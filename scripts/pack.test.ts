@@ -1,7 +1,7 @@
 // What `npm pack` would publish for each package: no tests or test support (beyond what an export
 // needs), a LICENSE, the publishing metadata, and a README whose links work on npmjs.com.
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
