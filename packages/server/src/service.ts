@@ -276,11 +276,9 @@ export class AuthService {
     let current: SessionRow | undefined = found.session
     let outcome = decide(current)
     if (outcome === 'rotate') {
-      const rotated = await rotateSession(this.o.db, { id: parts.sessionId, counter: parts.counter, now, life: this.o.life })
-      if (rotated) {
-        await this.#audit({ type: 'refresh', userId: rotated.user_id, sessionId: rotated.id, ip, detail: { counter: rotated.counter }, now })
-        return this.#pair(rotated, now, audience)
-      }
+      // The `refresh` audit row is written by the rotating statement itself.
+      const rotated = await rotateSession(this.o.db, { id: parts.sessionId, counter: parts.counter, now, life: this.o.life, ip })
+      if (rotated) return this.#pair(rotated, now, audience)
       // Another request rotated (or ended) the session since it was read.
       current = await getSession(this.o.db, parts.sessionId)
       outcome = decide(current)
