@@ -14,11 +14,13 @@ import Provider from 'oidc-provider'
 import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js'
 import LRU from 'oidc-provider/lib/helpers/lru.js'
 import { childMain } from './children.mjs'
+import { createPgAdapter } from './oidc-provider-pg-adapter.mjs'
 
 const RESOURCE = 'urn:latchkey-bench:api'
 const CLIENT_ID = 'bench-app'
 
-childMain(async () => {
+// Option `databaseUrl`: the bench's minimal PostgreSQL adapter (oidc-provider-pg-adapter.mjs) instead.
+childMain(async ({ databaseUrl } = {}) => {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'bench-es256', use: 'sig', alg: 'ES256' }
   const server = createServer()
@@ -26,8 +28,9 @@ childMain(async () => {
   await new Promise((r) => server.listen(0, '127.0.0.1', r))
   const url = `http://127.0.0.1:${server.address().port}`
   const store = new LRU({ maxSize: 1_000_000 })
+  const pgAdapter = databaseUrl ? await createPgAdapter(databaseUrl) : null
   const provider = new Provider(url, {
-    adapter: (model) => new MemoryAdapter(model, store),
+    adapter: pgAdapter ? pgAdapter.adapter : (model) => new MemoryAdapter(model, store),
     clients: [
       {
         client_id: CLIENT_ID,
@@ -70,6 +73,7 @@ childMain(async () => {
         server.close(() => r())
         server.closeAllConnections()
       })
+      await pgAdapter?.close()
     },
     commands: {
       /**

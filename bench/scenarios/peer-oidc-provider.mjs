@@ -3,20 +3,23 @@
 // spends a session's current refresh token and puts the rotated one back, RFC 6749 §6), one
 // server process each, in alternating order per round (medians). oidc-provider keeps its tokens
 // in its own in-memory adapter (its default and the only one it ships: no database round trip at
-// all, no compare-and-set; see bench/lib/oidc-provider-child.mjs); Latchkey is measured on
-// PostgreSQL and on PGlite. Both answer with an ES256 JWT access token and a new refresh token.
+// all, no compare-and-set; see bench/lib/oidc-provider-child.mjs), and on a minimal PostgreSQL
+// adapter written for the bench; Latchkey is measured on PostgreSQL and on PGlite. Both answer with an ES256 JWT access token and a new refresh token.
 import { startChild } from '../lib/children.mjs'
 import { PASSWORD, startLatchkey } from '../lib/latchkey.mjs'
+import { createDatabase } from '../lib/pg.mjs'
 import { log, median, ratio } from '../lib/util.mjs'
 import { loadRefreshes } from './server-refresh.mjs'
 
-async function oidcProvider({ sessions, duration, connections }) {
-  const server = await startChild('oidc-provider-child.mjs', {})
+async function oidcProvider({ sessions, duration, connections }, { postgres = false } = {}) {
+  const db = postgres ? await createDatabase('peer_oidc_provider') : null
+  const server = await startChild('oidc-provider-child.mjs', db ? { databaseUrl: db.url } : {})
   try {
     const { tokens } = await server.call('seed', { count: sessions })
-    return await loadRefreshes({ urls: [server.info.url], tokens, duration, connections, label: 'oidc-provider', path: '/token', extraBody: `&client_id=${server.info.clientId}` })
+    return await loadRefreshes({ urls: [server.info.url], tokens, duration, connections, label: `oidc-provider${db ? ' pg' : ''}`, path: '/token', extraBody: `&client_id=${server.info.clientId}` })
   } finally {
     await server.stop()
+    await db?.drop()
   }
 }
 
@@ -37,6 +40,7 @@ export async function run({ quick, rounds: givenRounds }) {
   const connections = 32
   const sides = {
     oidcProvider: (o) => oidcProvider(o),
+    oidcProviderPostgres: (o) => oidcProvider(o, { postgres: true }),
     latchkeyPostgres: (o) => latchkey('postgres', o),
     latchkeyPglite: (o) => latchkey('pglite', o),
   }
@@ -60,11 +64,13 @@ export async function run({ quick, rounds: givenRounds }) {
       connections,
       durationS: duration,
       rounds,
-      oidcProvider: 'oidc-provider (npm), rotateRefreshToken: true, its in-memory adapter, one public client, ES256 JWT access tokens for one resource, no ID token; grants and refresh tokens seeded through its models',
+      oidcProvider: 'oidc-provider (npm), rotateRefreshToken: true, its in-memory adapter (1,000,000-entry store), one public client, ES256 JWT access tokens for one resource, no ID token; grants and refresh tokens seeded through its models',
+      oidcProviderPostgres: 'the same provider on the bench\'s minimal PostgreSQL adapter (bench/lib/oidc-provider-pg-adapter.mjs, pg Pool of 10; 4 statements per rotating refresh)',
       latchkey: 'one server process, rate limits off, sessions seeded into the tables (as server-refresh)',
     },
     ...summary,
     latchkeyPostgresOverOidcProvider: ratio(summary.latchkeyPostgres.grantsPerSec, summary.oidcProvider.grantsPerSec),
     latchkeyPgliteOverOidcProvider: ratio(summary.latchkeyPglite.grantsPerSec, summary.oidcProvider.grantsPerSec),
+    latchkeyPostgresOverOidcProviderPostgres: ratio(summary.latchkeyPostgres.grantsPerSec, summary.oidcProviderPostgres.grantsPerSec),
   }
 }
