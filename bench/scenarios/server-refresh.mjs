@@ -38,15 +38,22 @@ export function refreshRequests(pool, stats, { path = '/oauth/token', extraBody 
   ]
 }
 
-/** Refresh grants per second against `urls` with `tokens` (one per session): 2 s warm-up, then `duration` s. */
-export async function loadRefreshes({ urls, tokens, duration, connections, label, ...requestOptions }) {
+/**
+ * Refresh grants per second against `urls` with `tokens` (one per session): 2 s warm-up, then
+ * `duration` s. With `cpuMicros` (the servers' CPU time so far, µs), also the servers' CPU time
+ * per grant: less sensitive than the rate to other work on a busy machine (for PGlite it includes
+ * the database; for PostgreSQL only the Node side).
+ */
+export async function loadRefreshes({ urls, tokens, duration, connections, label, cpuMicros, ...requestOptions }) {
   const pool = tokens.slice()
   const stats = { lost: 0, firstError: null }
   const options = { url: urls.length === 1 ? urls[0] : urls, connections, requests: refreshRequests(pool, stats, requestOptions) }
   await load({ ...options, duration: 2 }) // warm-up (JIT, connections, caches)
+  const cpu0 = await cpuMicros?.()
   const r = await load({ ...options, duration })
+  const cpuUsPerGrant = cpuMicros && r.ok ? Math.round(((await cpuMicros()) - cpu0) / r.ok) : undefined
   if (stats.lost) log(`${label}: ${stats.lost} requests did not return a new token (first: ${stats.firstError})`)
-  return { grantsPerSec: r.perSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, non2xx: r.non2xx, errors: r.errors, sessionsLeftInPool: pool.length }
+  return { grantsPerSec: r.perSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, non2xx: r.non2xx, errors: r.errors, sessionsLeftInPool: pool.length, cpuUsPerGrant }
 }
 
 async function measure({ engine, processes, sessions, duration, connections, serverDir }) {
@@ -55,7 +62,8 @@ async function measure({ engine, processes, sessions, duration, connections, ser
   try {
     const { tokens } = await server.first.call('seed', { count: sessions, password: PASSWORD })
     const setupS = round((now() - t0) / 1000, 1)
-    const r = await loadRefreshes({ urls: server.urls, tokens, duration, connections, label: `${engine}×${processes}` })
+    const cpuMicros = async () => (await Promise.all(server.all.map((c) => c.call('cpuUsage')))).reduce((n, u) => n + u.user + u.system, 0)
+    const r = await loadRefreshes({ urls: server.urls, tokens, duration, connections, label: `${engine}×${processes}`, cpuMicros })
     return { ...r, setupS }
   } finally {
     await server.close()
@@ -73,23 +81,29 @@ async function runBeforeAfter({ before, rounds = 3, sessions, duration, connecti
   const out = {}
   for (const [engine, processes] of CONFIGS) {
     const figures = { before: [], after: [] }
+    const cpu = { before: [], after: [] }
     for (let i = 0; i < rounds; i++) {
       const order = i % 2 === 0 ? ['before', 'after'] : ['after', 'before']
       for (const side of order) {
         const r = await measure({ engine, processes, sessions, duration, connections, serverDir: side === 'before' ? before : undefined })
         figures[side].push(r.grantsPerSec)
-        log(`${engine}×${processes} round ${i + 1} ${side}: ${r.grantsPerSec} grants/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`)
+        cpu[side].push(r.cpuUsPerGrant)
+        log(`${engine}×${processes} round ${i + 1} ${side}: ${r.grantsPerSec} grants/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, server CPU ${r.cpuUsPerGrant} µs/grant`)
       }
     }
     const b = median(figures.before)
     const a = median(figures.after)
-    out[`${engine}x${processes}`] = { beforeGrantsPerSec: b, afterGrantsPerSec: a, afterOverBefore: ratio(a, b), rounds: figures }
+    const cb = median(cpu.before)
+    const ca = median(cpu.after)
+    out[`${engine}x${processes}`] = { beforeGrantsPerSec: b, afterGrantsPerSec: a, afterOverBefore: ratio(a, b), beforeCpuUsPerGrant: cb, afterCpuUsPerGrant: ca, cpuBeforeOverAfter: ratio(cb, ca), rounds: figures, cpuRounds: cpu }
   }
   return out
 }
 
 export async function run({ quick, before, rounds }) {
-  const sessions = quick ? 1_000 : 10_000
+  // LATCHKEY_BENCH_REFRESH_SESSIONS: the pool's size (default 10,000). A pool the run cycles through
+  // more than once measures refreshes of sessions the server process has already seen.
+  const sessions = Number(process.env.LATCHKEY_BENCH_REFRESH_SESSIONS ?? (quick ? 1_000 : 10_000))
   const duration = quick ? 3 : 10
   const connections = 32
   if (before) {
