@@ -21,13 +21,14 @@ export const SCENARIOS = [
   { name: 'refresh-storm', needs: ['core', 'server'] },
   { name: 'fetch-overhead', needs: ['core'] },
   { name: 'cold-restore', needs: ['core', 'expo'] },
-  { name: 'server-refresh', needs: ['server'] },
+  { name: 'server-refresh', needs: ['server'], before: true },
   { name: 'server-verify', needs: ['server'] },
   { name: 'server-revocation-reach', needs: ['server'] },
   { name: 'server-sign-in', needs: ['server'] },
   { name: 'server-sign-in-flood', needs: ['server'], before: true },
   { name: 'peer-better-auth', needs: ['server'] },
   { name: 'server-runtimes', needs: ['server'] },
+  { name: 'peer-oidc-provider', needs: ['server'] },
 ]
 
 function parseArgs(argv) {

@@ -72,6 +72,8 @@ childMain(async ({ tap: tapped = false, ...options }) => {
         return true
       },
       counts: () => tap.counts,
+      /** This process's CPU time so far (µs, user and system). */
+      cpuUsage: () => process.cpuUsage(),
       /** Event-loop delay of this server process between start and stop (ms). */
       loopDelayStart() {
         tap.loop?.disable()

@@ -8,9 +8,10 @@ import { formatRefreshToken, parseRefreshToken, verifyRefreshMac, type RefreshTo
 import { HttpError, invalidGrant, invalidToken } from './http/errors.js'
 import { audit, type AuditInput } from './store/audit.js'
 import { firstInWindow, hitRateLimit, releaseRateLimit, type RateHit, type RateRule } from './store/rate-limit.js'
-import { decideRefresh } from './refresh-rule.js'
+import { decideRefresh, type RefreshOutcome } from './refresh-rule.js'
 import { createSession, getSession, whileSessionLive, isLive, listLiveSessions, revokeSession, revokeUserSessions, rotateSession, type Lifetimes } from './store/sessions.js'
 import { pruneExpired, type PruneCounts } from './store/retention.js'
+import { SessionSecrets } from './store/session-secrets.js'
 import { findAccount, findCredentials, findUserIdByEmail, insertUser } from './store/users.js'
 import { createHmac } from 'node:crypto'
 import { LiveSessionCheck } from './feed/live-session.js'
@@ -95,6 +96,9 @@ export interface AuthenticateOptions {
   live?: boolean
 }
 
+/** Session secrets kept per process for the one-statement refresh (about 150 bytes each). */
+const SESSION_SECRETS_KEPT = 50_000
+
 const normalizeEmail = (email: string) => email.trim().toLowerCase()
 
 type LimitScope = 'ip' | 'account' | 'account_total' | 'signup'
@@ -109,6 +113,8 @@ export class AuthService {
   readonly #digestKey: Buffer
   readonly #live: LiveSessionCheck
   readonly #verified = new VerifiedTokens()
+  /** Secrets of sessions this process has seen: a refresh checks its MAC first and rotates in one statement. */
+  readonly #secrets = new SessionSecrets(SESSION_SECRETS_KEPT)
 
   constructor(readonly o: ServiceOptions) {
     this.#digestKey = createHmac('sha256', o.macKey).update('latchkey-audit-account-v1').digest()
@@ -121,6 +127,7 @@ export class AuthService {
 
   /** A pair whose access token is for `audience` (an RFC 8707 resource; default this server's own). */
   async #pair(session: SessionRow, now: Date, audience = this.o.audience): Promise<TokenResponse> {
+    this.#secrets.set(session.id, session.secret)
     const access = await signAccessToken(this.o.keys, {
       issuer: this.o.issuer,
       audience,
@@ -258,9 +265,14 @@ export class AuthService {
   /** Looks a refresh token up and checks its MAC; undefined for anything not issued by us. */
   async #authenticRefresh(token: unknown): Promise<{ parts: RefreshTokenParts; session: SessionRow } | undefined> {
     const parts = parseRefreshToken(token)
-    if (!parts) return undefined
+    return parts ? this.#authenticParts(parts) : undefined
+  }
+
+  /** `#authenticRefresh` for a token already parsed; remembers the secret of an authentic one. */
+  async #authenticParts(parts: RefreshTokenParts): Promise<{ parts: RefreshTokenParts; session: SessionRow } | undefined> {
     const session = await getSession(this.o.db, parts.sessionId)
     if (!session || !verifyRefreshMac(this.o.macKey, parts, session.secret)) return undefined
+    this.#secrets.set(session.id, session.secret)
     return { parts, session }
   }
 
@@ -275,24 +287,35 @@ export class AuthService {
    *   session is revoked and `refresh_reuse_detected` audited;
    * - `dead`: the session ended; refused, nothing changes.
    * A token that fails the MAC check is rejected without touching any session.
+   * When this process already knows the session's secret (it issued or checked one of its tokens;
+   * the secret never changes) the MAC is checked first and the rotation tried at once: the UPDATE's
+   * WHERE (this counter, live session) is exactly `decideRefresh` saying `rotate`, so a refresh is
+   * one statement; any other case reads the row and decides as below.
    * `audience` (an RFC 8707 resource the caller has checked) only names the new access token's `aud`.
    */
   async refresh(token: unknown, ip: string | null, audience?: string): Promise<TokenResponse> {
-    const found = await this.#authenticRefresh(token)
-    if (!found) throw invalidGrant()
-    const { parts } = found
+    const parts = parseRefreshToken(token)
+    if (!parts) throw invalidGrant()
     const now = this.o.now()
     const decide = (session: SessionRow | undefined) =>
       decideRefresh({ presentedCounter: parts.counter, session, now, graceSeconds: this.o.refreshGrace, life: this.o.life })
-    let current: SessionRow | undefined = found.session
-    let outcome = decide(current)
+    let current: SessionRow | undefined
+    let outcome: RefreshOutcome
+    const known = this.#secrets.get(parts.sessionId)
+    if (known !== undefined) {
+      if (!verifyRefreshMac(this.o.macKey, parts, known)) throw invalidGrant()
+      outcome = 'rotate' // tried; the UPDATE decides
+    } else {
+      const found = await this.#authenticParts(parts)
+      if (!found) throw invalidGrant()
+      current = found.session
+      outcome = decide(current)
+    }
     if (outcome === 'rotate') {
-      const rotated = await rotateSession(this.o.db, { id: parts.sessionId, counter: parts.counter, now, life: this.o.life })
-      if (rotated) {
-        await this.#audit({ type: 'refresh', userId: rotated.user_id, sessionId: rotated.id, ip, detail: { counter: rotated.counter }, now })
-        return this.#pair(rotated, now, audience)
-      }
-      // Another request rotated (or ended) the session since it was read.
+      // The `refresh` audit row is written by the rotating statement itself.
+      const rotated = await rotateSession(this.o.db, { id: parts.sessionId, counter: parts.counter, now, life: this.o.life, ip })
+      if (rotated) return this.#pair(rotated, now, audience)
+      // Another request rotated (or ended) the session since it was read, or this token is not the current one.
       current = await getSession(this.o.db, parts.sessionId)
       outcome = decide(current)
     }
