@@ -36,7 +36,8 @@ export function slimRecord(r) {
 /**
  * DESIGN (Core 4): while the app stays online and in the foreground, a retry after a lost or held
  * answer lands inside the grace window. A `refresh_rejected` sign-out is by design only when the
- * install's last undelivered refresh answer was a successful rotation at t_rot, its next refresh
+ * install's last undelivered refresh answer was a successful rotation (or a grace answer to it) at
+ * t_rot — the time of the rotation itself, which starts the server's window —, its next refresh
  * reached the server more than `grace` after t_rot, and in between the app was closed, offline or
  * in the background.
  */
@@ -46,7 +47,10 @@ export function isByDesign(install, records, signOut, graceMs) {
   const lost = refreshes.findLast((r) => r.forwardedAt !== null && !r.delivered)
   if (!lost) return { byDesign: false, why: 'no refresh answer was lost before the sign-out' }
   if (lost.upstreamStatus !== 200) return { byDesign: false, why: `the last lost refresh answer was ${lost.upstreamStatus ?? lost.upstreamError}, not a rotation` }
-  const tRot = lost.upstreamAt
+  // The window runs from the rotation, not from a later grace answer (which re-sends the same pair
+  // and does not move the window): the rotation is the first 200 for the token the lost one presented.
+  const rotation = (lost.refreshToken && refreshes.find((r) => r.refreshToken === lost.refreshToken && r.upstreamStatus === 200)) || lost
+  const tRot = rotation.upstreamAt
   const next = refreshes.find((r) => r.forwardedAt !== null && r.forwardedAt > lost.forwardedAt)
   if (!next) return { byDesign: false, why: 'no later refresh reached the server' }
   const gap = next.forwardedAt - tRot
