@@ -1,4 +1,5 @@
 import { decodeProtectedHeader } from 'jose'
+import { BoundedMap } from '../bounded-map.js'
 import type { AccessTokenClaims } from './jwt.js'
 
 interface Entry {
@@ -15,9 +16,11 @@ interface Entry {
  * be filled with junk; tokens are never logged.
  */
 export class VerifiedTokens {
-  readonly #entries = new Map<string, Entry>()
+  readonly #entries: BoundedMap<string, Entry>
 
-  constructor(readonly maxEntries = 10_000) {}
+  constructor(readonly maxEntries = 10_000) {
+    this.#entries = new BoundedMap(maxEntries)
+  }
 
   get(token: string): Entry | undefined {
     return this.#entries.get(token)
@@ -27,10 +30,6 @@ export class VerifiedTokens {
     const { kid } = decodeProtectedHeader(token)
     if (typeof kid !== 'string') return
     this.#entries.set(token, { claims, kid })
-    if (this.#entries.size > this.maxEntries) {
-      const oldest = this.#entries.keys().next()
-      if (!oldest.done) this.#entries.delete(oldest.value)
-    }
   }
 
   delete(token: string): void {

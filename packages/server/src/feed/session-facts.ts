@@ -1,3 +1,5 @@
+import { BoundedMap } from '../bounded-map.js'
+
 /** What never changes about a session once it exists: its user, the user's email and when it began. */
 export interface SessionFacts {
   userId: string
@@ -12,20 +14,17 @@ export interface SessionFacts {
  * here says whether a session is live: that is the revocation feed's and the clock's business.
  */
 export class SessionFactsCache {
-  readonly #facts = new Map<string, SessionFacts>()
+  readonly #facts: BoundedMap<string, SessionFacts>
 
-  constructor(readonly maxEntries = 50_000) {}
+  constructor(readonly maxEntries = 50_000) {
+    this.#facts = new BoundedMap(maxEntries)
+  }
 
   get(id: string): SessionFacts | undefined {
     return this.#facts.get(id)
   }
 
   set(id: string, facts: SessionFacts): void {
-    this.#facts.delete(id)
     this.#facts.set(id, facts)
-    if (this.#facts.size > this.maxEntries) {
-      const oldest = this.#facts.keys().next()
-      if (!oldest.done) this.#facts.delete(oldest.value)
-    }
   }
 }

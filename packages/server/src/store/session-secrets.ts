@@ -1,3 +1,5 @@
+import { BoundedMap } from '../bounded-map.js'
+
 /**
  * The per-session secrets (the refresh-token MAC's input, crypto/refresh-token.ts) this process has
  * already read or issued, so that a refresh can check a token's MAC before any database work and
@@ -9,25 +11,18 @@
  * server key that makes them useful is in the same memory).
  */
 export class SessionSecrets {
-  readonly #entries = new Map<string, string>()
+  readonly #entries: BoundedMap<string, string>
 
-  constructor(readonly max: number) {}
+  constructor(readonly max: number) {
+    this.#entries = new BoundedMap(max)
+  }
 
   get(sessionId: string): string | undefined {
-    const secret = this.#entries.get(sessionId)
-    if (secret !== undefined) {
-      // Most recently used last (a Map keeps insertion order).
-      this.#entries.delete(sessionId)
-      this.#entries.set(sessionId, secret)
-    }
-    return secret
+    return this.#entries.touch(sessionId)
   }
 
   set(sessionId: string, secret: string): void {
-    if (this.max <= 0) return
-    this.#entries.delete(sessionId)
     this.#entries.set(sessionId, secret)
-    if (this.#entries.size > this.max) this.#entries.delete(this.#entries.keys().next().value!)
   }
 
   get size(): number {
