@@ -22,6 +22,8 @@ import { meRoutes } from './routes/me.js'
 import { oauthRoutes } from './routes/oauth.js'
 import { sessionRoutes } from './routes/sessions.js'
 import { wellKnownRoutes } from './routes/well-known.js'
+import { accountRoutes, accountPageRoutes } from './routes/account.js'
+import { loadPasswordBlocklist } from './accounts/password-policy.js'
 import { createAudiencePolicy, type AudiencePolicy } from './resource-indicators.js'
 import { AuthService, type Logger } from './service.js'
 import { ensureServerSecret } from './store/secrets.js'
@@ -103,6 +105,7 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
       await ensureSigningKey(trx, now(), cipher)
       if (!config.secret) storedSecret = await ensureServerSecret(trx, 'refresh_mac', now())
     })
+    await loadPasswordBlocklist()
     const keys = new KeyStore(handle.db, cipher ? { cipher } : {})
     await keys.load()
     // Finding 7: rotations by another process (PostgreSQL) are heard at once; a schedule rotates too.
@@ -125,6 +128,7 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
       checkSessionOnAccess: config.checkSessionOnAccess,
       revocations: feed,
       retention: config.retention,
+      passwordPolicy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength, appName: config.appName },
       now,
       logger,
     })
@@ -229,6 +233,8 @@ function buildRoutes(service: AuthService, config: ServerConfig, audiences: Audi
 
   app.route('/auth', authRoutes({ cookieMaxAge, audiences }))
   app.route('/auth/sessions', sessionRoutes())
+  app.route('/auth', accountRoutes())
+  app.route('/account', accountPageRoutes())
   app.route('/oauth', oauthRoutes({ cookieMaxAge, audiences }))
   app.route('/me', meRoutes())
   app.route('/.well-known', wellKnownRoutes({ issuer: service.o.issuer }))

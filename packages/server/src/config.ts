@@ -2,6 +2,7 @@ import { statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { isResourceIndicator } from './resource-indicators.js'
 import { DEFAULT_RATE_LIMITS, type RateLimitOptions } from './service.js'
+import { DEFAULT_PASSWORD_POLICY } from './accounts/password-policy.js'
 
 /**
  * The server's configuration, every value resolved: what `loadConfig()` reads from the
@@ -94,6 +95,16 @@ export interface ServerConfig {
   pruneInterval: number
   /** Milliseconds close() waits for requests in flight before cutting connections. */
   shutdownTimeoutMs: number
+  /**
+   * `LATCHKEY_PASSWORD_MIN_LENGTH`: fewest characters (code points after NFKC) of a new password,
+   * 8 to 64. Default 8 (NIST SP 800-63B-4 §3.1.1.2 for a password with a second factor; it asks
+   * 15 for a password that is the only factor).
+   */
+  passwordMinLength: number
+  /** `LATCHKEY_PASSWORD_MAX_LENGTH`: most characters of a new password, 64 to 1024 (NIST: at least 64). Default 256. */
+  passwordMaxLength: number
+  /** `LATCHKEY_APP_NAME`: the app's name; a new password may not contain it (a context word). Default `latchkey`. */
+  appName: string
 }
 
 /** What startServer/createApp accept: any part of the configuration; `rateLimit` may be partial. */
@@ -158,6 +169,9 @@ export const DEFAULTS = {
   pruneInterval: 3600,
   keyRotation: 90 * DAY,
   shutdownTimeoutMs: 10_000,
+  passwordMinLength: DEFAULT_PASSWORD_POLICY.minLength,
+  passwordMaxLength: DEFAULT_PASSWORD_POLICY.maxLength,
+  appName: DEFAULT_PASSWORD_POLICY.appName,
 } as const
 
 /** The limits with defaults filled in; the account-wide ceiling keeps the per-account window unless given one. */
@@ -201,7 +215,16 @@ export function resolveConfig(options: ConfigOptions = {}): ServerConfig {
     pruneInterval: o.pruneInterval ?? DEFAULTS.pruneInterval,
     keyRotation: o.keyRotation ?? DEFAULTS.keyRotation,
     shutdownTimeoutMs: o.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs,
+    ...passwordLengths(o.passwordMinLength ?? DEFAULTS.passwordMinLength, o.passwordMaxLength ?? DEFAULTS.passwordMaxLength),
+    appName: o.appName?.trim() || DEFAULTS.appName,
   }
+}
+
+/** NIST SP 800-63B-4 §3.1.1.2: a minimum of at least 8, and at least 64 characters allowed. */
+function passwordLengths(min: number, max: number): { passwordMinLength: number; passwordMaxLength: number } {
+  if (!Number.isInteger(min) || min < 8 || min > 64) throw new ConfigError(`LATCHKEY_PASSWORD_MIN_LENGTH must be an integer from 8 to 64; got ${JSON.stringify(min)}`)
+  if (!Number.isInteger(max) || max < 64 || max > 1024) throw new ConfigError(`LATCHKEY_PASSWORD_MAX_LENGTH must be an integer from 64 to 1024; got ${JSON.stringify(max)}`)
+  return { passwordMinLength: min, passwordMaxLength: max }
 }
 
 const ON = ['1', 'on', 'true', 'yes']
@@ -229,6 +252,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (databaseUrl !== undefined) parseUrl('DATABASE_URL', databaseUrl, ['postgres:', 'postgresql:'])
   const issuer = get('LATCHKEY_ISSUER')
   if (issuer !== undefined) parseUrl('LATCHKEY_ISSUER', issuer, ['http:', 'https:'])
+  const int = (name: string) => {
+    const v = get(name)
+    if (v === undefined) return undefined
+    if (!/^\d{1,5}$/.test(v)) throw new ConfigError(`${name} must be an integer; got ${JSON.stringify(v)}`)
+    return Number(v)
+  }
   const dur = (name: string) => (get(name) !== undefined ? parseDuration(name, get(name)!) : undefined)
   const hashRaw = get('LATCHKEY_HASH_CONCURRENCY')
   if (hashRaw !== undefined && !/^[1-9]\d{0,2}$/.test(hashRaw)) {
@@ -282,6 +311,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     checkSessionOnAccess: flag('LATCHKEY_SESSION_CHECK', DEFAULTS.checkSessionOnAccess),
     corsOrigins: parseOrigins(get('LATCHKEY_CORS_ORIGINS')),
     resources: parseResources('LATCHKEY_RESOURCES', get('LATCHKEY_RESOURCES')?.split(',') ?? []),
+    passwordMinLength: int('LATCHKEY_PASSWORD_MIN_LENGTH'),
+    passwordMaxLength: int('LATCHKEY_PASSWORD_MAX_LENGTH'),
+    appName: get('LATCHKEY_APP_NAME'),
   })
 }
 

@@ -15,6 +15,7 @@ import { SessionSecrets } from './store/session-secrets.js'
 import { findAccount, findCredentials, findUserIdByEmail, insertUser } from './store/users.js'
 import { createHmac } from 'node:crypto'
 import { LiveSessionCheck } from './feed/live-session.js'
+import { enforcePasswordPolicy, type PasswordPolicyOptions } from './accounts/password-policy.js'
 import type { RevocationFeed } from './feed/revocation-feed.js'
 
 /** RFC 6749 §5.1 successful token response. */
@@ -79,6 +80,8 @@ export interface ServiceOptions {
   revocations: RevocationFeed
   /** Seconds that audit events and ended sessions are kept (see `prune`). */
   retention: number
+  /** The rules a new password must meet (accounts/password-policy.ts). */
+  passwordPolicy: PasswordPolicyOptions
   now: () => Date
   logger: Logger
 }
@@ -102,6 +105,8 @@ const SESSION_SECRETS_KEPT = 50_000
 const normalizeEmail = (email: string) => email.trim().toLowerCase()
 
 type LimitScope = 'ip' | 'account' | 'account_total' | 'signup'
+/** Why a password is checked: signing in, or the fresh proof before a password change or an account deletion. */
+export type PasswordPurpose = 'sign_in' | 'change_password' | 'delete_account'
 interface Held {
   hit: RateHit
   rule: RateRule
@@ -145,7 +150,7 @@ export class AuthService {
   }
 
   /** 503 before any database work when the password queue is already full (it would refuse this request's hash anyway). */
-  #refuseIfBusy(): void {
+  refuseIfBusy(): void {
     try {
       this.o.passwords.refuseIfBusy()
     } catch (e) {
@@ -196,15 +201,17 @@ export class AuthService {
   }
 
   async signUp(input: { email: string; password: string; device: string | null; ip: string | null; audience?: string }): Promise<TokenResponse> {
-    this.#refuseIfBusy()
+    this.refuseIfBusy()
     const now = this.o.now()
     const email = normalizeEmail(input.email)
+    // NIST SP 800-63B-4 §3.1.1.2 (accounts/password-policy.ts): refused before any limit or hash.
+    const password = await enforcePasswordPolicy(input.password, { ...this.o.passwordPolicy, email })
     if (this.o.rateLimit) {
       await this.#limit('ip', `ip:${input.ip ?? 'unknown'}`, this.o.rateLimit.perIp, now, input.ip)
       await this.#limit('signup', `signup:${email}`, this.o.rateLimit.perAccount, now, input.ip, email)
     }
     // Hash before looking at the table, so a taken email answers in the same time as a new one.
-    const passwordHash = await this.o.passwords.hash(input.password).catch(busy)
+    const passwordHash = await this.o.passwords.hash(password).catch(busy)
     const user = await insertUser(this.o.db, { email, passwordHash, now })
     if (!user) throw new HttpError(409, 'account_exists', 'an account with this email already exists')
     const session = await createSession(this.o.db, { userId: user.id, device: input.device, now })
@@ -213,8 +220,24 @@ export class AuthService {
   }
 
   async signIn(input: { email: string; password: string; device: string | null; ip: string | null; audience?: string }): Promise<TokenResponse> {
-    this.#refuseIfBusy()
+    this.refuseIfBusy()
     const now = this.o.now()
+    const user = await this.checkPassword({ email: input.email, password: input.password, ip: input.ip, now, purpose: 'sign_in' })
+    const session = await createSession(this.o.db, { userId: user.id, device: input.device, now })
+    await this.#audit({ type: 'sign_in', userId: user.id, sessionId: session.id, ip: input.ip, now })
+    return this.#pair(session, now, input.audience)
+  }
+
+  /**
+   * The password check of sign-in, also the fresh proof of ownership that changing the password
+   * and deleting the account ask for: the same limits and the same counters (a guess through
+   * either counts against sign-in's budget), one Argon2id verification, a dummy one for an unknown
+   * account. Returns the account and the hash it was checked against; a wrong password is audited
+   * (`sign_in_failed`, with the purpose) and answered 401 at sign-in, 403 for a signed-in caller
+   * (whose access token is fine: a 401 would make a client refresh and replay the guess).
+   */
+  async checkPassword(input: { email: string; password: string; ip: string | null; now: Date; purpose: PasswordPurpose }): Promise<{ id: string; password_hash: string }> {
+    const { now } = input
     const email = normalizeEmail(input.email)
     const limits = this.o.rateLimit
     const held: Held[] = []
@@ -253,13 +276,13 @@ export class AuthService {
     }
     const { user, ok } = checked
     if (!user || !ok) {
-      await this.#audit({ type: 'sign_in_failed', userId: user?.id ?? null, ip: input.ip, now })
-      throw new HttpError(401, 'invalid_credentials', 'the email or password is incorrect')
+      const signIn = input.purpose === 'sign_in'
+      await this.#audit({ type: 'sign_in_failed', userId: user?.id ?? null, ip: input.ip, now, ...(signIn ? {} : { detail: { purpose: input.purpose } }) })
+      if (signIn) throw new HttpError(401, 'invalid_credentials', 'the email or password is incorrect')
+      throw new HttpError(403, 'invalid_credentials', 'the password is incorrect')
     }
     await giveBack()
-    const session = await createSession(this.o.db, { userId: user.id, device: input.device, now })
-    await this.#audit({ type: 'sign_in', userId: user.id, sessionId: session.id, ip: input.ip, now })
-    return this.#pair(session, now, input.audience)
+    return user
   }
 
   /** Looks a refresh token up and checks its MAC; undefined for anything not issued by us. */
@@ -482,10 +505,10 @@ export class AuthService {
   }
 }
 
-const sessionEnded = () => invalidToken('the session was signed out')
+export const sessionEnded = () => invalidToken('the session was signed out')
 
 /** The password queue is full or its deadline passed: 503 with Retry-After; anything else is rethrown. */
-function busy(e: unknown): never {
+export function busy(e: unknown): never {
   if (e instanceof BusyError) {
     throw new HttpError(503, 'temporarily_unavailable', 'the server is busy; try again shortly', { 'Retry-After': String(e.retryAfter) })
   }

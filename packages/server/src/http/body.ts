@@ -1,5 +1,6 @@
 import type { Context } from 'hono'
 import { z } from 'zod'
+import { RAW_PASSWORD_MAX } from '../accounts/password-policy.js'
 import { ClientAbortError, HttpError, invalidRequest, isClientAbort } from './errors.js'
 
 export type BodyKind = 'json' | 'form'
@@ -71,11 +72,15 @@ export const emailSchema = z
   .transform((s) => s.trim())
   .pipe(z.email({ error: 'must be a valid email address' }))
 
-/** NIST SP 800-63B §5.1.1.2: at least 8 characters, long passphrases allowed, any Unicode. */
+/**
+ * A password as given (any Unicode, NFKC-normalised here). Only bounded: the rules a new password
+ * must meet (length in code points after NFKC, blocklist, context words) are the password policy's
+ * (accounts/password-policy.ts), applied where a password is set; signing in checks none of them.
+ */
 export const passwordSchema = z
   .string({ error: 'must be a string' })
-  .min(8, 'must be at least 8 characters')
-  .max(256, 'must be at most 256 characters')
+  .min(1, 'must not be empty')
+  .max(RAW_PASSWORD_MAX, `must be at most ${RAW_PASSWORD_MAX} characters`)
   .refine(noNul, 'must not contain NUL characters')
   .transform((s) => s.normalize('NFKC'))
 

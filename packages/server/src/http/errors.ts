@@ -28,6 +28,8 @@ export type HttpErrorCode =
   | 'rate_limited'
   | 'not_found'
   | 'method_not_allowed'
+  // accounts/password-policy.ts: a new password that breaks the policy (with a `reason`).
+  | 'invalid_password'
 
 /** The RFC 6749 §5.2 body of an error answer. */
 export const errorBody = (error: HttpErrorCode, description: string) => ({ error, error_description: description })
@@ -43,6 +45,8 @@ export class HttpError extends Error {
     readonly error: HttpErrorCode,
     readonly description: string,
     readonly headers: Record<string, string> = {},
+    /** More members of the body (a machine-readable `reason`); never tokens or secrets. */
+    readonly extra: Record<string, string> = {},
   ) {
     super(description)
   }
@@ -75,7 +79,7 @@ export const missingToken = (description = 'an access token is required') => new
 /** The response for an HttpError: its status and headers, and the RFC 6749 §5.2 body `{error, error_description}`. */
 export function errorResponse(c: Context, err: HttpError): Response {
   for (const [k, v] of Object.entries(err.headers)) c.header(k, v)
-  return c.json({ error: err.error, error_description: err.description }, err.status)
+  return c.json({ error: err.error, error_description: err.description, ...err.extra }, err.status)
 }
 
 /**

@@ -11,6 +11,8 @@ export type AuditType =
   | 'revoke'
   | 'sign_out'
   | 'rate_limited'
+  | 'password_changed'
+  | 'account_deleted'
 
 export interface AuditInput {
   type: AuditType
