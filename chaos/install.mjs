@@ -8,7 +8,8 @@ import { INSTALL_HEADER } from './proxy.mjs'
 const core = await import(fileURLToPath(new URL('../packages/core/dist/index.js', import.meta.url)))
 const { createSessionClient, oauth2Refresh, oauth2Revoke, createForegroundManager, createOnlineManager, inProcessLock, silentLogger } = core
 
-export const PASSWORD = 'chaos horse battery staple 42'
+// Must pass the server's password policy: no context word (the email's local part, `chaos-…`).
+export const PASSWORD = 'correct horse battery staple 42'
 const never = () => new Promise(() => {})
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 

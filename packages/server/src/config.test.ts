@@ -39,6 +39,7 @@ describe('loadConfig', () => {
       LATCHKEY_SECRET: 's'.repeat(32), LATCHKEY_STATIC_DIR: tmp, LATCHKEY_RATE_LIMIT: 'off', LATCHKEY_TRUST_PROXY: 'on', LATCHKEY_TRUSTED_HOPS: '2',
       LATCHKEY_SESSION_CHECK: 'off', LATCHKEY_CORS_ORIGINS: 'https://app.example.com, http://localhost:8081/', LATCHKEY_KEY_ROTATION: '30d',
       LATCHKEY_RESOURCES: 'https://orders.example.com, urn:example:billing,https://orders.example.com',
+      LATCHKEY_PASSWORD_MIN_LENGTH: '15', LATCHKEY_PASSWORD_MAX_LENGTH: '128', LATCHKEY_APP_NAME: 'Acme',
     })
     expect(c).toEqual({
       port: 9000, host: '0.0.0.0', dataDir: '/tmp/x', databaseUrl: 'postgres://u@h/db', issuer: 'https://auth.example.com', audience: undefined,
@@ -46,6 +47,7 @@ describe('loadConfig', () => {
       staticDir: tmp, rateLimit: false, trustProxy: true, trustedHops: 2, checkSessionOnAccess: false, corsOrigins: ['https://app.example.com', 'http://localhost:8081'],
       resources: ['https://orders.example.com', 'urn:example:billing'],
       maxBodyBytes: DEFAULTS.maxBodyBytes, pruneInterval: DEFAULTS.pruneInterval, keyRotation: 2592000, shutdownTimeoutMs: DEFAULTS.shutdownTimeoutMs,
+      passwordMinLength: 15, passwordMaxLength: 128, appName: 'Acme',
     })
   })
 
@@ -83,6 +85,9 @@ describe('loadConfig', () => {
     [{ LATCHKEY_TRUST_PROXY: 'on', LATCHKEY_TRUSTED_HOPS: 'two' }, /LATCHKEY_TRUSTED_HOPS must be an integer/],
     [{ LATCHKEY_TRUST_PROXY: 'on', LATCHKEY_TRUSTED_HOPS: '10' }, /LATCHKEY_TRUSTED_HOPS must be an integer/],
     [{ LATCHKEY_TRUSTED_HOPS: '2' }, /LATCHKEY_TRUSTED_HOPS is set but LATCHKEY_TRUST_PROXY is off/],
+    [{ LATCHKEY_PASSWORD_MIN_LENGTH: '6' }, /LATCHKEY_PASSWORD_MIN_LENGTH must be an integer from 8 to 64/],
+    [{ LATCHKEY_PASSWORD_MIN_LENGTH: 'eight' }, /LATCHKEY_PASSWORD_MIN_LENGTH must be an integer/],
+    [{ LATCHKEY_PASSWORD_MAX_LENGTH: '32' }, /LATCHKEY_PASSWORD_MAX_LENGTH must be an integer from 64 to 1024/],
     [{ LATCHKEY_CORS_ORIGINS: '*' }, /LATCHKEY_CORS_ORIGINS/],
     [{ LATCHKEY_CORS_ORIGINS: 'https://app.example.com/login' }, /LATCHKEY_CORS_ORIGINS/],
     [{ LATCHKEY_CORS_ORIGINS: 'https://ok.example.com,ftp://files.example.com' }, /LATCHKEY_CORS_ORIGINS/],
