@@ -35,7 +35,9 @@ export { authorizationHeader, type Credential, type TokenSource } from './transp
 
 export {
   NetworkError, TimeoutError, RefreshRejectedError, OAuthError, InvalidTokenResponseError,
-  StorageError, StorageCorruptError, CredentialInvalidatedError, SignedOutError, LockedError,
+  StorageError, StorageCorruptError, CredentialInvalidatedError, SignedOutError, LockedError, AccountError,
   isLatchkeyError, isNetworkError,
-  type LatchkeyError, type LatchkeyErrorCode, type NetworkErrorDetail, type StorageOperation,
+  type LatchkeyError, type LatchkeyErrorCode, type NetworkErrorDetail, type StorageOperation, type AccountErrorReason,
 } from './errors/errors.js'
+
+export { createAccountApi, type AccountApi, type AccountApiOptions, type EndSessions } from './account/account.js'

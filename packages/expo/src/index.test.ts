@@ -38,7 +38,7 @@ const asyncStorage = () => native.fakes.asyncStorage as Fake<typeof import('./te
 describe('@latchkey/expo entry', () => {
   it('exports exactly the documented names', () => {
     expect(Object.keys(lk).sort()).toEqual([
-      'SecureStoreError', 'SessionGuard', 'SessionProvider', 'TOKEN_DELIVERY_HEADER', 'assertSecureStoreKey', 'authRequestInit', 'biometricGate',
+      'SecureStoreError', 'SessionGuard', 'SessionProvider', 'TOKEN_DELIVERY_HEADER', 'accountApi', 'assertSecureStoreKey', 'authRequestInit', 'biometricGate',
       'biometricLockPreference', 'classifySecureStoreError', 'clearSecureItemsOnReinstall', 'containsSecret', 'cookieDelivery', 'createBiometricGate',
       'createLockPreference', 'createSecureStoreStorage', 'expoEnvironment', 'expoSessionOptions', 'guardStatus', 'insecureLocalStorage', 'isLatchkeyExpoError',
       'migrateFromAsyncStorage', 'nativeBiometricMode', 'registerQueryClient', 'resolveBiometricMode', 'runAsyncStorageMigration', 'secureStoreStorage', 'useAuthFetch',

@@ -2,7 +2,7 @@
 
 // Defaults on the real native modules (expo-secure-store, expo-local-authentication, AsyncStorage, AppState, NetInfo).
 export {
-  secureStoreStorage, expoSessionOptions, expoEnvironment, biometricGate, biometricLockPreference, nativeBiometricMode, migrateFromAsyncStorage, authRequestInit,
+  secureStoreStorage, expoSessionOptions, expoEnvironment, biometricGate, biometricLockPreference, nativeBiometricMode, migrateFromAsyncStorage, authRequestInit, accountApi,
   type ExpoSessionOptions,
 } from './native/bindings.js'
 

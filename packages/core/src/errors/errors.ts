@@ -14,6 +14,7 @@ export type LatchkeyErrorCode =
   | 'LK_CREDENTIAL_INVALIDATED'
   | 'LK_SIGNED_OUT'
   | 'LK_LOCKED'
+  | 'LK_ACCOUNT'
 
 abstract class BaseError<C extends LatchkeyErrorCode> extends Error {
   abstract readonly code: C
@@ -122,7 +123,42 @@ export class LockedError extends BaseError<'LK_LOCKED'> {
   }
 }
 
+/**
+ * Why the server refused a password change or an account deletion (`AccountError.reason`): the
+ * password given as proof is wrong, the new one breaks the server's password policy (NIST SP
+ * 800-63B-4 §3.1.1.2: the rule is named), too many attempts, the session has ended, or the
+ * request itself was refused.
+ */
+export type AccountErrorReason =
+  | 'wrong_password'
+  | 'password_too_short'
+  | 'password_too_long'
+  | 'password_common'
+  | 'password_contains_context'
+  | 'rate_limited'
+  | 'session_ended'
+  | 'invalid_request'
+
+/** A password change or account deletion the server refused; `reason` says why (switch on it). */
+export class AccountError extends BaseError<'LK_ACCOUNT'> {
+  readonly code = 'LK_ACCOUNT' as const
+  readonly reason: AccountErrorReason
+  readonly status: number
+  /** The server's `error_description` (English, for logs; show your own words per `reason`). */
+  readonly description: string | undefined
+  /** Seconds to wait, with `rate_limited` (the server's Retry-After). */
+  readonly retryAfter: number | undefined
+  constructor(reason: AccountErrorReason, options: { status: number; description?: string; retryAfter?: number }) {
+    super(options.description ? `${reason}: ${options.description}` : reason)
+    this.reason = reason
+    this.status = options.status
+    this.description = options.description
+    this.retryAfter = options.retryAfter
+  }
+}
+
 export type LatchkeyError =
+  | AccountError
   | NetworkError
   | TimeoutError
   | RefreshRejectedError
@@ -136,7 +172,7 @@ export type LatchkeyError =
 
 const codes: ReadonlySet<string> = new Set<LatchkeyErrorCode>([
   'LK_NETWORK', 'LK_TIMEOUT', 'LK_REFRESH_REJECTED', 'LK_OAUTH', 'LK_INVALID_TOKEN_RESPONSE',
-  'LK_STORAGE', 'LK_STORAGE_CORRUPT', 'LK_CREDENTIAL_INVALIDATED', 'LK_SIGNED_OUT', 'LK_LOCKED',
+  'LK_STORAGE', 'LK_STORAGE_CORRUPT', 'LK_CREDENTIAL_INVALIDATED', 'LK_SIGNED_OUT', 'LK_LOCKED', 'LK_ACCOUNT',
 ])
 
 export function isLatchkeyError(value: unknown): value is LatchkeyError {

@@ -29,8 +29,12 @@ export interface SessionClient {
   stop(): void
   /** Adopts an RFC 6749 §5.1 token response; resolves once it is persisted. */
   signIn(response: TokenResponse): Promise<void>
-  /** Local first (memory, storage, cleanups, `signedOut`), then server revocation. Never throws for network reasons. */
-  signOut(options?: { reason?: SignOutReason }): Promise<void>
+  /**
+   * Local first (memory, storage, cleanups, `signedOut`), then server revocation. Never throws for
+   * network reasons. `revoke: false`: local only, for a session the server has already ended
+   * (the account was deleted, or a password change ended this session).
+   */
+  signOut(options?: { reason?: SignOutReason; revoke?: boolean }): Promise<void>
   /** A valid access token (refreshing if it expires within the margin), or null when signed out. */
   getAccessToken(): Promise<string | null>
   /**
@@ -303,10 +307,10 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
       retryer.end()
       commit(next, 'signIn')
     },
-    async signOut({ reason = 'user' } = {}) {
+    async signOut({ reason = 'user', revoke = true } = {}) {
       await ensureStarted()
       if (phase.kind === 'signedOut' && store.get().status === 'signedOut') return void (await stored.clear().catch(ignore))
-      await endSession(reason)
+      await endSession(reason, undefined, { revoke })
     },
     getAccessToken: async () => (await tokens.credential())?.accessToken ?? null,
     fetch: createAuthFetch(tokens.source, o.fetch),

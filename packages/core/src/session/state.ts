@@ -9,6 +9,8 @@ export type SignOutReason =
   | 'credential_invalidated'
   | 'storage_corrupt'
   | 'signed_out_elsewhere'
+  | 'account_deleted'
+  | 'password_changed'
   | (string & {})
 
 export interface SessionState {

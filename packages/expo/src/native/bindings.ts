@@ -1,5 +1,5 @@
 import {
-  DEFAULT_STORAGE_KEY, broadcastSync, createForegroundManager, sessionStorageKeys, createOnlineManager, oauth2Refresh, oauth2Revoke, webLocks,
+  DEFAULT_STORAGE_KEY, broadcastSync, createAccountApi, type AccountApi, type AccountApiOptions, createForegroundManager, sessionStorageKeys, createOnlineManager, oauth2Refresh, oauth2Revoke, webLocks,
   type ForegroundManager, type OnlineManager, type SessionClientOptions, type SessionStorage,
 } from '@latchkey/core'
 import { createBiometricGate, type BiometricGate, type BiometricGateOptions } from '../biometric/biometric-gate.js'
@@ -143,4 +143,12 @@ export function migrateFromAsyncStorage(
  */
 export function authRequestInit(init: RequestInit = {}): RequestInit {
   return platformOS() === 'web' ? cookieDelivery(init) : init
+}
+
+/**
+ * `createAccountApi` (change the password, delete the account) with this platform's request
+ * options: on the web, cookie delivery, so a call that ends the session clears the refresh cookie.
+ */
+export function accountApi(options: Omit<AccountApiOptions, 'requestInit'>): AccountApi {
+  return createAccountApi({ ...options, requestInit: authRequestInit })
 }
