@@ -223,7 +223,12 @@ export class AuthService {
     this.refuseIfBusy()
     const now = this.o.now()
     const user = await this.checkPassword({ email: input.email, password: input.password, ip: input.ip, now, purpose: 'sign_in' })
-    const session = await createSession(this.o.db, { userId: user.id, device: input.device, now })
+    // The account can be deleted between the check and the insert (a foreign-key violation): then
+    // the credentials are no longer valid.
+    const session = await createSession(this.o.db, { userId: user.id, device: input.device, now }).catch((e: unknown) => {
+      if ((e as { code?: unknown } | null)?.code === '23503') throw new HttpError(401, 'invalid_credentials', 'the email or password is incorrect')
+      throw e
+    })
     await this.#audit({ type: 'sign_in', userId: user.id, sessionId: session.id, ip: input.ip, now })
     return this.#pair(session, now, input.audience)
   }

@@ -1,6 +1,7 @@
 // Issue 13: the password policy at sign-up, changing the password, deleting the account (API and
 // web page), on a real HTTP server over PGlite and PostgreSQL.
 import { describe, expect, test } from 'vitest'
+import { createPasswordHasher, hashPassword, verifyPassword } from '../crypto/password.js'
 import { listAuditEvents } from '../store/audit.js'
 import { testBackends, type TestDatabase } from '../test-support/databases.js'
 import { PASSWORD, getMe, postForm, postJson, refresh, serverForSuite, sidOf, signUp, startTestServer, uniqueEmail, type Pair } from '../test-support/server.js'
@@ -261,5 +262,44 @@ describe.each(testBackends())('accounts on $name', (backend) => {
         await tdb.cleanup()
       }
     })
+  })
+})
+
+describe.each(testBackends())('a sign-in racing a deletion on $name', (backend) => {
+  // The next verification after arming the gate is held (after it ran) until released.
+  let gate: { entered: () => void; wait: Promise<void> } | undefined
+  const passwords = createPasswordHasher({
+    concurrency: 2,
+    queueTimeoutMs: 600_000,
+    argon2: {
+      hash: hashPassword,
+      verify: async (hash: string, password: string) => {
+        const g = gate
+        gate = undefined
+        const ok = await verifyPassword(hash, password)
+        if (g) {
+          g.entered()
+          await g.wait
+        }
+        return ok
+      },
+    },
+  })
+  const suite = serverForSuite(backend, { rateLimit: false, passwords })
+
+  test('a sign-in whose password was checked before the account was deleted answers 401, not 500, and creates no session', async () => {
+    const base = suite.server.url
+    const a = await signUp(base)
+    let release!: () => void
+    let entered!: () => void
+    const reached = new Promise<void>((r) => (entered = r))
+    gate = { entered, wait: new Promise<void>((r) => (release = r)) }
+    const late = signIn(base, a.email)
+    await reached
+    expect((await deleteAccount(base, a, { password: PASSWORD })).status).toBe(200)
+    release()
+    const res = await late
+    expect(res.status, await res.clone().text()).toBe(401)
+    expect(await res.json()).toMatchObject({ error: 'invalid_credentials' })
   })
 })
