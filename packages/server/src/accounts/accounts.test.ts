@@ -4,7 +4,7 @@ import { describe, expect, test } from 'vitest'
 import { createPasswordHasher, hashPassword, verifyPassword } from '../crypto/password.js'
 import { listAuditEvents } from '../store/audit.js'
 import { testBackends, type TestDatabase } from '../test-support/databases.js'
-import { PASSWORD, getMe, postForm, postJson, refresh, serverForSuite, sidOf, signUp, startTestServer, uniqueEmail, type Pair } from '../test-support/server.js'
+import { PASSWORD, TestClock, getMe, postForm, postJson, refresh, serverForSuite, sidOf, signUp, startTestServer, uniqueEmail, type Pair } from '../test-support/server.js'
 
 const NEW_PASSWORD = 'purple elephants juggle quietly'
 const bearer = (p: Pair) => ({ authorization: `Bearer ${p.access_token}` })
@@ -226,7 +226,29 @@ describe.each(testBackends())('accounts on $name', (backend) => {
   })
 
   describe('with rate limits', () => {
-    const suite = serverForSuite(backend, { rateLimit: { perAccount: { max: 3, windowSeconds: 900 } } })
+    const clock = new TestClock()
+    const suite = serverForSuite(backend, { rateLimit: { perAccount: { max: 3, windowSeconds: 900 } }, now: clock.now })
+
+    test('deletion removes the email from the rate-limit keys and from the audit rows written before the account existed', async () => {
+      const base = suite.server.url
+      const db = suite.server.db
+      const email = uniqueEmail('limits')
+      // An unknown address over its limit: a rate_limited row naming it by a keyed digest.
+      for (let i = 0; i < 4; i++) await signIn(base, email, `guess ${i}`)
+      const digest = suite.server.service.accountDigest(email)
+      const before = (await listAuditEvents(db, { type: 'rate_limited' })).filter((e) => e.detail?.account === digest)
+      expect(before).toHaveLength(1)
+      clock.advance(2 * 900 + 1) // past the sliding window and the one before it
+      const a = await signUp(base, email)
+      expect((await deleteAccount(base, a, { password: 'one wrong guess' })).status).toBe(403)
+      const keysWithEmail = async () => (await db.selectFrom('rate_limits').select('key').execute()).filter((r) => r.key.includes(email))
+      expect((await keysWithEmail()).length).toBeGreaterThan(0)
+      expect((await deleteAccount(base, a, { password: PASSWORD })).status).toBe(200)
+      expect(await keysWithEmail()).toEqual([])
+      const after = (await listAuditEvents(db, { type: 'rate_limited' })).filter((e) => e.detail?.account === digest)
+      expect(after).toEqual([])
+      expect(JSON.stringify(await listAuditEvents(db))).not.toContain(digest)
+    })
 
     test('wrong passwords at deletion count like sign-in failures: over the limit 429, even with the right password, and sign-in is limited too', async () => {
       const base = suite.server.url

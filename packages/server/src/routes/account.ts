@@ -9,7 +9,8 @@ import { HttpError } from '../http/errors.js'
 const changeSchema = z.object(
   {
     current_password: passwordSchema,
-    new_password: z.string({ error: 'must be a string' }),
+    // Bounded and NFKC-normalised like any password (no NUL: it could never be typed at sign-in); the policy decides the rest.
+    new_password: passwordSchema,
     end_sessions: z.enum(['others', 'all', 'none'], { error: 'must be others, all or none' }).optional(),
   },
   { error: 'must be an object' },
