@@ -18,3 +18,7 @@ export { PGliteDialect } from './db/pglite-dialect.js'
 export type { Database } from './db/schema.js'
 export type { TokenResponse, RateLimitOptions, Logger } from './service.js'
 export { TOKEN_DELIVERY_HEADER, LEGACY_REFRESH_COOKIE, refreshCookiePolicy, type RefreshCookiePolicy } from './http/cookies.js'
+export {
+  checkPasswordPolicy, DEFAULT_PASSWORD_POLICY,
+  type PasswordContext, type PasswordPolicyOptions, type PasswordPolicyReason, type PasswordPolicyResult,
+} from './accounts/password-policy.js'
