@@ -197,6 +197,21 @@ describe.each(testBackends())('accounts on $name', (backend) => {
       expect(working.filter((s) => s === 200).length).toBe(statuses[3] === 200 ? 0 : 1)
     })
 
+    test('a deletion racing sign-outs of others from the account\'s other sessions: no 5xx, the account ends deleted', async () => {
+      const base = suite.server.url
+      for (let round = 0; round < 5; round++) {
+        const a = await signUp(base)
+        const others = await Promise.all([1, 2, 3].map(async (i) => pairOf(await signIn(base, a.email, PASSWORD, `device ${i}`))))
+        const statuses = await Promise.all([
+          deleteAccount(base, a, { password: PASSWORD }),
+          fetch(`${base}/auth/sign-out-others`, { method: 'POST', headers: bearer(others[0]!) }),
+          fetch(`${base}/auth/sign-out-others`, { method: 'POST', headers: bearer(others[1]!) }),
+          changePassword(base, others[2]!, { current_password: PASSWORD, new_password: NEW_PASSWORD }),
+        ]).then((rs) => rs.map((r) => r.status))
+        for (const s of statuses) expect([200, 401, 403]).toContain(s)
+      }
+    })
+
     test('the web page: GET shows the form; a wrong password is refused; the right one deletes the account', async () => {
       const base = suite.server.url
       const a = await signUp(base)

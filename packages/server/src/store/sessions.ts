@@ -122,6 +122,11 @@ export async function whileSessionLive<T>(
   fn: (trx: Transaction<Database>) => Promise<T>,
 ): Promise<{ value: T } | undefined> {
   return db.transaction().execute(async (trx) => {
+    // The account's row first (FOR NO KEY UPDATE: sign-ins, which insert sessions, are not held up):
+    // every transaction that ends several of an account's sessions (here, a password change, a
+    // deletion) queues on it, so none holds one session while waiting for another's (a deadlock:
+    // PostgreSQL aborts one of them, a 500).
+    await trx.selectFrom('users').select('id').where('id', '=', input.userId).forNoKeyUpdate().execute()
     const own = await trx.selectFrom('sessions').selectAll().where('id', '=', input.id).forUpdate().executeTakeFirst()
     if (!own || own.user_id !== input.userId || !isLive(own, input.life, input.now)) return undefined
     return { value: await fn(trx) }
