@@ -19,8 +19,7 @@
  * dates) already rate weak; the repeat and sequence rule here covers the first two of those.
  * It is decompressed once, on first use (`loadPasswordBlocklist`; the app calls it at start).
  */
-import { invalidRequest } from '../http/errors.js'
-import { HttpError } from '../http/errors.js'
+import { HttpError, invalidRequest } from '../http/errors.js'
 
 export type PasswordPolicyReason = 'password_too_short' | 'password_too_long' | 'password_common' | 'password_contains_context'
 
@@ -50,8 +49,13 @@ export type PasswordPolicyResult =
 /** Raw input bound before normalisation (UTF-16 units): NFKC can expand a code point up to 18-fold. */
 export const RAW_PASSWORD_MAX = 4096
 
-/** Context words shorter than this are not checked (every password would contain some two-letter word). */
+/**
+ * Context words shorter than this are not checked: the whole local part and the app's name from 3
+ * code points, the pieces of the local part from 4 (a three-letter piece such as `doe` would refuse
+ * ordinary passphrases: "the door").
+ */
 const MIN_CONTEXT_WORD = 3
+const MIN_CONTEXT_PIECE = 4
 
 let blocklist: Promise<ReadonlySet<string>> | undefined
 
@@ -86,12 +90,12 @@ function isSequence(cps: string[]): boolean {
   return cps.every((c, i) => i === 0 || c.codePointAt(0)! - cps[i - 1]!.codePointAt(0)! === step)
 }
 
-/** The email's context words: the whole address, its local part, and the local part's pieces (split on . _ - + and digits). */
+/** The context words: the app's name, extra words, the whole email, its local part, and the local part's pieces (split on . _ - + and digits). */
 function contextWords(context: PasswordContext, appName: string): string[] {
   const out = new Set<string>()
-  const add = (w: string | undefined) => {
+  const add = (w: string | undefined, min = MIN_CONTEXT_WORD) => {
     const word = w?.normalize('NFKC').toLowerCase().trim()
-    if (word && codePoints(word).length >= MIN_CONTEXT_WORD) out.add(word)
+    if (word && codePoints(word).length >= min) out.add(word)
   }
   add(appName)
   for (const w of context.words ?? []) add(w)
@@ -101,7 +105,7 @@ function contextWords(context: PasswordContext, appName: string): string[] {
     const local = at > 0 ? email.slice(0, at) : email
     add(email)
     add(local)
-    for (const piece of local.split(/[._+\-\d]+/)) add(piece)
+    for (const piece of local.split(/[._+\-\d]+/)) add(piece, MIN_CONTEXT_PIECE)
   }
   return [...out]
 }
