@@ -240,6 +240,21 @@ describe.each(testBackends())('accounts on $name', (backend) => {
     })
   })
 
+  describe('with the session check on access off (stateless access tokens)', () => {
+    const suite = serverForSuite(backend, { rateLimit: false, checkSessionOnAccess: false })
+
+    test('after deletion /me refuses the access token (its account is gone), the refresh token is invalid_grant, deletion needs a live session', async () => {
+      const base = suite.server.url
+      const a = await signUp(base)
+      const b = await pairOf(await signIn(base, a.email))
+      expect((await deleteAccount(base, a, { password: PASSWORD })).status).toBe(200)
+      expect((await getMe(base, a.access_token)).status).toBe(401)
+      expect(await (await refresh(base, a.refresh_token)).json()).toMatchObject({ error: 'invalid_grant' })
+      expect((await deleteAccount(base, b, { password: PASSWORD })).status).toBe(401)
+      expect((await changePassword(base, b, { current_password: PASSWORD, new_password: NEW_PASSWORD })).status).toBe(401)
+    })
+  })
+
   describe('with rate limits', () => {
     const clock = new TestClock()
     const suite = serverForSuite(backend, { rateLimit: { perAccount: { max: 3, windowSeconds: 900 } }, now: clock.now })
