@@ -104,6 +104,7 @@ function extractSnippets() {
   const need = ['src/session.ts', 'src/app/_layout.tsx', 'src/app/sign-in.tsx', 'src/app/(app)/index.tsx', 'src/auth-store.ts']
   for (const p of need) if (!files.has(p)) fail(`no README snippet for ${p} (a block whose first line is "// ${p}")`)
   if (appJson.length === 0) fail('no README block marked <!-- consumer-check: app.json -->')
+  if (appJson.some((b) => JSON.stringify(b) !== JSON.stringify(appJson[0]))) fail('the READMEs show different app.json blocks')
   if (installs.length === 0) fail('no README block marked <!-- consumer-check: install --> with an `npx expo install` line')
   return { files, appJson, installs }
 }
@@ -223,17 +224,19 @@ function main() {
     for (const dir of ['android', 'ios']) rmSync(join(app, dir), { recursive: true, force: true })
     run('npx', ['expo', 'prebuild', '--no-install'])
     const first = nativeTreeDigest()
+    const plugin = JSON.parse(readFileSync(join(app, 'app.json'), 'utf8')).expo.plugins.find((p) => Array.isArray(p) && p[0] === '@latchkey/expo')
+    const { faceIDPermission, allowBackup } = plugin?.[1] ?? {}
+    if (typeof faceIDPermission !== 'string') fail('the README app.json block sets no faceIDPermission')
+    if (typeof allowBackup !== 'boolean') fail('the README app.json block does not show allowBackup')
     const manifest = readFileSync(join(app, 'android/app/src/main/AndroidManifest.xml'), 'utf8')
     const application = /<application\b[^>]*>/.exec(manifest)?.[0] ?? fail('no <application> in AndroidManifest.xml')
-    for (const attr of ['android:allowBackup="false"', 'android:fullBackupContent="@xml/secure_store_backup_rules"', 'android:dataExtractionRules="@xml/secure_store_data_extraction_rules"']) {
+    for (const attr of [`android:allowBackup="${allowBackup}"`, 'android:fullBackupContent="@xml/secure_store_backup_rules"', 'android:dataExtractionRules="@xml/secure_store_data_extraction_rules"']) {
       if (!application.includes(attr)) fail(`AndroidManifest.xml <application> lacks ${attr}`)
     }
-    const plugin = JSON.parse(readFileSync(join(app, 'app.json'), 'utf8')).expo.plugins.find((p) => Array.isArray(p) && p[0] === '@latchkey/expo')
-    const faceID = plugin?.[1]?.faceIDPermission ?? fail('the README app.json block sets no faceIDPermission')
     const plist = walk(join(app, 'ios')).find((f) => f.endsWith('/Info.plist') && !f.includes('Tests'))
     const plistText = readFileSync(join(app, 'ios', plist), 'utf8')
     const written = /<key>NSFaceIDUsageDescription<\/key>\s*<string>([^<]*)<\/string>/.exec(plistText)?.[1]
-    if (written !== faceID) fail(`Info.plist: NSFaceIDUsageDescription is ${JSON.stringify(written)}, not the README's ${JSON.stringify(faceID)}`)
+    if (written !== faceIDPermission) fail(`Info.plist: NSFaceIDUsageDescription is ${JSON.stringify(written)}, not the README's ${JSON.stringify(faceIDPermission)}`)
     run('npx', ['expo', 'prebuild', '--no-install'])
     if (nativeTreeDigest() !== first) fail('a second `expo prebuild` changed the native projects (the plugin is not idempotent)')
   })
