@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // The adopter's path, checked (issue 16): pack @latchkey/core and @latchkey/expo, make a fresh app
 // from the Expo SDK 57 template on npm, install the tarballs, write the README snippets into it
-// verbatim, then `expo export` for web, Android and iOS (Hermes bytecode), `expo prebuild` twice
-// (the second run must change nothing; the plugin's manifest and Info.plist entries are checked)
-// and a strict `tsc --noEmit`. Exit 1 on any failure. `.ci/run` runs it after `npm test`.
+// verbatim, then a strict `tsc --noEmit`, `expo export` for web, the web build in Chromium against
+// the real server (the app on http://localhost:8081 as `expo start --web` serves it, the API where
+// the README's .env line says: sign up, reload, sign out), `expo export` for Android and iOS
+// (Hermes bytecode) and `expo prebuild` twice (the second run must change nothing; the plugin's
+// manifest and Info.plist entries are checked). Exit 1 on any failure. `.ci/run` runs it after `npm test`.
 //
 // Snippets: a fenced block whose first line is `// src/<path>.ts(x)` (a comment may follow the
 // path) is written to that path as it stands; the block below `<!-- consumer-check: app.json -->`
@@ -18,8 +20,9 @@
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
 import { homedir } from 'node:os'
-import { dirname, join, relative } from 'node:path'
+import { dirname, extname, join, normalize, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { bytesBySource, packageOf } from './consumer-sizes.mjs'
 
@@ -34,10 +37,10 @@ const app = join(cache, 'app')
 const timings = []
 const started = Date.now()
 
-function step(name, fn) {
+async function step(name, fn) {
   const t0 = Date.now()
   process.stderr.write(`consumer-check: ${name}…\n`)
-  const result = fn()
+  const result = await fn()
   timings.push([name, (Date.now() - t0) / 1000])
   return result
 }
@@ -88,12 +91,16 @@ function extractSnippets() {
   const files = new Map() // path → text
   const appJson = []
   const installs = []
+  const envLines = []
   for (const readme of ['README.md', 'packages/expo/README.md']) {
     const text = readFileSync(join(root, readme), 'utf8')
     for (const m of text.matchAll(/(?:^<!-- consumer-check: ([\w.]+) -->\n)?^```(\w*)\n([\s\S]*?)^```$/gm)) {
       const [, marker, , body] = m
       if (marker === 'app.json') appJson.push(JSON.parse(body))
-      else if (marker === 'install') installs.push(...body.split('\n').filter((l) => l.startsWith('npx expo install ')))
+      else if (marker === 'install') {
+        installs.push(...body.split('\n').filter((l) => l.startsWith('npx expo install ')))
+        for (const [, line] of body.matchAll(/^echo '([^']*)' >> \.env$/gm)) envLines.push(line)
+      }
       else if (marker) fail(`${readme}: unknown marker consumer-check: ${marker}`)
       const path = /^\/\/ (src\/[\w./()[\]-]+\.tsx?)(?:[ :(].*)?$/.exec(body.split('\n')[0])?.[1]
       if (!path) continue
@@ -106,18 +113,83 @@ function extractSnippets() {
   if (appJson.length === 0) fail('no README block marked <!-- consumer-check: app.json -->')
   if (appJson.some((b) => JSON.stringify(b) !== JSON.stringify(appJson[0]))) fail('the READMEs show different app.json blocks')
   if (installs.length === 0) fail('no README block marked <!-- consumer-check: install --> with an `npx expo install` line')
-  return { files, appJson, installs }
+  if (!envLines.some((l) => l.startsWith('EXPO_PUBLIC_API_URL='))) fail("no `echo 'EXPO_PUBLIC_API_URL=…' >> .env` line in an install block")
+  return { files, appJson, installs, env: envLines }
+}
+
+// ---- the web build against the real server, as `npx expo start --web` would run it ----
+
+/** A static server for the exported web build (Expo Router's static output: /sign-in → sign-in.html). */
+function serveStatic(dir, port) {
+  const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.png': 'image/png', '.ico': 'image/x-icon', '.ttf': 'font/ttf' }
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname)
+    const candidates = [path, `${path}.html`, join(path, 'index.html'), '/+not-found.html'].map((p) => join(dir, normalize(p)))
+    const file = candidates.find((f) => f.startsWith(dir) && existsSync(f) && statSync(f).isFile())
+    res.writeHead(file ? 200 : 404, { 'content-type': types[extname(file ?? '')] ?? 'application/octet-stream' })
+    res.end(file ? readFileSync(file) : '')
+  })
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, '127.0.0.1', () => resolve(server))
+  })
+}
+
+async function webFlow(snippets) {
+  // The API where the README's .env line says it is; the app where `expo start --web` serves it.
+  const apiUrl = new URL(snippets.env.find((l) => l.startsWith('EXPO_PUBLIC_API_URL=')).slice('EXPO_PUBLIC_API_URL='.length))
+  const appUrl = 'http://localhost:8081'
+  const { buildPackages } = await import('./build-if-stale.mjs')
+  buildPackages(['core', 'server'])
+  const { startServer, silentLogger } = await import('@latchkey/server')
+  const { chromium } = await import('playwright-core')
+  const api = await startServer({ port: Number(apiUrl.port), host: '127.0.0.1', dataDir: 'memory://', logger: silentLogger, pruneInterval: 0 })
+    .catch((err) => fail(`cannot start the API on ${apiUrl.origin} (the README's .env): ${err.message}`))
+  const web = await serveStatic(join(app, 'dist/web'), 8081).catch(async (err) => {
+    await api.close()
+    fail(`cannot serve the app on ${appUrl}: ${err.message}`)
+  })
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  })
+  let page
+  const errors = []
+  try {
+    page = await browser.newPage()
+    page.on('pageerror', (e) => errors.push(String(e)))
+    const email = `consumer-${Date.now()}@example.com`
+    await page.goto(`${appUrl}/`)
+    await page.getByPlaceholder('Email').fill(email)
+    await page.getByPlaceholder('Password').fill('correct horse battery staple')
+    await page.getByText('Create an account').click()
+    await page.getByText(`Signed in as ${email}`).waitFor({ timeout: 60_000 })
+    await page.reload()
+    await page.getByText(`Signed in as ${email}`).waitFor({ timeout: 60_000 })
+    await page.getByText('Sign out').click()
+    await page.getByPlaceholder('Email').waitFor({ timeout: 60_000 })
+    await page.reload()
+    await page.getByPlaceholder('Email').waitFor({ timeout: 60_000 })
+    if (errors.length > 0) fail(`the page threw: ${errors.join('; ')}`)
+  } catch (err) {
+    const shown = await page?.locator('body').innerText().catch(() => '')
+    throw new Error(`the web build did not sign in, restore and sign out against the server: ${err.message}\n  page shows: ${JSON.stringify(shown?.slice(0, 500))}${errors.length ? `\n  page errors: ${errors.join('; ')}` : ''}`, { cause: err })
+  } finally {
+    await browser.close()
+    await new Promise((r) => web.close(r))
+    await api.close()
+  }
 }
 
 // ---- the run ----
 
-function main() {
+async function main() {
   const snippets = extractSnippets()
   if (fresh) rmSync(cache, { recursive: true, force: true })
   mkdirSync(cache, { recursive: true })
 
   const tgzDir = join(cache, 'tarballs')
-  const tarballs = step('npm pack @latchkey/core and @latchkey/expo', () => {
+  const tarballs = await step('npm pack @latchkey/core and @latchkey/expo', () => {
     rmSync(tgzDir, { recursive: true, force: true })
     mkdirSync(tgzDir)
     const out = {}
@@ -128,7 +200,7 @@ function main() {
     return out
   })
 
-  step(`the app from ${TEMPLATE}`, () => {
+  await step(`the app from ${TEMPLATE}`, () => {
     const tgz = join(cache, `${TEMPLATE.replace('@', '-')}.tgz`)
     if (!existsSync(tgz)) {
       const json = run('npm', ['pack', TEMPLATE, '--json', '--pack-destination', cache], { cwd: cache })
@@ -158,7 +230,7 @@ function main() {
     writeFileSync(join(app, 'expo-env.d.ts'), '/// <reference types="expo/types" />\n')
   })
 
-  step('npm install (the template)', () => {
+  await step('npm install (the template)', () => {
     const key = createHash('sha256').update(readFileSync(join(app, 'package.json'))).update(process.version).digest('hex').slice(0, 16)
     const lock = join(cache, `package-lock-${key}.json`)
     if (existsSync(lock)) cpSync(lock, join(app, 'package-lock.json'))
@@ -166,7 +238,7 @@ function main() {
     if (!existsSync(lock)) cpSync(join(app, 'package-lock.json'), lock)
   })
 
-  step('install Latchkey as the README says', () => {
+  await step('install Latchkey as the README says', () => {
     const words = snippets.installs.flatMap((l) => l.replace(/^npx expo install /, '').split(/\s+/)).filter(Boolean)
     const ours = words.filter((w) => w.startsWith('@latchkey/'))
     for (const name of ['@latchkey/core', '@latchkey/expo']) if (!ours.includes(name)) fail(`the README's install line misses ${name}`)
@@ -175,14 +247,14 @@ function main() {
     run('npx', ['expo', 'install', ...words.filter((w) => !w.startsWith('@latchkey/'))], { env: { EXPO_OFFLINE: '1' } })
   })
 
-  step('write the README snippets', () => {
+  await step('write the README snippets', () => {
     // The template's starter screens make way for the README's routes.
     for (const f of ['src/app/index.tsx', 'src/app/explore.tsx']) rmSync(join(app, f), { force: true })
     for (const [path, text] of snippets.files) {
       mkdirSync(dirname(join(app, path)), { recursive: true })
       writeFileSync(join(app, path), text)
     }
-    writeFileSync(join(app, '.env'), 'EXPO_PUBLIC_API_URL=http://localhost:8787\n')
+    writeFileSync(join(app, '.env'), snippets.env.map((l) => `${l}\n`).join(''))
     const config = JSON.parse(readFileSync(join(app, 'app.json'), 'utf8'))
     for (const block of snippets.appJson) {
       for (const plugin of block.expo?.plugins ?? []) {
@@ -196,13 +268,13 @@ function main() {
     writeFileSync(join(app, 'app.json'), `${JSON.stringify(config, null, 2)}\n`)
   })
 
-  step('tsc --noEmit (strict)', () => {
+  await step('tsc --noEmit (strict)', () => {
     const tsconfig = JSON.parse(readFileSync(join(app, 'tsconfig.json'), 'utf8'))
     if (tsconfig.compilerOptions?.strict !== true) fail('the template tsconfig is no longer strict')
     run('npx', ['tsc', '--noEmit', '-p', 'tsconfig.json'])
   })
 
-  step('expo export --platform web', () => {
+  await step('expo export --platform web', () => {
     rmSync(join(app, 'dist'), { recursive: true, force: true })
     run('npx', ['expo', 'export', '--platform', 'web', '--output-dir', 'dist/web'])
     const js = walk(join(app, 'dist/web/_expo/static/js/web')).filter((f) => f.endsWith('.js'))
@@ -210,7 +282,9 @@ function main() {
     if (!existsSync(join(app, 'dist/web/sign-in.html'))) fail('no static page for the sign-in route')
   })
 
-  step('expo export --platform android --platform ios (Hermes bytecode)', () => {
+  await step('the web build in Chromium: sign up, reload (restored by the refresh cookie), sign out', () => webFlow(snippets))
+
+  await step('expo export --platform android --platform ios (Hermes bytecode)', () => {
     run('npx', ['expo', 'export', '--platform', 'android', '--platform', 'ios', '--output-dir', 'dist/native'])
     for (const os of ['android', 'ios']) {
       const hbc = walk(join(app, 'dist/native/_expo/static/js', os)).filter((f) => f.endsWith('.hbc'))
@@ -220,7 +294,7 @@ function main() {
     }
   })
 
-  step('expo prebuild --no-install, twice', () => {
+  await step('expo prebuild --no-install, twice', () => {
     for (const dir of ['android', 'ios']) rmSync(join(app, dir), { recursive: true, force: true })
     run('npx', ['expo', 'prebuild', '--no-install'])
     const first = nativeTreeDigest()
@@ -242,7 +316,7 @@ function main() {
   })
 
   if (sizesFile) {
-    step('sizes (no bytecode, source maps)', () => {
+    await step('sizes (no bytecode, source maps)', () => {
       const out = {}
       for (const platform of ['web', 'android', 'ios']) {
         const dir = `dist/sizes-${platform}`
@@ -266,7 +340,7 @@ function main() {
 }
 
 try {
-  main()
+  await main()
   const total = (Date.now() - started) / 1000
   for (const [name, s] of timings) process.stderr.write(`  ${s.toFixed(1).padStart(6)} s  ${name}\n`)
   console.log(`consumer-check: ok in ${total.toFixed(0)} s (${TEMPLATE}, app in ${app})`)
