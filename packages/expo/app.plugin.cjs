@@ -13,8 +13,11 @@ const EXTRACTION_RULES = '@xml/secure_store_data_extraction_rules'
 /**
  * @param {import('@expo/config-plugins').ExpoConfig} config
  * @param {{ faceIDPermission?: string | false, allowBackup?: boolean }} [props]
- *   faceIDPermission: NSFaceIDUsageDescription text (false: leave Info.plist alone).
- *   allowBackup: keep Android Auto Backup on for other app data (default false).
+ *   faceIDPermission: NSFaceIDUsageDescription text (false: leave Info.plist alone). Without it an
+ *     existing text is kept, and expo-local-authentication's plugin (applied automatically, first)
+ *     always sets one: pass it to show yours.
+ *   allowBackup: Android Auto Backup for the whole app (default false: nothing of the app is backed
+ *     up). true keeps it for other app data; the secure store stays excluded by the rules below.
  */
 function withLatchkey(config, props = {}) {
   const faceID = props.faceIDPermission

@@ -1,35 +1,17 @@
-// The public surface of @latchkey/expo, listed by name.
+// The public surface of @latchkey/expo, listed by name: the entry for anything that is neither a
+// React Native nor a browser bundle (Node, tests, server rendering). It carries native and web
+// mode and picks by `Platform.OS` at run time; index.native.ts and index.web.ts (the
+// `react-native` and `browser` export conditions) export the same names with one platform each.
+export * from './common.js'
+import { createBindings } from './native/bindings.js'
+import { nativeModules } from './native/modules.js'
+import { webMode } from './web/expo-web-options.js'
 
 // Defaults on the real native modules (expo-secure-store, expo-local-authentication, AsyncStorage, AppState, NetInfo).
-export {
+export const {
   secureStoreStorage, expoSessionOptions, expoEnvironment, biometricGate, biometricLockPreference, nativeBiometricMode, migrateFromAsyncStorage, authRequestInit, accountApi,
-  type ExpoSessionOptions,
-} from './native/bindings.js'
-
-// Secure storage on an injected module.
-export { createSecureStoreStorage, assertSecureStoreKey, type SecureStoreStorageOptions } from './storage/secure-store-storage.js'
-export { SecureStoreError, classifySecureStoreError, type SecureStoreErrorCode, type SecureStoreFailureKind } from './storage/errors.js'
-export { isLatchkeyExpoError, type LatchkeyExpoError, type LatchkeyExpoErrorCode } from './errors.js'
-export { clearSecureItemsOnReinstall, withReinstallCheck, type ReinstallOptions, type ReinstallCheck } from './storage/reinstall.js'
-export type { SecureStoreModule, SecureStoreCallOptions, AsyncStorageLike } from './storage/types.js'
+} = createBindings({ ...nativeModules, web: webMode })
 
 // Web.
-export { webSessionOptions, cookieDelivery, TOKEN_DELIVERY_HEADER, type WebSessionOptions } from './web/web-mode.js'
-export { webStorage, insecureLocalStorage, containsSecret, type WebStorageLike } from './web/web-storage.js'
-
-// Biometric gate, migration, environment.
-export {
-  createBiometricGate, type BiometricGate, type BiometricGateOptions, type UnlockResult, type NotEnrolledPolicy,
-} from './biometric/biometric-gate.js'
-export type { LocalAuthenticationModule } from './biometric/types.js'
-export { resolveBiometricMode, type BiometricMode } from './biometric/mode.js'
-export { createLockPreference, type LockPreference, type LockPreferenceOptions } from './biometric/lock-preference.js'
-export { runAsyncStorageMigration, type MigrationOptions, type MigrationResult, type MigrationStep } from './migration/migrate.js'
-export { wireAppState, wireNetInfo, type AppStateLike, type NetInfoLike } from './env/wire.js'
-
-// React and Expo Router.
-export { SessionProvider, useSessionClient, type SessionProviderProps } from './react/context.js'
-export { useSession, type UseSession } from './react/use-session.js'
-export { useAuthFetch } from './react/use-auth-fetch.js'
-export { SessionGuard, useSessionGuard, guardStatus, type GuardStatus, type SessionGuardProps } from './react/session-guard.js'
-export { registerQueryClient, useQueryClientCleanup, type QueryClientLike } from './react/query-client.js'
+export { webSessionOptions, cookieDelivery } from './web/web-mode.js'
+export { webStorage, insecureLocalStorage, containsSecret } from './web/web-storage.js'

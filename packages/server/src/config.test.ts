@@ -17,7 +17,9 @@ describe('loadConfig', () => {
       port: 8787, host: '127.0.0.1', accessTtl: 600, refreshGrace: 60, sessionIdle: 30 * 86400, sessionMax: 90 * 86400, retention: 90 * 86400, databaseUrl: undefined,
       // Unset: startServer names the issuer after the port it binds (PORT=0 picks one).
       issuer: undefined,
-      staticDir: undefined, rateLimit: DEFAULT_RATE_LIMITS, trustProxy: false, trustedHops: 1, checkSessionOnAccess: true, corsOrigins: [], hashConcurrency: undefined, secret: undefined,
+      staticDir: undefined, rateLimit: DEFAULT_RATE_LIMITS, trustProxy: false, trustedHops: 1, checkSessionOnAccess: true,
+      // Local development (not production, loopback): the Expo dev server's origins (http/development-origins.test.ts).
+      corsOrigins: ['http://localhost:8081', 'http://127.0.0.1:8081'], hashConcurrency: undefined, secret: undefined,
     })
     expect(c.dataDir.endsWith('/data')).toBe(true)
   })

@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { defaultCorsOrigins } from './http/development-origins.js'
 import { isResourceIndicator } from './resource-indicators.js'
 import { DEFAULT_RATE_LIMITS, type RateLimitOptions } from './service.js'
 import { DEFAULT_PASSWORD_POLICY } from './accounts/password-policy.js'
@@ -78,7 +79,11 @@ export interface ServerConfig {
   trustedHops: number
   /** `LATCHKEY_SESSION_CHECK`: protected endpoints also reject access tokens of sessions that are not live (revoked, idle, past their absolute lifetime). */
   checkSessionOnAccess: boolean
-  /** `LATCHKEY_CORS_ORIGINS`: origins allowed to call the API from a browser with credentials (CORS). */
+  /**
+   * `LATCHKEY_CORS_ORIGINS`: origins allowed to call the API from a browser with credentials (CORS).
+   * Unset: none, except in local development (`production` false and a plain-http loopback
+   * server), where the Expo dev server's http://localhost:8081 and http://127.0.0.1:8081 are.
+   */
   corsOrigins: string[]
   /** Largest accepted request body, bytes. */
   maxBodyBytes: number
@@ -108,7 +113,11 @@ export interface ServerConfig {
 }
 
 /** What startServer/createApp accept: any part of the configuration; `rateLimit` may be partial. */
-export type ConfigOptions = Partial<Omit<ServerConfig, 'rateLimit'>> & { rateLimit?: Partial<RateLimitOptions> | false }
+export type ConfigOptions = Partial<Omit<ServerConfig, 'rateLimit'>> & {
+  rateLimit?: Partial<RateLimitOptions> | false
+  /** `NODE_ENV=production`: no development defaults (today: the Expo dev server's CORS origins). Default false, as NODE_ENV unset. */
+  production?: boolean
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -210,7 +219,7 @@ export function resolveConfig(options: ConfigOptions = {}): ServerConfig {
     trustProxy: o.trustProxy ?? DEFAULTS.trustProxy,
     trustedHops: o.trustedHops ?? DEFAULTS.trustedHops,
     checkSessionOnAccess: o.checkSessionOnAccess ?? DEFAULTS.checkSessionOnAccess,
-    corsOrigins: o.corsOrigins ?? [],
+    corsOrigins: o.corsOrigins ?? defaultCorsOrigins({ production: o.production ?? false, issuer: o.issuer || undefined, host: o.host ?? DEFAULTS.host }),
     maxBodyBytes: o.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
     pruneInterval: o.pruneInterval ?? DEFAULTS.pruneInterval,
     keyRotation: o.keyRotation ?? DEFAULTS.keyRotation,
@@ -310,6 +319,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustedHops: hopsRaw === undefined ? undefined : Number(hopsRaw),
     checkSessionOnAccess: flag('LATCHKEY_SESSION_CHECK', DEFAULTS.checkSessionOnAccess),
     corsOrigins: parseOrigins(get('LATCHKEY_CORS_ORIGINS')),
+    production: env.NODE_ENV?.trim() === 'production',
     resources: parseResources('LATCHKEY_RESOURCES', get('LATCHKEY_RESOURCES')?.split(',') ?? []),
     passwordMinLength: int('LATCHKEY_PASSWORD_MIN_LENGTH'),
     passwordMaxLength: int('LATCHKEY_PASSWORD_MAX_LENGTH'),

@@ -1,6 +1,6 @@
 import {
-  DEFAULT_STORAGE_KEY, broadcastSync, createAccountApi, type AccountApi, type AccountApiOptions, createForegroundManager, sessionStorageKeys, createOnlineManager, oauth2Refresh, oauth2Revoke, webLocks,
-  type ForegroundManager, type OnlineManager, type SessionClientOptions, type SessionStorage,
+  DEFAULT_STORAGE_KEY, createAccountApi, createForegroundManager, sessionStorageKeys, createOnlineManager,
+  type AccountApi, type AccountApiOptions, type ForegroundManager, type OnlineManager, type SessionStorage,
 } from '@latchkey/core'
 import { createBiometricGate, type BiometricGate, type BiometricGateOptions } from '../biometric/biometric-gate.js'
 import { createLockPreference, type LockPreference, type LockPreferenceOptions } from '../biometric/lock-preference.js'
@@ -11,24 +11,8 @@ import { runAsyncStorageMigration, type MigrationOptions, type MigrationResult }
 import { withReinstallCheck } from '../storage/reinstall.js'
 import { createSecureStoreStorage, type SecureStoreStorageOptions } from '../storage/secure-store-storage.js'
 import type { AsyncStorageLike, SecureStoreModule } from '../storage/types.js'
-import { revocationEndpointFor } from '../revocation/revocation-endpoint.js'
-import { cookieDelivery, webSessionOptions } from '../web/web-mode.js'
-import { insecureLocalStorage } from '../web/web-storage.js'
-import { nativeAppState, nativeAsyncStorage, nativeLocalAuthentication, nativeNetInfo, nativeSecureStore, platformOS } from './modules.js'
-
-/** `createSecureStoreStorage` on the real expo-secure-store module. */
-export function secureStoreStorage(options: Omit<SecureStoreStorageOptions, 'secureStore'> & { secureStore?: SecureStoreModule } = {}): SessionStorage {
-  return createSecureStoreStorage({ ...options, secureStore: options.secureStore ?? nativeSecureStore })
-}
-
-/** Foreground and online managers wired to AppState and NetInfo (like TanStack Query's React Native setup). */
-export function expoEnvironment(): { foreground: ForegroundManager; online: OnlineManager } {
-  const foreground = createForegroundManager({ web: false })
-  const online = createOnlineManager({ web: false })
-  wireAppState(foreground, nativeAppState)
-  wireNetInfo(online, nativeNetInfo)
-  return { foreground, online }
-}
+import { sessionEndpoints } from './endpoints.js'
+import type { PlatformModules, PlatformSessionOptions } from './platform.js'
 
 export interface ExpoSessionOptions {
   tokenEndpoint: string
@@ -70,85 +54,99 @@ export interface ExpoSessionOptions {
   clearOnReinstall?: boolean
 }
 
-/**
- * Everything `createSessionClient` needs from the platform, native or web:
- * `createSessionClient({ ...expoSessionOptions({ tokenEndpoint }) })`.
- */
-export function expoSessionOptions(options: ExpoSessionOptions): Partial<SessionClientOptions> & Pick<SessionClientOptions, 'refresh'> {
-  const storageKey = options.storageKey ?? DEFAULT_STORAGE_KEY
-  const os = platformOS()
-  const startLocked = options.startLocked ? { startLocked: true } : {}
-  if (os === 'web' && options.web !== 'insecureLocalStorage') return { storageKey, ...startLocked, ...webSessionOptions(options) }
-  const clientId = options.clientId ? { clientId: options.clientId } : {}
-  const revocationEndpoint = revocationEndpointFor(options.tokenEndpoint, options.revocationEndpoint)
-  const endpoints = {
-    refresh: oauth2Refresh({ tokenEndpoint: options.tokenEndpoint, ...clientId, ...(options.resource !== undefined ? { resource: options.resource } : {}) }),
-    ...(revocationEndpoint ? { revoke: oauth2Revoke({ revocationEndpoint, ...clientId }) } : {}),
-    ...(options.tokenOrigins ? { tokenOrigins: options.tokenOrigins } : {}),
+/** The defaults on the platform's modules; each entry of the package calls this once with its own. */
+export function createBindings(p: PlatformModules) {
+  /** `createSecureStoreStorage` on the real expo-secure-store module. */
+  function secureStoreStorage(options: Omit<SecureStoreStorageOptions, 'secureStore'> & { secureStore?: SecureStoreModule } = {}): SessionStorage {
+    return createSecureStoreStorage({ ...options, secureStore: options.secureStore ?? p.secureStore })
   }
-  if (os === 'web') return { storageKey, ...startLocked, storage: insecureLocalStorage(), ...endpoints, lock: webLocks(), sync: broadcastSync() }
-  const secureStoreOptions = { ...options.secureStore }
-  if (options.startLocked && secureStoreOptions.requireAuthentication === undefined) {
-    // OWASP MASVS-AUTH-2: the OS, not a JS callback, decides whether the tokens can be read.
-    secureStoreOptions.requireAuthentication = nativeBiometricMode().using === 'secureStore'
+
+  /** Foreground and online managers wired to AppState and NetInfo (like TanStack Query's React Native setup). */
+  function expoEnvironment(): { foreground: ForegroundManager; online: OnlineManager } {
+    const foreground = createForegroundManager({ web: false })
+    const online = createOnlineManager({ web: false })
+    wireAppState(foreground, p.appState)
+    wireNetInfo(online, p.netInfo)
+    return { foreground, online }
   }
-  let storage = secureStoreStorage(secureStoreOptions)
-  if (os === 'ios' && options.clearOnReinstall !== false) {
-    storage = withReinstallCheck(storage, { asyncStorage: nativeAsyncStorage, keys: Object.values(sessionStorageKeys(storageKey)) })
+
+  /** The biometric mode this device gets by default: what `expoSessionOptions({ startLocked: true })` and `biometricGate()` use. */
+  function nativeBiometricMode(): BiometricMode {
+    return resolveBiometricMode({ platform: p.os(), secureStore: p.secureStore })
   }
-  return { storageKey, ...startLocked, storage, ...expoEnvironment(), ...endpoints }
-}
 
-/**
- * `createBiometricGate` with expo-local-authentication, expo-secure-store (for the default 'auto'
- * mode: OS-enforced where available) and an AppState-driven foreground signal by default.
- */
-export function biometricGate(options: Omit<BiometricGateOptions, 'localAuthentication'> & { localAuthentication?: LocalAuthenticationModule }): BiometricGate {
-  let foreground = options.foreground
-  if (!foreground) {
-    foreground = createForegroundManager({ web: false })
-    wireAppState(foreground, nativeAppState)
+  /**
+   * Everything `createSessionClient` needs from the platform, native or web:
+   * `createSessionClient({ ...expoSessionOptions({ tokenEndpoint }) })`.
+   */
+  function expoSessionOptions(options: ExpoSessionOptions): PlatformSessionOptions {
+    const os = p.os()
+    if (os === 'web') {
+      if (!p.web) throw new Error("@latchkey/expo: this build has no web mode (it was resolved with the 'react-native' condition)")
+      return p.web.sessionOptions(options)
+    }
+    const storageKey = options.storageKey ?? DEFAULT_STORAGE_KEY
+    const startLocked = options.startLocked ? { startLocked: true } : {}
+    const secureStoreOptions = { ...options.secureStore }
+    if (options.startLocked && secureStoreOptions.requireAuthentication === undefined) {
+      // OWASP MASVS-AUTH-2: the OS, not a JS callback, decides whether the tokens can be read.
+      secureStoreOptions.requireAuthentication = nativeBiometricMode().using === 'secureStore'
+    }
+    let storage = secureStoreStorage(secureStoreOptions)
+    if (os === 'ios' && options.clearOnReinstall !== false) {
+      storage = withReinstallCheck(storage, { asyncStorage: p.asyncStorage, keys: Object.values(sessionStorageKeys(storageKey)) })
+    }
+    return { storageKey, ...startLocked, storage, ...expoEnvironment(), ...sessionEndpoints(options) }
   }
-  return createBiometricGate({
-    secureStore: nativeSecureStore, platform: platformOS(), ...options, foreground,
-    localAuthentication: options.localAuthentication ?? nativeLocalAuthentication,
-  })
-}
 
-/** `createLockPreference` on the real expo-secure-store: the "lock with biometrics" choice, kept in the secure store. */
-export function biometricLockPreference(options: Omit<LockPreferenceOptions, 'secureStore'> & { secureStore?: SecureStoreModule } = {}): LockPreference {
-  return createLockPreference({ ...options, secureStore: options.secureStore ?? nativeSecureStore })
-}
+  /**
+   * `createBiometricGate` with expo-local-authentication, expo-secure-store (for the default 'auto'
+   * mode: OS-enforced where available) and an AppState-driven foreground signal by default.
+   */
+  function biometricGate(options: Omit<BiometricGateOptions, 'localAuthentication'> & { localAuthentication?: LocalAuthenticationModule }): BiometricGate {
+    let foreground = options.foreground
+    if (!foreground) {
+      foreground = createForegroundManager({ web: false })
+      wireAppState(foreground, p.appState)
+    }
+    return createBiometricGate({
+      secureStore: p.secureStore, platform: p.os(), ...options, foreground,
+      localAuthentication: options.localAuthentication ?? p.localAuthentication,
+    })
+  }
 
-/** The biometric mode this device gets by default: what `expoSessionOptions({ startLocked: true })` and `biometricGate()` use. */
-export function nativeBiometricMode(): BiometricMode {
-  return resolveBiometricMode({ platform: platformOS(), secureStore: nativeSecureStore })
-}
+  /** `createLockPreference` on the real expo-secure-store: the "lock with biometrics" choice, kept in the secure store. */
+  function biometricLockPreference(options: Omit<LockPreferenceOptions, 'secureStore'> & { secureStore?: SecureStoreModule } = {}): LockPreference {
+    return createLockPreference({ ...options, secureStore: options.secureStore ?? p.secureStore })
+  }
 
-/** `runAsyncStorageMigration` with AsyncStorage and the secure store by default. Never throws. */
-export function migrateFromAsyncStorage(
-  options: Omit<MigrationOptions, 'asyncStorage' | 'storage'> & { asyncStorage?: AsyncStorageLike; storage?: SessionStorage },
-): Promise<MigrationResult> {
-  return runAsyncStorageMigration({
-    ...options,
-    asyncStorage: options.asyncStorage ?? nativeAsyncStorage,
-    storage: options.storage ?? secureStoreStorage(),
-  })
-}
+  /** `runAsyncStorageMigration` with AsyncStorage and the secure store by default. Never throws. */
+  function migrateFromAsyncStorage(
+    options: Omit<MigrationOptions, 'asyncStorage' | 'storage'> & { asyncStorage?: AsyncStorageLike; storage?: SessionStorage },
+  ): Promise<MigrationResult> {
+    return runAsyncStorageMigration({
+      ...options,
+      asyncStorage: options.asyncStorage ?? p.asyncStorage,
+      storage: options.storage ?? secureStoreStorage(),
+    })
+  }
 
-/**
- * Options for the app's own sign-in, sign-up and sign-out requests: on the web, cookie delivery
- * (`X-Latchkey-Token-Delivery: cookie`, `credentials: 'include'`); on native, unchanged (the
- * refresh token comes back in the body and goes to the secure store).
- */
-export function authRequestInit(init: RequestInit = {}): RequestInit {
-  return platformOS() === 'web' ? cookieDelivery(init) : init
-}
+  /**
+   * Options for the app's own sign-in, sign-up and sign-out requests: on the web, cookie delivery
+   * (`X-Latchkey-Token-Delivery: cookie`, `credentials: 'include'`); on native, unchanged (the
+   * refresh token comes back in the body and goes to the secure store).
+   */
+  function authRequestInit(init: RequestInit = {}): RequestInit {
+    return p.os() === 'web' && p.web ? p.web.requestInit(init) : init
+  }
 
-/**
- * `createAccountApi` (change the password, delete the account) with this platform's request
- * options: on the web, cookie delivery, so a call that ends the session clears the refresh cookie.
- */
-export function accountApi(options: Omit<AccountApiOptions, 'requestInit'>): AccountApi {
-  return createAccountApi({ ...options, requestInit: authRequestInit })
+  /**
+   * `createAccountApi` (change the password, delete the account) with this platform's request
+   * options: on the web, cookie delivery, so a call that ends the session clears the refresh cookie.
+   */
+  function accountApi(options: Omit<AccountApiOptions, 'requestInit'>): AccountApi {
+    return createAccountApi({ ...options, requestInit: authRequestInit })
+  }
+
+  return { secureStoreStorage, expoEnvironment, expoSessionOptions, biometricGate, biometricLockPreference, nativeBiometricMode, migrateFromAsyncStorage, authRequestInit, accountApi }
 }

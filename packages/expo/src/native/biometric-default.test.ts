@@ -15,7 +15,7 @@ vi.mock('react-native', async () => {
   const { fakeAppState } = await import('../test-support/fake-rn.js')
   return { AppState: fakeAppState('active'), Platform: { get OS() { return native.os } } }
 })
-const { expoSessionOptions, biometricGate, nativeBiometricMode } = await import('./bindings.js')
+const { expoSessionOptions, biometricGate, nativeBiometricMode } = await import('../index.js')
 
 const tokens = { access_token: 'a1', token_type: 'Bearer', expires_in: 600, refresh_token: 'r1' }
 

@@ -18,7 +18,7 @@ vi.mock('react-native', async () => {
   const { fakeAppState } = await import('../test-support/fake-rn.js')
   return { AppState: fakeAppState('active'), Platform: { get OS() { return native.os } } }
 })
-const { expoSessionOptions } = await import('./bindings.js')
+const { expoSessionOptions } = await import('../index.js')
 
 function fakeLocalStorage(): WebStorageLike {
   const map = new Map<string, string>()

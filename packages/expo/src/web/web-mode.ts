@@ -3,10 +3,10 @@ import {
   type BroadcastChannelConstructor, type FetchLike, type LockManagerLike, type SessionClientOptions,
 } from '@latchkey/core'
 import { revocationEndpointFor } from '../revocation/revocation-endpoint.js'
+import { TOKEN_DELIVERY_HEADER } from './token-delivery-header.js'
 import { webStorage, type WebStorageLike } from './web-storage.js'
 
-/** The Latchkey server sets the refresh token as an httpOnly cookie when a request carries this. */
-export const TOKEN_DELIVERY_HEADER = 'X-Latchkey-Token-Delivery'
+export { TOKEN_DELIVERY_HEADER }
 
 /**
  * Request options for the app's own sign-in, sign-up and sign-out calls in cookie mode: the

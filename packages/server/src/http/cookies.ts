@@ -1,5 +1,6 @@
 import type { Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
+import { isLoopbackHostname } from './development-origins.js'
 
 /** Header a web client sends to have the refresh token delivered (and accepted) as a cookie. */
 export const TOKEN_DELIVERY_HEADER = 'X-Latchkey-Token-Delivery'
@@ -26,8 +27,7 @@ const BASE_NAME = 'latchkey_refresh'
  */
 export const LEGACY_REFRESH_COOKIE = { name: BASE_NAME, path: '/oauth' } as const
 
-const isLoopback = (hostname: string) =>
-  hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname)
+const isLoopback = isLoopbackHostname
 
 /**
  * Decided from the configured issuer, the URL the browser actually uses, never from the request:

@@ -1,0 +1,16 @@
+import { DEFAULT_STORAGE_KEY, broadcastSync, webLocks } from '@latchkey/core'
+import type { ExpoSessionOptions } from '../native/bindings.js'
+import { sessionEndpoints } from '../native/endpoints.js'
+import type { PlatformModules, PlatformSessionOptions } from '../native/platform.js'
+import { cookieDelivery, webSessionOptions } from './web-mode.js'
+import { insecureLocalStorage } from './web-storage.js'
+
+/** `expoSessionOptions` on the web: cookie mode by default, `insecureLocalStorage` when asked. */
+function expoWebSessionOptions(options: ExpoSessionOptions): PlatformSessionOptions {
+  const storageKey = options.storageKey ?? DEFAULT_STORAGE_KEY
+  const startLocked = options.startLocked ? { startLocked: true } : {}
+  if (options.web !== 'insecureLocalStorage') return { storageKey, ...startLocked, ...webSessionOptions(options) }
+  return { storageKey, ...startLocked, storage: insecureLocalStorage(), ...sessionEndpoints(options), lock: webLocks(), sync: broadcastSync() }
+}
+
+export const webMode: NonNullable<PlatformModules['web']> = { sessionOptions: expoWebSessionOptions, requestInit: cookieDelivery }
