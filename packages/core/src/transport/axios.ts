@@ -86,7 +86,9 @@ export function attachAxiosToSource<C extends object, R>(source: TokenSource, in
       // No token of ours went with it (another origin): nothing to refresh or replay.
       if (!config || response?.status !== 401 || config.__latchkeyToken === undefined) throw error
       await learn(config, response.headers)
-      if (!config.__latchkeyNonceRetried && config.__latchkeyTokenType?.toLowerCase() === 'dpop' && isResourceNonceChallenge(401, response.headers)) {
+      if (config.__latchkeyTokenType?.toLowerCase() === 'dpop' && isResourceNonceChallenge(401, response.headers)) {
+        // Refused again for its nonce: a refresh would not help; the caller gets the error.
+        if (config.__latchkeyNonceRetried) throw error
         // RFC 9449 §9: once more with the server's nonce (the request interceptor signs a new proof).
         config.__latchkeyNonceRetried = true
         return instance.request(config as never)

@@ -91,15 +91,16 @@ export function createAuthFetch(source: TokenSource, fetchImpl: FetchLike) {
       return response
     }
     let response = await exchange(first, sent, signer)
+    if (signer && isResourceNonceChallenge(response.status, response.headers)) {
+      // RFC 9449 §9: the server wants its nonce in the proof; once, with a new proof.
+      void response.body?.cancel().catch(() => undefined)
+      response = await exchange(again(), sent, signer)
+      // Refused again for its nonce: a refresh would not help; the caller gets the answer.
+      if (isResourceNonceChallenge(response.status, response.headers)) return response
+    }
     if (response.status !== 401) return response
     // Free the connection; the caller never sees this response.
     void response.body?.cancel().catch(() => undefined)
-    if (signer && isResourceNonceChallenge(response.status, response.headers)) {
-      // RFC 9449 §9: the server wants its nonce in the proof; once, with a new proof.
-      response = await exchange(again(), sent, signer)
-      if (response.status !== 401) return response
-      void response.body?.cancel().catch(() => undefined)
-    }
     const current = source.peek()
     const next = current && current.accessToken !== sent.accessToken ? current : await unlessAborted(source.renew(sent), signal)
     return exchange(again(), next, await signerFor(source, next))
