@@ -2,7 +2,7 @@
 
 // Defaults on the real native modules (expo-secure-store, expo-local-authentication, AsyncStorage, AppState, NetInfo).
 export {
-  secureStoreStorage, expoSessionOptions, expoEnvironment, biometricGate, biometricLockPreference, nativeBiometricMode, migrateFromAsyncStorage, authRequestInit,
+  secureStoreStorage, expoSessionOptions, expoEnvironment, biometricGate, biometricLockPreference, nativeBiometricMode, migrateFromAsyncStorage, authRequestInit, nativeDpopKeyStore,
   type ExpoSessionOptions,
 } from './native/bindings.js'
 
@@ -12,6 +12,10 @@ export { SecureStoreError, classifySecureStoreError, type SecureStoreErrorCode, 
 export { isLatchkeyExpoError, type LatchkeyExpoError, type LatchkeyExpoErrorCode } from './errors.js'
 export { clearSecureItemsOnReinstall, withReinstallCheck, type ReinstallOptions, type ReinstallCheck } from './storage/reinstall.js'
 export type { SecureStoreModule, SecureStoreCallOptions, AsyncStorageLike } from './storage/types.js'
+
+// DPoP device keys (RFC 9449): one per session.
+export { createNativeDpopKeyStore, type NativeDpopKeyStoreOptions } from './dpop/native-key-store.js'
+export { createWebDpopKeyStore, type WebDpopKeyStoreOptions } from './dpop/web-key-store.js'
 
 // Web.
 export { webSessionOptions, cookieDelivery, TOKEN_DELIVERY_HEADER, type WebSessionOptions } from './web/web-mode.js'

@@ -1,7 +1,9 @@
 import {
   DEFAULT_STORAGE_KEY, broadcastSync, createForegroundManager, sessionStorageKeys, createOnlineManager, oauth2Refresh, oauth2Revoke, webLocks,
-  type ForegroundManager, type OnlineManager, type SessionClientOptions, type SessionStorage,
+  type DpopKeyStore, type ForegroundManager, type OnlineManager, type SessionClientOptions, type SessionStorage,
 } from '@latchkey/core'
+import { createNativeDpopKeyStore, type NativeDpopKeyStoreOptions } from '../dpop/native-key-store.js'
+import { createWebDpopKeyStore } from '../dpop/web-key-store.js'
 import { createBiometricGate, type BiometricGate, type BiometricGateOptions } from '../biometric/biometric-gate.js'
 import { createLockPreference, type LockPreference, type LockPreferenceOptions } from '../biometric/lock-preference.js'
 import { resolveBiometricMode, type BiometricMode } from '../biometric/mode.js'
@@ -68,6 +70,15 @@ export interface ExpoSessionOptions {
   secureStore?: Omit<SecureStoreStorageOptions, 'secureStore'>
   /** iOS: clear Keychain items left by a previous install on first launch (default true). */
   clearOnReinstall?: boolean
+  /**
+   * DPoP (RFC 9449): a device key per session, generated on sign-in, deleted on sign-out. `true`:
+   * the platform's store (native: P-256 via @noble/curves, the private key in the secure store
+   * beside the session; web: a non-extractable WebCrypto key in IndexedDB). Or your own store.
+   * Sign in through `client.signInFetch` so the sign-in request carries the proof.
+   */
+  dpop?: boolean | DpopKeyStore
+  /** Native DPoP: secure random bytes where Hermes has no `crypto.getRandomValues` (expo-crypto's `getRandomBytes`). */
+  randomBytes?: NativeDpopKeyStoreOptions['randomBytes']
 }
 
 /**
@@ -78,7 +89,9 @@ export function expoSessionOptions(options: ExpoSessionOptions): Partial<Session
   const storageKey = options.storageKey ?? DEFAULT_STORAGE_KEY
   const os = platformOS()
   const startLocked = options.startLocked ? { startLocked: true } : {}
-  if (os === 'web' && options.web !== 'insecureLocalStorage') return { storageKey, ...startLocked, ...webSessionOptions(options) }
+  const dpopKey = sessionStorageKeys(storageKey).dpop
+  const webDpop = () => dpopOption(options.dpop, () => createWebDpopKeyStore({ key: dpopKey }))
+  if (os === 'web' && options.web !== 'insecureLocalStorage') return { storageKey, ...startLocked, ...webSessionOptions(options), ...webDpop() }
   const clientId = options.clientId ? { clientId: options.clientId } : {}
   const revocationEndpoint = revocationEndpointFor(options.tokenEndpoint, options.revocationEndpoint)
   const endpoints = {
@@ -86,7 +99,7 @@ export function expoSessionOptions(options: ExpoSessionOptions): Partial<Session
     ...(revocationEndpoint ? { revoke: oauth2Revoke({ revocationEndpoint, ...clientId }) } : {}),
     ...(options.tokenOrigins ? { tokenOrigins: options.tokenOrigins } : {}),
   }
-  if (os === 'web') return { storageKey, ...startLocked, storage: insecureLocalStorage(), ...endpoints, lock: webLocks(), sync: broadcastSync() }
+  if (os === 'web') return { storageKey, ...startLocked, storage: insecureLocalStorage(), ...endpoints, lock: webLocks(), sync: broadcastSync(), ...webDpop() }
   const secureStoreOptions = { ...options.secureStore }
   if (options.startLocked && secureStoreOptions.requireAuthentication === undefined) {
     // OWASP MASVS-AUTH-2: the OS, not a JS callback, decides whether the tokens can be read.
@@ -96,7 +109,19 @@ export function expoSessionOptions(options: ExpoSessionOptions): Partial<Session
   if (os === 'ios' && options.clearOnReinstall !== false) {
     storage = withReinstallCheck(storage, { asyncStorage: nativeAsyncStorage, keys: Object.values(sessionStorageKeys(storageKey)) })
   }
-  return { storageKey, ...startLocked, storage, ...expoEnvironment(), ...endpoints }
+  const native = storage
+  const dpop = dpopOption(options.dpop, () => createNativeDpopKeyStore({ storage: native, key: dpopKey, ...(options.randomBytes ? { randomBytes: options.randomBytes } : {}) }))
+  return { storageKey, ...startLocked, storage, ...expoEnvironment(), ...endpoints, ...dpop }
+}
+
+function dpopOption(option: boolean | DpopKeyStore | undefined, platformStore: () => DpopKeyStore): { dpop?: DpopKeyStore } {
+  if (option === undefined || option === false) return {}
+  return { dpop: option === true ? platformStore() : option }
+}
+
+/** The native DPoP key store (P-256 via @noble/curves) in the real expo-secure-store. */
+export function nativeDpopKeyStore(options: Partial<NativeDpopKeyStoreOptions> & { secureStore?: Omit<SecureStoreStorageOptions, 'secureStore'> } = {}): DpopKeyStore {
+  return createNativeDpopKeyStore({ ...options, storage: options.storage ?? secureStoreStorage(options.secureStore ?? {}) })
 }
 
 /**
