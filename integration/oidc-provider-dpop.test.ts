@@ -39,7 +39,7 @@ beforeAll(async () => {
       },
     },
     rotateRefreshToken: true,
-    findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub, email: `${sub}@example.com` }) }),
+    findAccount: (_ctx: unknown, sub: string) => ({ accountId: sub, claims: () => ({ sub, email: `${sub}@example.com` }) }),
     ttl: { AccessToken: 600, RefreshToken: 86_400, IdToken: 600 },
   })
   provider.on('server_error', () => undefined)
