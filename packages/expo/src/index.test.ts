@@ -71,6 +71,16 @@ describe('@latchkey/expo entry', () => {
     expect(secureStore().item('latchkey.session.dpop')).toBeUndefined()
   })
 
+  it('native with a biometric lock: the device key needs no second OS prompt (the tokens it binds are behind the lock)', async () => {
+    native.os = 'ios'
+    const options = lk.expoSessionOptions({ tokenEndpoint: 'https://api.example/oauth/token', dpop: true, startLocked: true, randomBytes: (n) => new Uint8Array(randomBytes(n)) })
+    const store = options.dpop as import('@latchkey/core').DpopKeyStore
+    await store.save(await store.generate())
+    expect(secureStore().item('latchkey.session.dpop')?.requireAuthentication).toBe(false)
+    expect(await store.load()).not.toBeNull()
+    await store.delete()
+  })
+
   it("web: cookie mode, persisting nothing secret", () => {
     native.os = 'web'
     const options = lk.expoSessionOptions({ tokenEndpoint: '/oauth/token' })

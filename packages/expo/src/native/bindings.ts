@@ -109,8 +109,10 @@ export function expoSessionOptions(options: ExpoSessionOptions): Partial<Session
   if (os === 'ios' && options.clearOnReinstall !== false) {
     storage = withReinstallCheck(storage, { asyncStorage: nativeAsyncStorage, keys: Object.values(sessionStorageKeys(storageKey)) })
   }
-  const native = storage
-  const dpop = dpopOption(options.dpop, () => createNativeDpopKeyStore({ storage: native, key: dpopKey, ...(options.randomBytes ? { randomBytes: options.randomBytes } : {}) }))
+  // The device key is useless without the tokens it binds, which the biometric lock guards: it is
+  // kept without requireAuthentication, so using it never costs a second OS prompt.
+  const keyStorage = secureStoreOptions.requireAuthentication ? secureStoreStorage({ ...secureStoreOptions, requireAuthentication: false }) : storage
+  const dpop = dpopOption(options.dpop, () => createNativeDpopKeyStore({ storage: keyStorage, key: dpopKey, ...(options.randomBytes ? { randomBytes: options.randomBytes } : {}) }))
   return { storageKey, ...startLocked, storage, ...expoEnvironment(), ...endpoints, ...dpop }
 }
 
