@@ -37,11 +37,18 @@ export function createSessionKeys(store: DpopKeyStore, deps: { clock: Clock; log
       pending = { key, signer: signerOf(key) }
       return pending.signer
     },
-    /** A sign-in answered `tokenType`: keep the key it was proved with if the token is bound, drop it otherwise. */
+    /**
+     * A sign-in answered `tokenType`: keep the key it was proved with if the token is bound; drop
+     * it otherwise, with any key an earlier session left (an unbound session has no key).
+     */
     async adopt(tokenType: string): Promise<void> {
       const used = pending
       pending = null
-      if (!isDpopBound(tokenType)) return
+      if (!isDpopBound(tokenType)) {
+        current = null
+        await store.delete().catch((error: unknown) => deps.logger.warn('could not delete an unused DPoP key', { code: (error as { code?: unknown }).code }))
+        return
+      }
       if (used) {
         await store.save(used.key)
         current = used.signer
