@@ -18,7 +18,8 @@ export interface DeviceSession {
 }
 
 async function credentials(path: '/auth/sign-in' | '/auth/sign-up', email: string, password: string, device: string) {
-  const res = await fetch(
+  // signInFetch: with DPoP on, the request proves the new session's device key (RFC 9449 §5).
+  const res = await session.signInFetch(
     `${apiUrl}${path}`,
     authRequestInit({
       method: 'POST',
