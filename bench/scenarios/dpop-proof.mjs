@@ -3,7 +3,8 @@
 // Hermes), the web store's key (WebCrypto ECDSA, here Node's), both through the core's signer
 // (claims, ath with the core's SHA-256, base64url); peers: jose's SignJWT ES256 with a KeyObject
 // (native crypto) for the same claims, and an HMAC-SHA256 over the same signing input (a floor).
-// Ratios are against jose. Bundle: minified (Vite 8 / Rolldown + Oxc) and gzipped bytes of the
+// Ratios are against jose. Bundle: bundled by Vite 8 / Rolldown, minified by terser (Metro's default
+// minifier), and gzipped: bytes of the
 // core's DPoP modules and of each key store with its dependencies.
 import { createHmac, webcrypto, generateKeyPairSync } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
@@ -17,15 +18,18 @@ import { log, median, now, ratio, round } from '../lib/util.mjs'
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const expoDist = join(root, 'packages', 'expo', 'dist')
 
-async function perOp(fn, count) {
-  for (let i = 0; i < Math.min(50, count); i++) await fn()
-  const samples = []
-  for (let round = 0; round < 5; round++) {
-    const t0 = now()
-    for (let i = 0; i < count; i++) await fn()
-    samples.push(((now() - t0) / count) * 1000)
+/** µs per call of each contender: rounds interleaved (A, B, C, D, A, B, …) so that load on the shared machine hits all alike; median of the rounds. */
+async function perOp(contenders, count, rounds = 7) {
+  for (const fn of Object.values(contenders)) for (let i = 0; i < Math.min(100, count); i++) await fn()
+  const samples = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]))
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, fn] of Object.entries(contenders)) {
+      const t0 = now()
+      for (let i = 0; i < count; i++) await fn()
+      samples[name].push(((now() - t0) / count) * 1000)
+    }
   }
-  return median(Float64Array.from(samples))
+  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, round(median(Float64Array.from(v)), 2)]))
 }
 
 let entries = 0
@@ -39,10 +43,13 @@ async function bundleBytes(code) {
   const result = await build({
     configFile: false, logLevel: 'silent', root,
     resolve: { alias: [{ find: /^@latchkey\/core$/, replacement: join(root, 'packages/core/src/index.ts') }] },
-    build: { write: false, minify: true, lib: { entry, formats: ['es'], fileName: () => 'out.js' } },
+    build: { write: false, minify: false, lib: { entry, formats: ['es'], fileName: () => 'out.js' } },
   }).finally(() => rmSync(entry, { force: true }))
   const outputs = (Array.isArray(result) ? result : [result]).flatMap((r) => r.output)
-  const text = outputs.filter((o) => o.type === 'chunk').map((o) => o.code).join('\n')
+  const bundled = outputs.filter((o) => o.type === 'chunk').map((o) => o.code).join('\n')
+  // Terser: the minifier Metro uses by default (metro-minify-terser).
+  const { minify } = await import('terser')
+  const text = (await minify(bundled, { module: true, compress: true, mangle: true })).code ?? ''
   return { minified: Buffer.byteLength(text), gzip: gzipSync(text).length }
 }
 
@@ -63,12 +70,12 @@ export async function run({ quick }) {
   const hmacKey = randomBytes(32)
   const sampleInput = (await webSigner.proof('GET', url, { accessToken })).split('.').slice(0, 2).join('.')
 
-  const figures = {
-    nativeNobleUs: round(await perOp(() => nativeSigner.proof('GET', url, { accessToken }), count), 1),
-    webCryptoUs: round(await perOp(() => webSigner.proof('GET', url, { accessToken }), count), 1),
-    joseES256Us: round(await perOp(() => new SignJWT({ htm: 'GET', htu: 'https://api.example.com/me', iat: 1, jti: 'x', ath: 'y' }).setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk }).sign(privateKey), count), 1),
-    hmacUs: round(await perOp(() => createHmac('sha256', hmacKey).update(sampleInput).digest(), count), 2),
-  }
+  const figures = await perOp({
+    nativeNobleUs: () => nativeSigner.proof('GET', url, { accessToken }),
+    webCryptoUs: () => webSigner.proof('GET', url, { accessToken }),
+    joseES256Us: () => new SignJWT({ htm: 'GET', htu: 'https://api.example.com/me', iat: 1, jti: 'x', ath: 'y' }).setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk }).sign(privateKey),
+    hmacUs: () => createHmac('sha256', hmacKey).update(sampleInput).digest(),
+  }, count)
   log(`one proof: noble ${figures.nativeNobleUs} µs, WebCrypto ${figures.webCryptoUs} µs, jose ES256 ${figures.joseES256Us} µs, HMAC ${figures.hmacUs} µs`)
 
   const bundles = {
@@ -79,7 +86,7 @@ export async function run({ quick }) {
   }
   log(`bundle (min / gzip bytes): ${Object.entries(bundles).map(([k, v]) => `${k} ${v.minified}/${v.gzip}`).join(', ')}`)
   return {
-    params: { proofsPerRound: count, rounds: 5, accessTokenBytes: accessToken.length },
+    params: { proofsPerRound: count, rounds: 7, interleaved: true, accessTokenBytes: accessToken.length },
     perProofUs: figures,
     ratios: {
       nobleOverJose: ratio(figures.nativeNobleUs, figures.joseES256Us),
