@@ -15,6 +15,8 @@ export interface DeviceSession {
   createdAt: string
   lastUsedAt: string
   current: boolean
+  /** A server with DPoP (RFC 9449) says whether the session is bound to its device's key. */
+  bound?: boolean
 }
 
 async function credentials(path: '/auth/sign-in' | '/auth/sign-up', email: string, password: string, device: string) {
