@@ -20,9 +20,10 @@ afterEach(async () => {
   server = undefined
 })
 
-async function setUp(options: { requireNonce?: boolean; clientSecret?: string } = {}) {
+async function setUp(options: { requireNonce?: boolean; clientSecret?: string; serverClockAheadMs?: number } = {}) {
   const time = createFakeTime({ wall: Date.now() })
-  server = await startDpopServer({ now: time.clock.now, ...(options.requireNonce ? { requireNonce: true } : {}) })
+  const ahead = options.serverClockAheadMs ?? 0
+  server = await startDpopServer({ now: () => time.clock.now() + ahead, ...(options.requireNonce ? { requireNonce: true } : {}) })
   const keys = memoryDpopKeyStore()
   const auth = options.clientSecret ? { clientId: 'client', clientAuthentication: { method: 'client_secret_basic' as const, clientSecret: options.clientSecret } } : {}
   const client = createSessionClient({
@@ -107,6 +108,38 @@ describe('DPoP in the session client (RFC 9449), against a server that checks ev
     expect(res.headers.get('WWW-Authenticate')).toMatch(/use_dpop_nonce/)
     expect(server.proofsAt('/api/c')).toHaveLength(2)
     expect(server.state.tokenRequests).toBe(0)
+  })
+
+  it('a device clock far from the server\'s: the refused iat is corrected from the server\'s Date and retried once, then remembered', async () => {
+    for (const ahead of [10 * 60_000, -3 * 3600_000]) {
+      const { client, server, signIn } = await setUp({ serverClockAheadMs: ahead })
+      await signIn()
+      const [refused, accepted] = server.proofsAt('/sign-in')
+      expect(server.state.failures).toEqual(['iat'])
+      expect(accepted!.payload.iat! - refused!.payload.iat!).toBeGreaterThan(ahead / 1000 - 5)
+      expect(accepted!.payload.iat! - refused!.payload.iat!).toBeLessThan(ahead / 1000 + 5)
+      // Remembered for the origin: the next proofs are right the first time.
+      expect((await client.fetch(`${server.origin}/api/skew`)).status).toBe(200)
+      expect(server.proofsAt('/api/skew')).toHaveLength(1)
+      server.state.expireAccess = true
+      expect((await client.fetch(`${server.origin}/api/skew2`)).status).toBe(200)
+      expect(server.proofsAt('/token')).toHaveLength(1)
+      expect(server.state.failures).toEqual(['iat'])
+      await server.close()
+    }
+  })
+
+  it('a proof refused with nothing new to put in it is not retried, and no refresh is spent on it', async () => {
+    const { client, server, signIn } = await setUp()
+    await signIn()
+    server.state.refuseNextProof = true
+    const res = await client.fetch(`${server.origin}/api/d`)
+    expect(res.status).toBe(401)
+    expect(res.headers.get('WWW-Authenticate')).toMatch(/invalid_dpop_proof/)
+    expect(server.proofsAt('/api/d')).toHaveLength(1)
+    expect(server.state.tokenRequests).toBe(0)
+    // The next request is fine: nothing was spent or broken.
+    expect((await client.fetch(`${server.origin}/api/d`)).status).toBe(200)
   })
 
   it('sign-out deletes the key and revokes with a proof by it', async () => {

@@ -19,8 +19,13 @@ export interface DpopSigner {
    * request carries `accessToken`.
    */
   proof(htm: string, url: string, options?: { accessToken?: string }): Promise<string>
-  /** Remembers the `DPoP-Nonce` of an answer from `url`'s origin, if it has one (§8.1, §9). */
-  learn(url: string, headers: HeadersLike): void
+  /**
+   * Remembers what an answer from `url`'s origin says about the next proof: its `DPoP-Nonce`
+   * (§8.1, §9), and its `Date`, when the device clock is far from the server's (§11.1: `iat` is
+   * checked against the server's clock). True when the next proof to that origin will differ
+   * (a new nonce, a corrected clock): only then is a refused proof worth one more try.
+   */
+  learn(url: string, headers: HeadersLike): boolean
 }
 
 export interface ProofClaims {
@@ -63,13 +68,10 @@ function headerValue(headers: HeadersLike, name: string): string | undefined {
 
 export const dpopNonceOf = (headers: HeadersLike): string | undefined => headerValue(headers, 'DPoP-Nonce')
 
-/**
- * A resource server's "use a nonce" challenge (RFC 9449 §9): 401 with
- * `WWW-Authenticate: DPoP error="use_dpop_nonce"` and a `DPoP-Nonce` header.
- */
-export function isResourceNonceChallenge(status: number | undefined, headers: HeadersLike): boolean {
-  if (status !== 401 || !dpopNonceOf(headers)) return false
-  return /error\s*=\s*"?use_dpop_nonce"?/i.test(headerValue(headers, 'WWW-Authenticate') ?? '')
+/** A resource server refused the proof itself (RFC 9449 §7.1): 401 with `WWW-Authenticate: DPoP error="invalid_dpop_proof"` or `use_dpop_nonce`. */
+export function isResourceProofRefusal(status: number | undefined, headers: HeadersLike): boolean {
+  if (status !== 401) return false
+  return /error\s*=\s*"?(use_dpop_nonce|invalid_dpop_proof)"?/i.test(headerValue(headers, 'WWW-Authenticate') ?? '')
 }
 
 function defaultRandomBytes(length: number): Uint8Array {
@@ -81,16 +83,52 @@ function defaultRandomBytes(length: number): Uint8Array {
   return crypto.getRandomValues(bytes)
 }
 
-/** The nonces one client learned, per origin (RFC 9449 §8: each server chooses its own). */
+/**
+ * A device clock this far from the server's is corrected in `iat`; closer, the HTTP `Date`
+ * (whole seconds, read after the network's delay) is not precise enough to improve on it.
+ */
+export const CLOCK_SKEW_TOLERANCE_MS = 30_000
+
+/**
+ * What one client learned from each server, per origin (RFC 9449 §8: each server chooses its
+ * own nonces): the latest nonce, and how far the device's wall clock is from the server's.
+ */
 export function createNonceMemory() {
   const nonces = new Map<string, string>()
+  const skews = new Map<string, number>()
   return {
     get: (url: string) => nonces.get(originKey(url)),
-    learn(url: string, headers: HeadersLike) {
+    /** Milliseconds to add to the device clock for `iat` at this origin (0 when close enough). */
+    skew: (url: string) => skews.get(originKey(url)) ?? 0,
+    learn(url: string, headers: HeadersLike, deviceNow?: number): boolean {
+      const origin = originKey(url)
+      let changed = false
       const nonce = dpopNonceOf(headers)
-      if (nonce !== undefined) nonces.set(originKey(url), nonce)
+      if (nonce !== undefined && nonces.get(origin) !== nonce) {
+        nonces.set(origin, nonce)
+        changed = true
+      }
+      const serverNow = deviceNow === undefined ? NaN : Date.parse(headerValue(headers, 'Date') ?? '')
+      if (Number.isFinite(serverNow)) {
+        const skew = serverNow - deviceNow!
+        const before = skews.get(origin) ?? 0
+        if (Math.abs(skew) > CLOCK_SKEW_TOLERANCE_MS) {
+          // Only a correction that moves iat by more than the tolerance counts as a change.
+          if (Math.abs(skew - before) > CLOCK_SKEW_TOLERANCE_MS) {
+            skews.set(origin, skew)
+            changed = true
+          }
+        } else if (before !== 0) {
+          skews.delete(origin)
+          changed = true
+        }
+      }
+      return changed
     },
-    clear: () => nonces.clear(),
+    clear: () => {
+      nonces.clear()
+      skews.clear()
+    },
   }
 }
 export type NonceMemory = ReturnType<typeof createNonceMemory>
@@ -110,7 +148,7 @@ export function createDpopSigner(
         jti: base64Url(random(16)),
         htm: htm.toUpperCase(),
         htu: htuOf(url),
-        iat: Math.floor(deps.clock.now() / 1000),
+        iat: Math.floor((deps.clock.now() + deps.nonces.skew(url)) / 1000),
       }
       const nonce = deps.nonces.get(url)
       if (nonce !== undefined) claims.nonce = nonce
@@ -119,6 +157,6 @@ export function createDpopSigner(
       const signature = await k.sign(utf8(signingInput))
       return `${signingInput}.${base64Url(signature)}`
     },
-    learn: deps.nonces.learn,
+    learn: (url, headers) => deps.nonces.learn(url, headers, deps.clock.now()),
   }
 }

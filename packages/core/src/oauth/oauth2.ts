@@ -124,12 +124,13 @@ function createExchange(name: string, options: OAuthClientOptions) {
       // RFC 9449 §5: a fresh proof for each request, the nonce included once one is known.
       if (ctx.dpop) headers.DPoP = await ctx.dpop.proof('POST', url)
       const answer = await postForm(url, form, { ...options, headers }, ctx.signal)
-      ctx.dpop?.learn(url, answer.headers)
-      return answer
+      return { answer, changed: ctx.dpop?.learn(url, answer.headers) ?? false }
     }
-    const answer = await send()
-    // RFC 9449 §8: the server wants a nonce; retry once with the one it gave in `DPoP-Nonce`.
-    if (ctx.dpop && answer.status === 400 && errorOf(answer.body) === 'use_dpop_nonce' && answer.headers?.get('DPoP-Nonce')) return send()
+    const { answer, changed } = await send()
+    // RFC 9449 §8: the server wants a nonce (`use_dpop_nonce` with a new `DPoP-Nonce`), or refused
+    // an `iat` from a device clock far from its own (its `Date` says how far): retry once.
+    const error = errorOf(answer.body)
+    if (changed && answer.status === 400 && (error === 'use_dpop_nonce' || error === 'invalid_dpop_proof')) return (await send()).answer
     return answer
   }
 }

@@ -10,7 +10,7 @@ import { createRevocationQueue } from '../storage/revocation-queue.js'
 import type { SyncMessage } from '../sync/broadcast.js'
 import { createAuthFetch, type TokenSource } from '../transport/fetch.js'
 import { createSessionKeys, isDpopBound } from '../dpop/session-keys.js'
-import { isResourceNonceChallenge, type DpopSigner } from '../dpop/proof.js'
+import { isResourceProofRefusal, type DpopSigner } from '../dpop/proof.js'
 import type { RefreshFn, RevokeFn } from '../oauth/oauth2.js'
 import { createCleanups, type Cleanup } from './cleanups.js'
 import { createEmitter, type EventName, type SessionEvents } from './events.js'
@@ -64,15 +64,17 @@ export interface SessionClient {
 const ignore = () => undefined
 
 /**
- * RFC 9449 §8: an authorization server asks for a nonce with 400 `use_dpop_nonce` and a
- * `DPoP-Nonce` header (a resource server with 401 and `WWW-Authenticate`, §9).
+ * RFC 9449 §8: an authorization server asks for a nonce with 400 `use_dpop_nonce` (a resource
+ * server with 401 and `WWW-Authenticate`, §9), or refuses the proof (`invalid_dpop_proof`, an
+ * `iat` from a device clock far off). Worth one more proof only if the answer changed what the
+ * next proof carries (`changed`: a new nonce, a corrected clock).
  */
-async function wantsNonce(response: Response): Promise<boolean> {
-  if (!response.headers.get('DPoP-Nonce')) return false
-  if (isResourceNonceChallenge(response.status, response.headers)) return true
+async function worthRetry(response: Response, changed: boolean): Promise<boolean> {
+  if (!changed) return false
+  if (isResourceProofRefusal(response.status, response.headers)) return true
   if (response.status !== 400) return false
   const body = (await response.clone().json().catch(() => null)) as { error?: unknown } | null
-  return body?.error === 'use_dpop_nonce'
+  return body?.error === 'use_dpop_nonce' || body?.error === 'invalid_dpop_proof'
 }
 
 export function createSessionClient(options: SessionClientOptions): SessionClient {
@@ -345,13 +347,12 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     const send = async (request: Request) => {
       request.headers.set('DPoP', await signer.proof(request.method, request.url))
       const response = await o.fetch(request)
-      signer.learn(request.url, response.headers)
-      return response
+      return { response, changed: signer.learn(request.url, response.headers) }
     }
-    const response = await send(first)
-    if (!(await wantsNonce(response))) return response
+    const { response, changed } = await send(first)
+    if (!(await worthRetry(response, changed))) return response
     void response.body?.cancel().catch(ignore)
-    return send(spare ?? new Request(input, init))
+    return (await send(spare ?? new Request(input, init))).response
   }
 
   return {

@@ -40,6 +40,8 @@ export async function startDpopServer(options: { now: () => number; requireNonce
     clientSecret: null as string | null,
     /** Every proof arrives with a stale nonce (the nonce changes as each request arrives). */
     rotateEveryRequest: false,
+    /** The next proof is refused (invalid_dpop_proof), with nothing new for the client to learn. */
+    refuseNextProof: false,
     tokenRequests: 0,
   }
   let n = 0
@@ -67,12 +69,16 @@ export async function startDpopServer(options: { now: () => number; requireNonce
       if ('d' in jwk) return fail('invalid_dpop_proof', 'private key in the header')
       const p = payload as SeenProof['payload']
       const jkt = await calculateJwkThumbprint(jwk)
+      state.proofs.push({ path, payload: p, header: protectedHeader as Record<string, unknown>, jkt })
+      if (state.refuseNextProof) {
+        state.refuseNextProof = false
+        return fail('invalid_dpop_proof', 'refused')
+      }
       if (p.htm !== req.method) return fail('invalid_dpop_proof', 'htm')
       if (p.htu !== `${origin}${path}`) return fail('invalid_dpop_proof', `htu ${String(p.htu)}`)
       if (typeof p.iat !== 'number' || Math.abs(p.iat - options.now() / 1000) > 60) return fail('invalid_dpop_proof', 'iat')
       if (typeof p.jti !== 'string' || state.jtis.has(p.jti)) return fail('invalid_dpop_proof', 'jti reused')
       state.jtis.add(p.jti)
-      state.proofs.push({ path, payload: p, header: protectedHeader as Record<string, unknown>, jkt })
       if (accessToken !== undefined && p.ath !== createHash('sha256').update(accessToken).digest('base64url')) return fail('invalid_dpop_proof', 'ath')
       if (state.rotateEveryRequest) nonce = randomUUID()
       if (state.requireNonce && p.nonce !== nonce) {
@@ -98,6 +104,8 @@ export async function startDpopServer(options: { now: () => number; requireNonce
 
   const server = createServer((req, res) => {
     void (async () => {
+      // The server's clock is `now` (a test may drive it): its Date header says the same.
+      res.setHeader('Date', new Date(options.now()).toUTCString())
       const path = (req.url ?? '/').split('?')[0]!
       const body = await readBody(req)
       const form = new URLSearchParams(body)

@@ -1,4 +1,4 @@
-import { isResourceNonceChallenge } from '../dpop/proof.js'
+import { isResourceProofRefusal } from '../dpop/proof.js'
 import type { Credential, TokenSource } from './fetch.js'
 import { authorizationHeader, signerFor } from './fetch.js'
 
@@ -70,10 +70,10 @@ export function attachAxiosToSource<C extends object, R>(source: TokenSource, in
     return config
   })
   /** RFC 9449 §8.2: remember a DPoP-Nonce from any answer to a bound request. */
-  const learn = async (config: LatchkeyConfig | undefined, headers: Record<string, unknown> | undefined) => {
-    if (!config || config.__latchkeyToken === undefined || !headers) return
+  const learn = async (config: LatchkeyConfig | undefined, headers: Record<string, unknown> | undefined): Promise<boolean> => {
+    if (!config || config.__latchkeyToken === undefined || !headers) return false
     const signer = await signerFor(source, { accessToken: config.__latchkeyToken, tokenType: config.__latchkeyTokenType ?? 'Bearer' }).catch(() => null)
-    signer?.learn(requestUrl(config), headers)
+    return signer?.learn(requestUrl(config), headers) ?? false
   }
   const responseId = instance.interceptors.response.use(
     async (response) => {
@@ -85,10 +85,11 @@ export function attachAxiosToSource<C extends object, R>(source: TokenSource, in
       const { config, response } = (error ?? {}) as AxiosErrorLike
       // No token of ours went with it (another origin): nothing to refresh or replay.
       if (!config || response?.status !== 401 || config.__latchkeyToken === undefined) throw error
-      await learn(config, response.headers)
-      if (config.__latchkeyTokenType?.toLowerCase() === 'dpop' && isResourceNonceChallenge(401, response.headers)) {
-        // Refused again for its nonce: a refresh would not help; the caller gets the error.
-        if (config.__latchkeyNonceRetried) throw error
+      const changed = await learn(config, response.headers)
+      if (config.__latchkeyTokenType?.toLowerCase() === 'dpop' && isResourceProofRefusal(401, response.headers)) {
+        // The proof was refused, not the token: a refresh would not help. Once more only with a
+        // new nonce or a corrected clock; else the caller gets the error.
+        if (config.__latchkeyNonceRetried || !changed) throw error
         // RFC 9449 §9: once more with the server's nonce (the request interceptor signs a new proof).
         config.__latchkeyNonceRetried = true
         return instance.request(config as never)

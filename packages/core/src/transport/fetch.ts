@@ -1,7 +1,7 @@
 import type { FetchLike } from '../env/ambient.js'
 import { unlessAborted } from '../env/deadline.js'
 import { isDpopBound } from '../dpop/session-keys.js'
-import { isResourceNonceChallenge, type DpopSigner } from '../dpop/proof.js'
+import { isResourceProofRefusal, type DpopSigner } from '../dpop/proof.js'
 
 export interface Credential {
   accessToken: string
@@ -87,22 +87,23 @@ export function createAuthFetch(source: TokenSource, fetchImpl: FetchLike) {
       const url = request.url
       const response = await send(await authorize(request, credential, proofBy))
       // RFC 9449 §8.2: a DPoP-Nonce on any answer replaces the one we hold for that server.
-      proofBy?.learn(url, response.headers)
-      return response
+      return { response, changed: proofBy?.learn(url, response.headers) ?? false }
     }
-    let response = await exchange(first, sent, signer)
-    if (signer && isResourceNonceChallenge(response.status, response.headers)) {
-      // RFC 9449 §9: the server wants its nonce in the proof; once, with a new proof.
+    const sentFirst = await exchange(first, sent, signer)
+    let response = sentFirst.response
+    if (signer && isResourceProofRefusal(response.status, response.headers)) {
+      // The proof, not the token, was refused: a refresh would not help. RFC 9449 §9: with a new
+      // nonce (or a corrected clock) it is worth once more, with a new proof.
+      if (!sentFirst.changed) return response
       void response.body?.cancel().catch(() => undefined)
-      response = await exchange(again(), sent, signer)
-      // Refused again for its nonce: a refresh would not help; the caller gets the answer.
-      if (isResourceNonceChallenge(response.status, response.headers)) return response
+      ;({ response } = await exchange(again(), sent, signer))
+      if (isResourceProofRefusal(response.status, response.headers)) return response
     }
     if (response.status !== 401) return response
     // Free the connection; the caller never sees this response.
     void response.body?.cancel().catch(() => undefined)
     const current = source.peek()
     const next = current && current.accessToken !== sent.accessToken ? current : await unlessAborted(source.renew(sent), signal)
-    return exchange(again(), next, await signerFor(source, next))
+    return (await exchange(again(), next, await signerFor(source, next))).response
   }
 }
