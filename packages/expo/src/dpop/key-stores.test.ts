@@ -58,6 +58,16 @@ describe.each([
 })
 
 describe('where the private key lives', () => {
+  it('web: load and delete without a saved key create no database', async () => {
+    const idb = new IDBFactory()
+    const store = createWebDpopKeyStore({ indexedDB: idb, subtle: webcrypto.subtle as SubtleCrypto })
+    expect(await store.load()).toBeNull()
+    await store.delete()
+    expect(await idb.databases()).toEqual([])
+    await store.save(await store.generate())
+    expect((await idb.databases()).map((d) => d.name)).toEqual(['latchkey'])
+  })
+
   it('native: in the secure store, through the session\'s atomic storage, under <storageKey>.dpop', async () => {
     const { store, storage } = nativeStore()
     await store.save(await store.generate())

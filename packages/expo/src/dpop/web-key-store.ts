@@ -48,6 +48,12 @@ export function createWebDpopKeyStore(options: WebDpopKeyStoreOptions = {}): Dpo
     return db
   }
   const tx = async (mode: IDBTransactionMode) => (await open()).transaction(STORE, mode).objectStore(STORE)
+  /** Reading or deleting must not create the database (a session that never had a key leaves none). */
+  const mayExist = async () => {
+    if (db || typeof idb?.databases !== 'function') return true
+    const names = await idb.databases().then((list) => list.map((d) => d.name), () => null)
+    return names === null || names.includes(options.database ?? 'latchkey')
+  }
   const stored = new WeakMap<DpopKey, StoredWebKey>()
   const keyFrom = (record: StoredWebKey): DpopKey => {
     const key: DpopKey = {
@@ -67,6 +73,7 @@ export function createWebDpopKeyStore(options: WebDpopKeyStoreOptions = {}): Dpo
       return keyFrom({ privateKey: pair.privateKey, publicJwk: { kty: kty!, crv: crv!, x: x!, y: y! } })
     },
     async load() {
+      if (!(await mayExist())) return null
       const record = (await request((await tx('readonly')).get(name))) as StoredWebKey | undefined
       return record?.privateKey && record.publicJwk ? keyFrom(record) : null
     },
@@ -76,6 +83,7 @@ export function createWebDpopKeyStore(options: WebDpopKeyStoreOptions = {}): Dpo
       await request((await tx('readwrite')).put(record, name))
     },
     async delete() {
+      if (!(await mayExist())) return
       await request((await tx('readwrite')).delete(name))
     },
   }
