@@ -21,6 +21,7 @@ export const SCENARIOS = [
   { name: 'refresh-storm', needs: ['core', 'server'] },
   { name: 'fetch-overhead', needs: ['core'] },
   { name: 'cold-restore', needs: ['core', 'expo'] },
+  { name: 'dpop-proof', needs: ['core', 'expo'] },
   { name: 'server-refresh', needs: ['server'], before: true },
   { name: 'server-verify', needs: ['server'] },
   { name: 'server-revocation-reach', needs: ['server'] },

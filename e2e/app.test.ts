@@ -123,11 +123,25 @@ describe('the example app in Chromium against the real server', () => {
       session: JSON.stringify({ ...sessionStorage }),
       cookie: document.cookie,
       idb: (await indexedDB.databases()).map((d) => d.name),
+      // The one database the app may have: its DPoP device key (RFC 9449), a CryptoKey that page
+      // scripts can use but never export.
+      dpopKeys: await new Promise<Array<{ extractable: boolean; text: string }>>((resolve) => {
+        const open = indexedDB.open('latchkey')
+        open.onupgradeneeded = () => open.transaction?.abort()
+        open.onerror = () => resolve([])
+        open.onsuccess = () => {
+          if (!open.result.objectStoreNames.contains('dpop-keys')) return resolve([])
+          const all = open.result.transaction('dpop-keys').objectStore('dpop-keys').getAll()
+          all.onsuccess = () => resolve((all.result as Array<{ privateKey: CryptoKey; publicJwk: unknown }>).map((r) => ({ extractable: r.privateKey.extractable, text: JSON.stringify(r.publicJwk) })))
+          all.onerror = () => resolve([])
+        }
+      }),
     }))
     expect(visible.local).not.toContain(cookie!.value)
     expect(visible.session).not.toContain(cookie!.value)
     expect(visible.cookie).not.toContain(cookie!.value)
-    expect(visible.idb).toEqual([])
+    expect(visible.idb.filter((name) => name !== 'latchkey')).toEqual([])
+    expect(visible.dpopKeys.every((k) => !k.extractable && !k.text.includes(cookie!.value))).toBe(true)
   })
 
   it('2. after the access token expires, 20 parallel calls cause exactly one refresh and all succeed', async () => {

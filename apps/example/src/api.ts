@@ -15,10 +15,13 @@ export interface DeviceSession {
   createdAt: string
   lastUsedAt: string
   current: boolean
+  /** A server with DPoP (RFC 9449) says whether the session is bound to its device's key. */
+  bound?: boolean
 }
 
 async function credentials(path: '/auth/sign-in' | '/auth/sign-up', email: string, password: string, device: string) {
-  const res = await fetch(
+  // signInFetch: with DPoP on, the request proves the new session's device key (RFC 9449 §5).
+  const res = await session.signInFetch(
     `${apiUrl}${path}`,
     authRequestInit({
       method: 'POST',

@@ -1,15 +1,28 @@
 import { createSessionClient } from '@latchkey/core'
 import { expoSessionOptions } from '@latchkey/expo'
 import { QueryClient } from '@tanstack/react-query'
+import { getRandomBytes } from 'expo-crypto'
 import { Platform } from 'react-native'
 import { apiUrl } from './config'
 
+/**
+ * DPoP (RFC 9449) wherever the platform can hold a key: always on native; on the web only in a
+ * secure context (https, or localhost) with WebCrypto and IndexedDB. Without it the app signs in
+ * with a bearer session, as a server without DPoP would give anyway.
+ */
+const canHoldDeviceKey =
+  Platform.OS !== 'web' ||
+  (globalThis.isSecureContext === true && typeof globalThis.crypto?.subtle !== 'undefined' && typeof globalThis.indexedDB !== 'undefined')
+
 // One session client for the app: expo-secure-store on iOS/Android, an httpOnly refresh cookie
-// and an in-memory access token on the web.
+// and an in-memory access token on the web; tokens bound to a device key (DPoP) by default.
 export const session = createSessionClient({
   ...expoSessionOptions({
     tokenEndpoint: `${apiUrl}/oauth/token`,
     revocationEndpoint: `${apiUrl}/oauth/revoke`,
+    dpop: canHoldDeviceKey,
+    // Hermes has no crypto.getRandomValues of its own.
+    randomBytes: getRandomBytes,
     // Native: read nothing until the biometric preference is known (see biometric-setting.ts).
     startLocked: Platform.OS !== 'web',
   }),

@@ -10,7 +10,15 @@ export type { PersistTokens } from './session/session.js'
 export { parseTokenResponse, type TokenResponse, type ParsedTokenResponse } from './session/token-response.js'
 export { decodeClaims } from './session/claims.js'
 
-export { oauth2Refresh, oauth2Revoke, type OAuth2RefreshOptions, type RefreshFn, type RevokeFn } from './oauth/oauth2.js'
+export {
+  oauth2Refresh, oauth2Revoke, basicCredentials,
+  type OAuth2RefreshOptions, type OAuth2RevokeOptions, type OAuthClientOptions, type ClientAuthentication, type OAuthCallContext,
+  type RefreshFn, type RevokeFn,
+} from './oauth/oauth2.js'
+export { staticDpopKey, jwkThumbprint, type DpopKey, type DpopKeyStore } from './dpop/key.js'
+export { createDpopSigner, createNonceMemory, accessTokenHash, htuOf, type DpopSigner, type HeadersLike, type ProofClaims } from './dpop/proof.js'
+export { isDpopBound, type DpopOption } from './dpop/session-keys.js'
+export { sha256, base64Url } from './dpop/sha256.js'
 export type { EndpointOptions } from './oauth/http.js'
 
 export { memoryStorage } from './storage/memory.js'
@@ -34,7 +42,7 @@ export { attachAxios, type AxiosLike, type AxiosConfigLike } from './transport/a
 export { authorizationHeader, type Credential, type TokenSource } from './transport/fetch.js'
 
 export {
-  NetworkError, TimeoutError, RefreshRejectedError, OAuthError, InvalidTokenResponseError,
+  NetworkError, TimeoutError, RefreshRejectedError, OAuthError, ClientConfigError, InvalidTokenResponseError,
   StorageError, StorageCorruptError, CredentialInvalidatedError, SignedOutError, LockedError, AccountError,
   isLatchkeyError, isNetworkError,
   type LatchkeyError, type LatchkeyErrorCode, type NetworkErrorDetail, type StorageOperation, type AccountErrorReason,

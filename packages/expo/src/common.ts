@@ -23,6 +23,11 @@ export { createLockPreference, type LockPreference, type LockPreferenceOptions }
 export { runAsyncStorageMigration, type MigrationOptions, type MigrationResult, type MigrationStep } from './migration/migrate.js'
 export { wireAppState, wireNetInfo, type AppStateLike, type NetInfoLike } from './env/wire.js'
 
+// DPoP device keys (RFC 9449): one per session. The native store (P-256 via @noble/curves) is
+// exported by index.ts and index.native.ts only; the web one needs only WebCrypto and IndexedDB.
+export { createWebDpopKeyStore, type WebDpopKeyStoreOptions } from './dpop/web-key-store.js'
+export type { NativeDpopKeyStoreOptions } from './dpop/native-key-store.js'
+
 // React and Expo Router.
 export { SessionProvider, useSessionClient, type SessionProviderProps } from './react/context.js'
 export { useSession, type UseSession } from './react/use-session.js'

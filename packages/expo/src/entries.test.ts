@@ -59,11 +59,13 @@ describe('platform entries of @latchkey/expo', () => {
     expect(pkg.sideEffects).toBe(false)
   })
 
-  it('the web entry loads neither expo-secure-store nor expo-local-authentication', () => {
+  it('the web entry loads neither expo-secure-store nor expo-local-authentication, nor the native DPoP key (@noble/curves)', () => {
     const { packages } = graph('index.web.ts')
     expect(packages).not.toContain('expo-secure-store')
     expect(packages).not.toContain('expo-local-authentication')
-    expect(graph('index.ts').packages).toEqual(expect.arrayContaining(['expo-secure-store', 'expo-local-authentication']))
+    expect(packages).not.toContain('@noble/curves')
+    expect(graph('index.ts').packages).toEqual(expect.arrayContaining(['expo-secure-store', 'expo-local-authentication', '@noble/curves']))
+    expect(graph('index.native.ts').packages).toContain('@noble/curves')
   })
 
   it('the native entry carries no web mode', () => {

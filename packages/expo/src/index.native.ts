@@ -6,7 +6,8 @@ import { createBindings } from './native/bindings.js'
 import { nativeModules } from './native/modules.js'
 
 export const {
-  secureStoreStorage, expoSessionOptions, expoEnvironment, biometricGate, biometricLockPreference, nativeBiometricMode, migrateFromAsyncStorage, authRequestInit, accountApi,
+  secureStoreStorage, expoSessionOptions, expoEnvironment, biometricGate, biometricLockPreference, nativeBiometricMode, migrateFromAsyncStorage, authRequestInit, accountApi, nativeDpopKeyStore,
 } = createBindings(nativeModules)
 
 export { webSessionOptions, cookieDelivery, webStorage, insecureLocalStorage, containsSecret } from './native/web-stubs.js'
+export { createNativeDpopKeyStore } from './dpop/native-key-store.js'

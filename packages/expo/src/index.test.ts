@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { createSessionClient, silentLogger } from '@latchkey/core'
 import { describe, expect, it, vi } from 'vitest'
 
@@ -40,8 +41,8 @@ describe('@latchkey/expo entry', () => {
     expect(Object.keys(lk).sort()).toEqual([
       'SecureStoreError', 'SessionGuard', 'SessionProvider', 'TOKEN_DELIVERY_HEADER', 'accountApi', 'assertSecureStoreKey', 'authRequestInit', 'biometricGate',
       'biometricLockPreference', 'classifySecureStoreError', 'clearSecureItemsOnReinstall', 'containsSecret', 'cookieDelivery', 'createBiometricGate',
-      'createLockPreference', 'createSecureStoreStorage', 'expoEnvironment', 'expoSessionOptions', 'guardStatus', 'insecureLocalStorage', 'isLatchkeyExpoError',
-      'migrateFromAsyncStorage', 'nativeBiometricMode', 'registerQueryClient', 'resolveBiometricMode', 'runAsyncStorageMigration', 'secureStoreStorage', 'useAuthFetch',
+      'createLockPreference', 'createNativeDpopKeyStore', 'createSecureStoreStorage', 'createWebDpopKeyStore', 'expoEnvironment', 'expoSessionOptions', 'guardStatus', 'insecureLocalStorage', 'isLatchkeyExpoError',
+      'migrateFromAsyncStorage', 'nativeBiometricMode', 'nativeDpopKeyStore', 'registerQueryClient', 'resolveBiometricMode', 'runAsyncStorageMigration', 'secureStoreStorage', 'useAuthFetch',
       'useQueryClientCleanup', 'useSession', 'useSessionClient', 'useSessionGuard', 'webSessionOptions', 'webStorage',
       'wireAppState', 'wireNetInfo', 'withReinstallCheck',
     ])
@@ -58,6 +59,26 @@ describe('@latchkey/expo entry', () => {
     await client.signIn({ access_token: 'at', token_type: 'Bearer', expires_in: 600, refresh_token: 'rt' })
     expect(secureStore().item('latchkey.session')?.keychainAccessible).toBe(6)
     client.stop()
+  })
+
+  it('native (iOS) with dpop: true: the device key goes to expo-secure-store beside the session, and leaves with it', async () => {
+    native.os = 'ios'
+    const options = lk.expoSessionOptions({ tokenEndpoint: 'https://api.example/oauth/token', dpop: true, randomBytes: (n) => new Uint8Array(randomBytes(n)) })
+    const store = options.dpop as import('@latchkey/core').DpopKeyStore
+    await store.save(await store.generate())
+    expect(secureStore().item('latchkey.session.dpop')?.keychainAccessible).toBe(6)
+    await store.delete()
+    expect(secureStore().item('latchkey.session.dpop')).toBeUndefined()
+  })
+
+  it('native with a biometric lock: the device key needs no second OS prompt (the tokens it binds are behind the lock)', async () => {
+    native.os = 'ios'
+    const options = lk.expoSessionOptions({ tokenEndpoint: 'https://api.example/oauth/token', dpop: true, startLocked: true, randomBytes: (n) => new Uint8Array(randomBytes(n)) })
+    const store = options.dpop as import('@latchkey/core').DpopKeyStore
+    await store.save(await store.generate())
+    expect(secureStore().item('latchkey.session.dpop')?.requireAuthentication).toBe(false)
+    expect(await store.load()).not.toBeNull()
+    await store.delete()
   })
 
   it("web: cookie mode, persisting nothing secret", () => {

@@ -9,9 +9,10 @@ import { webMode } from './web/expo-web-options.js'
 
 // Defaults on the real native modules (expo-secure-store, expo-local-authentication, AsyncStorage, AppState, NetInfo).
 export const {
-  secureStoreStorage, expoSessionOptions, expoEnvironment, biometricGate, biometricLockPreference, nativeBiometricMode, migrateFromAsyncStorage, authRequestInit, accountApi,
+  secureStoreStorage, expoSessionOptions, expoEnvironment, biometricGate, biometricLockPreference, nativeBiometricMode, migrateFromAsyncStorage, authRequestInit, accountApi, nativeDpopKeyStore,
 } = createBindings({ ...nativeModules, web: webMode })
 
 // Web.
 export { webSessionOptions, cookieDelivery } from './web/web-mode.js'
 export { webStorage, insecureLocalStorage, containsSecret } from './web/web-storage.js'
+export { createNativeDpopKeyStore } from './dpop/native-key-store.js'

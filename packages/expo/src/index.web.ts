@@ -7,8 +7,9 @@ import { webModules } from './native/web-modules.js'
 import { webMode } from './web/expo-web-options.js'
 
 export const {
-  secureStoreStorage, expoSessionOptions, expoEnvironment, biometricGate, biometricLockPreference, nativeBiometricMode, migrateFromAsyncStorage, authRequestInit, accountApi,
+  secureStoreStorage, expoSessionOptions, expoEnvironment, biometricGate, biometricLockPreference, nativeBiometricMode, migrateFromAsyncStorage, authRequestInit, accountApi, nativeDpopKeyStore,
 } = createBindings({ ...webModules, web: webMode })
 
 export { webSessionOptions, cookieDelivery } from './web/web-mode.js'
 export { webStorage, insecureLocalStorage, containsSecret } from './web/web-storage.js'
+export { createNativeDpopKeyStore } from './native/web-stubs.js'

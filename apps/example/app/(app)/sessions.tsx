@@ -24,6 +24,11 @@ export default function Sessions() {
           <Text style={{ color: colors.muted }}>
             Signed in {new Date(s.createdAt).toLocaleString()} · last used {new Date(s.lastUsedAt).toLocaleString()}
           </Text>
+          {s.bound === undefined ? null : (
+            <Text testID={`binding-${s.id}`} style={{ color: colors.muted }}>
+              {s.bound ? 'Bound to the device’s key (DPoP): its tokens are useless elsewhere' : 'Bearer tokens (not bound to a device key)'}
+            </Text>
+          )}
           {s.current ? null : (
             <Button testID={`revoke-${s.id}`} kind="secondary" title="Sign out this device" busy={revoke.isPending && revoke.variables === s.id} onPress={() => revoke.mutate(s.id)} />
           )}

@@ -8,6 +8,7 @@ export type LatchkeyErrorCode =
   | 'LK_TIMEOUT'
   | 'LK_REFRESH_REJECTED'
   | 'LK_OAUTH'
+  | 'LK_CLIENT_CONFIG'
   | 'LK_INVALID_TOKEN_RESPONSE'
   | 'LK_STORAGE'
   | 'LK_STORAGE_CORRUPT'
@@ -72,6 +73,23 @@ export class OAuthError extends BaseError<'LK_OAUTH'> {
     super(options?.description ? `${error}: ${options.description}` : error)
     this.error = error
     this.description = options?.description
+    this.status = options?.status
+  }
+}
+
+/**
+ * The authorization server refused the client itself (RFC 6749 §5.2 `invalid_client`: unknown
+ * client, wrong secret, wrong authentication method) or its DPoP set-up (a proof it will not
+ * accept). A configuration error: the session is kept, and it is not retried with backoff, since
+ * retrying cannot fix it; the app's developer must.
+ */
+export class ClientConfigError extends BaseError<'LK_CLIENT_CONFIG'> {
+  readonly code = 'LK_CLIENT_CONFIG' as const
+  readonly error: string
+  readonly status: number | undefined
+  constructor(error: string, options?: { status?: number; description?: string }) {
+    super(`the authorization server refused the client configuration (${error})${options?.description ? `: ${options.description}` : ''}`)
+    this.error = error
     this.status = options?.status
   }
 }
@@ -163,6 +181,7 @@ export type LatchkeyError =
   | TimeoutError
   | RefreshRejectedError
   | OAuthError
+  | ClientConfigError
   | InvalidTokenResponseError
   | StorageError
   | StorageCorruptError
@@ -171,7 +190,7 @@ export type LatchkeyError =
   | LockedError
 
 const codes: ReadonlySet<string> = new Set<LatchkeyErrorCode>([
-  'LK_NETWORK', 'LK_TIMEOUT', 'LK_REFRESH_REJECTED', 'LK_OAUTH', 'LK_INVALID_TOKEN_RESPONSE',
+  'LK_NETWORK', 'LK_TIMEOUT', 'LK_REFRESH_REJECTED', 'LK_OAUTH', 'LK_CLIENT_CONFIG', 'LK_INVALID_TOKEN_RESPONSE',
   'LK_STORAGE', 'LK_STORAGE_CORRUPT', 'LK_CREDENTIAL_INVALIDATED', 'LK_SIGNED_OUT', 'LK_LOCKED', 'LK_ACCOUNT',
 ])
 

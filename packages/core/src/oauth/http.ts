@@ -21,6 +21,7 @@ export interface FormAnswer {
   status: number
   /** The parsed JSON body, or undefined when the body is empty or not JSON. */
   body: unknown
+  headers: Headers | null
 }
 
 /**
@@ -47,7 +48,7 @@ export function postForm(url: string, form: URLSearchParams, options: EndpointOp
         throw new NetworkError('unreachable', 'could not reach the authorization server', { cause })
       }
       const text = await readText(response, s)
-      return { status: response.status, body: parseJson(text) }
+      return { status: response.status, body: parseJson(text), headers: response.headers ?? null }
     },
     {
       ms: options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,

@@ -44,7 +44,8 @@ describe('oauth2Refresh (RFC 6749 §6) and oauth2Revoke (RFC 7009)', () => {
 
   it.each([
     [json(400, { error: 'invalid_grant' }), 'LK_REFRESH_REJECTED'],
-    [json(400, { error: 'invalid_client' }), 'LK_OAUTH'],
+    [json(400, { error: 'invalid_client' }), 'LK_CLIENT_CONFIG'],
+    [json(401, { error: 'invalid_client' }), 'LK_CLIENT_CONFIG'],
     [json(404, 'nope'), 'LK_OAUTH'],
     [json(500, {}), 'LK_NETWORK'],
     [json(502, {}), 'LK_NETWORK'],

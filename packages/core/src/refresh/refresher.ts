@@ -137,7 +137,7 @@ export function createRefresher(deps: RefresherDeps) {
     const arrivedAt = deps.clock.monotonic()
     let next: Session
     try {
-      next = sessionFromResponse(parseTokenResponse(body), refreshToken, arrivedAt, deps.clock, deps.newId())
+      next = sessionFromResponse(parseTokenResponse(body), refreshToken, arrivedAt, deps.clock, deps.newId(), memory.idToken)
     } catch (cause) {
       throw new NetworkError('malformed_response', 'refresh returned a malformed token response', { cause })
     }

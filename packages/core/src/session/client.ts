@@ -1,5 +1,5 @@
 import {
-  CredentialInvalidatedError, LockedError, NetworkError, SignedOutError, StorageCorruptError,
+  ClientConfigError, CredentialInvalidatedError, LockedError, NetworkError, SignedOutError, StorageCorruptError,
   isLatchkeyError, isNetworkError, type LatchkeyError,
 } from '../errors/errors.js'
 import { StoredSessionGone, createRefresher, type RefreshOutcome } from '../refresh/refresher.js'
@@ -9,6 +9,9 @@ import { guardStorage } from '../storage/guarded.js'
 import { createRevocationQueue } from '../storage/revocation-queue.js'
 import type { SyncMessage } from '../sync/broadcast.js'
 import { createAuthFetch, type TokenSource } from '../transport/fetch.js'
+import { createSessionKeys, isDpopBound } from '../dpop/session-keys.js'
+import { isResourceProofRefusal, type DpopSigner } from '../dpop/proof.js'
+import type { RefreshFn, RevokeFn } from '../oauth/oauth2.js'
 import { createCleanups, type Cleanup } from './cleanups.js'
 import { createEmitter, type EventName, type SessionEvents } from './events.js'
 import { createPairWaiters, pairMessage, sessionFromPairMessage } from './pair-exchange.js'
@@ -42,6 +45,12 @@ export interface SessionClient {
    * token's origins (`tokenOrigins`): other requests go out untouched, without the token.
    */
   fetch(input: Request | string | URL, init?: RequestInit): Promise<Response>
+  /**
+   * fetch for the app's own sign-in or sign-up request. With a `dpop` option it generates the new
+   * session's key and adds a proof of it (RFC 9449 §5; once more with the server's nonce if it asks,
+   * §8); `signIn(response)` then keeps the key if the answer is bound. Without one, plain fetch.
+   */
+  signInFetch(input: Request | string | URL, init?: RequestInit): Promise<Response>
   getState(): SessionState
   subscribe(listener: () => void): () => void
   on<K extends EventName>(name: K, handler: (payload: SessionEvents[K]) => void): () => void
@@ -58,16 +67,44 @@ export interface SessionClient {
 
 const ignore = () => undefined
 
+/**
+ * RFC 9449 §8: an authorization server asks for a nonce with 400 `use_dpop_nonce` (a resource
+ * server with 401 and `WWW-Authenticate`, §9), or refuses the proof (`invalid_dpop_proof`, an
+ * `iat` from a device clock far off). Worth one more proof only if the answer changed what the
+ * next proof carries (`changed`: a new nonce, a corrected clock).
+ */
+async function worthRetry(response: Response, changed: boolean): Promise<boolean> {
+  if (!changed) return false
+  if (isResourceProofRefusal(response.status, response.headers)) return true
+  if (response.status !== 400) return false
+  const body = (await response.clone().json().catch(() => null)) as { error?: unknown } | null
+  return body?.error === 'use_dpop_nonce' || body?.error === 'invalid_dpop_proof'
+}
+
 export function createSessionClient(options: SessionClientOptions): SessionClient {
   const o = resolveOptions(options)
   const storage = guardStorage(o.storage)
   const stored = createStoredSession({ storage, storageKey: o.storageKey, persistTokens: o.persistTokens, clock: o.clock })
   const store = createStore<SessionState>(initialState)
+  const sessionKeys = o.dpop ? createSessionKeys(o.dpop, { clock: o.clock, logger: o.logger }) : null
+  /** The signers of sessions that ended, for the revocation of their refresh tokens (RFC 9449 §5). */
+  const revokeSigners = new Map<string | null, DpopSigner>()
+  const revokeWithProof: RevokeFn | undefined = o.revoke && (async (token, ctx) => {
+    const signer = revokeSigners.get(token)
+    await o.revoke!(token, signer ? { ...ctx, dpop: signer } : ctx)
+    revokeSigners.delete(token)
+  })
+  // Every token request of a bound session proves its key (RFC 9449 §5).
+  const refreshWithProof: RefreshFn = async (refreshToken, ctx) => {
+    const s = live()
+    if (!sessionKeys || !s || !isDpopBound(s.tokenType)) return o.refresh(refreshToken, ctx)
+    return o.refresh(refreshToken, { ...ctx, dpop: await sessionKeys.signer() })
+  }
   const emitter = createEmitter((error, event) => o.logger.error(`${event} handler threw`, { error }))
   const cleanups = createCleanups((error) => o.logger.error('sign-out cleanup threw', { error }))
   const revoker = createRevoker({
     queue: createRevocationQueue(storage, stored.keys.revocations),
-    revoke: o.revoke, timers: o.timers, timeoutMs: o.revokeTimeoutMs, clock: o.clock, logger: o.logger,
+    revoke: revokeWithProof, timers: o.timers, timeoutMs: o.revokeTimeoutMs, clock: o.clock, logger: o.logger,
   })
   let idCounter = 0
   const newId = () => `${o.clock.now().toString(36)}-${Math.floor(o.random() * 2 ** 32).toString(36)}-${(++idCounter).toString(36)}`
@@ -76,7 +113,7 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     if (s.refreshToken !== null) void revoker.enqueue(s.refreshToken).then(() => revoker.flush(), ignore)
   }
   const refresher = createRefresher({
-    stored, persistTokens: o.persistTokens, lock: o.lock, refresh: o.refresh, clock: o.clock, timers: o.timers,
+    stored, persistTokens: o.persistTokens, lock: o.lock, refresh: refreshWithProof, clock: o.clock, timers: o.timers,
     timeoutMs: o.refreshTimeoutMs, newId, pairs, pairWaitMs: 2_000, revokeOrphan,
     announce: (s) => o.sync?.publish(pairMessage(s, o.persistTokens, o.clock, 'refresh')),
   })
@@ -139,6 +176,11 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     phase = { kind: 'signedOut' }
     retryer.end()
     setStatus('signedOut', { reason, ...(error ? { error } : {}) })
+    if (sessionKeys) {
+      // The key goes with the session; its signer stays in memory for this session's revocation.
+      const signer = await sessionKeys.end()
+      if (signer && ending && isDpopBound(ending.tokenType)) revokeSigners.set(ending.refreshToken, signer)
+    }
     await finishSignOut(ending, reason, error, options)
   }
 
@@ -153,6 +195,16 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
       : raw instanceof CredentialInvalidatedError ? 'credential_invalidated'
       : raw instanceof StorageCorruptError ? 'storage_corrupt'
       : null
+    if (raw instanceof ClientConfigError) {
+      // The client's set-up is wrong (invalid_client, refused proofs): backoff cannot fix it.
+      o.logger.error('the authorization server refused the client configuration', { code: raw.code, error: raw.error })
+      if (live()) {
+        retryer.end()
+        setStatus('signedIn', { error })
+      }
+      emitter.emit('refreshFailed', { error, willRetry: false })
+      throw error
+    }
     if (ending) {
       emitter.emit('refreshFailed', { error, willRetry: false })
       await endSession(ending, error, { revoke: false })
@@ -243,6 +295,7 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     if (!next || isLocked() || live()?.id === next.id) return
     // Another context signed in while this one was signed out: adopt its session.
     if (phase.kind !== 'signedIn') phase = signedIn(next)
+    if (message.origin === 'signIn') sessionKeys?.forget()
     commit(next, 'broadcast')
   }
 
@@ -287,7 +340,24 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     live, isLocked, retryer, refresh, refreshMargin: o.refreshMargin, clock: o.clock,
     isForeground: () => o.foreground.isForeground(),
     sendsTo: o.tokenOrigins,
+    ...(sessionKeys ? { dpop: () => sessionKeys.signer() } : {}),
   })
+
+  const signInFetch = async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
+    const first = new Request(input, init)
+    if (!sessionKeys) return o.fetch(first)
+    const signer = await sessionKeys.forSignIn()
+    const spare = first.body === null ? null : first.clone()
+    const send = async (request: Request) => {
+      request.headers.set('DPoP', await signer.proof(request.method, request.url))
+      const response = await o.fetch(request)
+      return { response, changed: signer.learn(request.url, response.headers) }
+    }
+    const { response, changed } = await send(first)
+    if (!(await worthRetry(response, changed))) return response
+    void response.body?.cancel().catch(ignore)
+    return (await send(spare ?? new Request(input, init))).response
+  }
 
   return {
     start,
@@ -298,8 +368,12 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     },
     async signIn(response) {
       await ensureStarted()
-      const next = sessionFromResponse(parseTokenResponse(response), null, o.clock.monotonic(), o.clock, newId())
-      // Persist first: if storage refuses, nothing changes in memory.
+      const parsed = parseTokenResponse(response)
+      const next = sessionFromResponse(parsed, null, o.clock.monotonic(), o.clock, newId())
+      if (isDpopBound(parsed.tokenType) && !sessionKeys) throw new TypeError('signIn: the token is DPoP-bound (RFC 9449) but the client has no `dpop` option')
+      // The key first (a bound session without its key is useless), then the pair; if storage
+      // refuses either, nothing changes in memory.
+      await sessionKeys?.adopt(parsed.tokenType)
       await stored.save(next)
       // A refresh in flight for an earlier session (signed in or locked) must not keep its result.
       sessionController(phase)?.abort()
@@ -314,6 +388,7 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     },
     getAccessToken: async () => (await tokens.credential())?.accessToken ?? null,
     fetch: createAuthFetch(tokens.source, o.fetch),
+    signInFetch,
     getState: store.get,
     subscribe: (listener) => store.subscribe(() => listener()),
     on: emitter.on,

@@ -7,6 +7,7 @@ import { RefreshRejectedError } from '../errors/errors.js'
 import { inProcessLock, type SessionLock } from '../lock/lock.js'
 import type { RefreshFn, RevokeFn } from '../oauth/oauth2.js'
 import type { BackoffOptions } from '../refresh/backoff.js'
+import { resolveDpopOption, type DpopOption } from '../dpop/session-keys.js'
 import { memoryStorage } from '../storage/memory.js'
 import type { SessionStorage } from '../storage/types.js'
 import type { SessionSync } from '../sync/broadcast.js'
@@ -26,6 +27,14 @@ export interface SessionClientOptions {
    * list, `client.fetch` and `attachAxios` reject with a TypeError.
    */
   tokenOrigins?: string[]
+  /**
+   * DPoP (RFC 9449): bind the session's tokens to a key that never leaves the device. A key store
+   * (`@latchkey/expo`'s `dpopKeyStore()`: one key per session) or one fixed key. With it,
+   * `client.signInFetch` proves the new key on the sign-in request; a sign-in answered with
+   * `token_type: DPoP` makes the session bound, and then every refresh, revocation and
+   * `client.fetch` / axios request to `tokenOrigins` carries a proof (and the `DPoP` scheme).
+   */
+  dpop?: DpopOption
   storage?: SessionStorage
   /** Key of the one session record (default `latchkey.session`). */
   storageKey?: string
@@ -72,6 +81,7 @@ export function resolveOptions(options: SessionClientOptions) {
     refresh: options.refresh,
     revoke: options.revoke,
     tokenOrigins: tokenOrigins(options.tokenOrigins, options.refresh.tokenEndpoint),
+    dpop: resolveDpopOption(options.dpop),
     storage: options.storage ?? memoryStorage(),
     storageKey: options.storageKey ?? 'latchkey.session',
     persistTokens: options.persistTokens ?? 'all',

@@ -17,6 +17,8 @@ export interface Session {
   expiresIn: number | null
   receivedAt: number
   scope: string | undefined
+  /** The OpenID Connect ID token of the latest response that had one (a refresh may omit it: OIDC Core §12.2). */
+  idToken?: string
   /** Expiry was estimated from the wall clock after a restart; offline, the token is used anyway. */
   expiryEstimated: boolean
   claims: Record<string, unknown> | null
@@ -33,7 +35,9 @@ export function sessionFromResponse(
   arrivedAt: number,
   clock: Clock,
   id: string,
+  previousIdToken?: string,
 ): Session {
+  const idToken = parsed.idToken ?? previousIdToken
   return {
     id,
     accessToken: parsed.accessToken,
@@ -43,8 +47,9 @@ export function sessionFromResponse(
     expiresIn: parsed.expiresIn,
     receivedAt: clock.now(),
     scope: parsed.scope,
+    ...(idToken !== undefined ? { idToken } : {}),
     expiryEstimated: false,
-    claims: decodeClaims(parsed.accessToken),
+    claims: claimsOf(parsed.accessToken, idToken),
   }
 }
 
@@ -60,9 +65,15 @@ export function sessionFromRecord(record: SessionRecord, clock: Clock): Session 
     expiresIn: record.expiresIn,
     receivedAt: record.receivedAt,
     scope: record.scope,
+    ...(record.idToken !== undefined ? { idToken: record.idToken } : {}),
     expiryEstimated: true,
-    claims: accessToken ? decodeClaims(accessToken) : null,
+    claims: accessToken ? claimsOf(accessToken, record.idToken) : record.idToken ? decodeClaims(record.idToken) : null,
   }
+}
+
+/** The access token's claims when it is a JWT; when it is opaque, the ID token's (for display, never verified). */
+export function claimsOf(accessToken: string, idToken: string | undefined): Record<string, unknown> | null {
+  return decodeClaims(accessToken) ?? (idToken !== undefined ? decodeClaims(idToken) : null)
 }
 
 export function toRecord(session: Session, persist: PersistTokens): SessionRecord {
@@ -74,6 +85,7 @@ export function toRecord(session: Session, persist: PersistTokens): SessionRecor
     receivedAt: session.receivedAt,
   }
   if (session.scope !== undefined) record.scope = session.scope
+  if (session.idToken !== undefined && persist === 'all') record.idToken = session.idToken
   // 'none' (web cookie mode): no secret at rest (OWASP HTML5 Security Cheat Sheet: keep session
   // tokens out of localStorage); the record only says a session exists.
   if (persist === 'all') {

@@ -9,7 +9,7 @@ export const DEFAULT_STORAGE_KEY = 'latchkey.session'
 
 /** Every storage key a client with `storageKey` writes (the session record, pending revocations). */
 export function sessionStorageKeys(storageKey: string = DEFAULT_STORAGE_KEY) {
-  return { session: storageKey, revocations: `${storageKey}.revocations` } as const
+  return { session: storageKey, revocations: `${storageKey}.revocations`, dpop: `${storageKey}.dpop` } as const
 }
 
 export function createStoredSession(deps: { storage: SessionStorage; storageKey: string; persistTokens: PersistTokens; clock: Clock }) {

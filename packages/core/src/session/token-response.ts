@@ -7,6 +7,8 @@ export interface TokenResponse {
   expires_in?: number
   refresh_token?: string
   scope?: string
+  /** OpenID Connect Core §3.1.3.3: present when the grant carries `openid`. */
+  id_token?: string
   [extra: string]: unknown
 }
 
@@ -16,6 +18,7 @@ export interface ParsedTokenResponse {
   expiresIn: number | null
   refreshToken: string | undefined
   scope: string | undefined
+  idToken: string | undefined
 }
 
 /**
@@ -51,5 +54,6 @@ export function parseTokenResponse(body: unknown): ParsedTokenResponse {
     expiresIn,
     refreshToken: typeof r.refresh_token === 'string' ? r.refresh_token : undefined,
     scope: typeof r.scope === 'string' ? r.scope : undefined,
+    idToken: typeof r.id_token === 'string' && r.id_token !== '' ? r.id_token : undefined,
   }
 }

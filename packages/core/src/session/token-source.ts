@@ -1,6 +1,7 @@
 import { LockedError, SignedOutError, isNetworkError } from '../errors/errors.js'
 import type { Clock } from '../env/ambient.js'
 import type { Retryer } from '../refresh/retryer.js'
+import type { DpopSigner } from '../dpop/proof.js'
 import type { Credential, TokenSource } from '../transport/fetch.js'
 import { isUsable, refreshAheadMs, type Session } from './session.js'
 
@@ -28,6 +29,8 @@ export function createTokenSource(deps: {
   isForeground: () => boolean
   /** Where the token may go (`tokenOrigins`). */
   sendsTo: (url: string) => boolean
+  /** The session's DPoP signer, when the client has a `dpop` option. */
+  dpop?: () => Promise<DpopSigner>
 }) {
   const refreshNow = async (s: Session): Promise<Credential> => {
     const held = deps.retryer.hold(RETRY_WAIT_MS)
@@ -79,6 +82,7 @@ export function createTokenSource(deps: {
       return refreshNow(s)
     },
     sendsTo: deps.sendsTo,
+    ...(deps.dpop ? { dpop: deps.dpop } : {}),
   }
   return { credential, source }
 }

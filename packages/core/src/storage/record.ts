@@ -17,6 +17,7 @@ export interface SessionRecord {
   /** Wall-clock ms when the response arrived; only used to estimate remaining life after a restart. */
   receivedAt: number
   scope?: string
+  idToken?: string
 }
 
 export function encodeRecord(record: SessionRecord): string {
@@ -43,7 +44,8 @@ export function decodeRecord(raw: string): SessionRecord {
     (r.expiresIn === null || (typeof r.expiresIn === 'number' && Number.isFinite(r.expiresIn) && r.expiresIn >= 0)) &&
     typeof r.receivedAt === 'number' &&
     Number.isFinite(r.receivedAt) &&
-    isOptionalString(r.scope)
+    isOptionalString(r.scope) &&
+    isOptionalString(r.idToken)
   if (!valid) throw new StorageCorruptError('stored session has missing or mistyped fields')
   return r as unknown as SessionRecord
 }

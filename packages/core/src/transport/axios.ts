@@ -1,5 +1,6 @@
+import { isResourceProofRefusal } from '../dpop/proof.js'
 import type { Credential, TokenSource } from './fetch.js'
-import { authorizationHeader } from './fetch.js'
+import { authorizationHeader, signerFor } from './fetch.js'
 
 /** The slice of an axios instance this adapter touches (typed structurally; axios is not imported). */
 export interface AxiosLike<C extends object = AxiosConfigLike, R = unknown> {
@@ -20,17 +21,20 @@ export interface AxiosConfigLike {
   baseURL?: string
   /** axios ≥ 1.8: `false` joins even an absolute `url` to `baseURL`. */
   allowAbsoluteUrls?: boolean
+  method?: string
 }
+
+type LatchkeyConfig = AxiosConfigLike & { __latchkeyRetried?: boolean; __latchkeyNonceRetried?: boolean; __latchkeyToken?: string; __latchkeyTokenType?: string }
 
 interface AxiosErrorLike {
-  config?: AxiosConfigLike & { __latchkeyRetried?: boolean; __latchkeyToken?: string }
-  response?: { status?: number }
+  config?: LatchkeyConfig
+  response?: { status?: number; headers?: Record<string, unknown> }
 }
 
-function setHeader(config: AxiosConfigLike, value: string) {
+function setHeader(config: AxiosConfigLike, name: string, value: string) {
   const headers = config.headers ?? (config.headers = {})
-  if (typeof headers.set === 'function') headers.set('Authorization', value)
-  else headers.Authorization = value
+  if (typeof headers.set === 'function') headers.set(name, value)
+  else headers[name] = value
 }
 
 /** The URL axios will request, as its `buildFullPath` makes it (the params do not change the origin). */
@@ -52,21 +56,46 @@ function requestUrl(config: AxiosConfigLike): string {
  */
 export function attachAxiosToSource<C extends object, R>(source: TokenSource, instance: AxiosLike<C, R>): () => void {
   const requestId = instance.interceptors.request.use(async (config) => {
-    const c = config as C & NonNullable<AxiosErrorLike['config']>
+    const c = config as C & LatchkeyConfig
     delete c.__latchkeyToken
-    if (!source.sendsTo(requestUrl(c))) return config
+    const url = requestUrl(c)
+    if (!source.sendsTo(url)) return config
     const credential = await source.get()
     c.__latchkeyToken = credential.accessToken
-    setHeader(c, authorizationHeader(credential))
+    c.__latchkeyTokenType = credential.tokenType
+    setHeader(c, 'Authorization', authorizationHeader(credential))
+    // RFC 9449 §7.1: a new proof for every send (replays included), bound to the token by `ath`.
+    const signer = await signerFor(source, credential)
+    if (signer) setHeader(c, 'DPoP', await signer.proof(c.method ?? 'get', url, { accessToken: credential.accessToken }))
     return config
   })
+  /** RFC 9449 §8.2: remember a DPoP-Nonce from any answer to a bound request. */
+  const learn = async (config: LatchkeyConfig | undefined, headers: Record<string, unknown> | undefined): Promise<boolean> => {
+    if (!config || config.__latchkeyToken === undefined || !headers) return false
+    const signer = await signerFor(source, { accessToken: config.__latchkeyToken, tokenType: config.__latchkeyTokenType ?? 'Bearer' }).catch(() => null)
+    return signer?.learn(requestUrl(config), headers) ?? false
+  }
   const responseId = instance.interceptors.response.use(
-    (response) => response,
+    async (response) => {
+      const r = response as { config?: LatchkeyConfig; headers?: Record<string, unknown> }
+      await learn(r.config, r.headers)
+      return response
+    },
     async (error: unknown) => {
       const { config, response } = (error ?? {}) as AxiosErrorLike
       // No token of ours went with it (another origin): nothing to refresh or replay.
-      if (!config || response?.status !== 401 || config.__latchkeyRetried || config.__latchkeyToken === undefined) throw error
-      const sent: Credential = { accessToken: config.__latchkeyToken ?? '', tokenType: 'Bearer' }
+      if (!config || response?.status !== 401 || config.__latchkeyToken === undefined) throw error
+      const changed = await learn(config, response.headers)
+      if (config.__latchkeyTokenType?.toLowerCase() === 'dpop' && isResourceProofRefusal(401, response.headers)) {
+        // The proof was refused, not the token: a refresh would not help. Once more only with a
+        // new nonce or a corrected clock; else the caller gets the error.
+        if (config.__latchkeyNonceRetried || !changed) throw error
+        // RFC 9449 §9: once more with the server's nonce (the request interceptor signs a new proof).
+        config.__latchkeyNonceRetried = true
+        return instance.request(config as never)
+      }
+      if (config.__latchkeyRetried) throw error
+      const sent: Credential = { accessToken: config.__latchkeyToken ?? '', tokenType: config.__latchkeyTokenType ?? 'Bearer' }
       const current = source.peek()
       if (!current || current.accessToken === sent.accessToken) await source.renew(sent)
       config.__latchkeyRetried = true

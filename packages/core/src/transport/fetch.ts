@@ -1,5 +1,7 @@
 import type { FetchLike } from '../env/ambient.js'
 import { unlessAborted } from '../env/deadline.js'
+import { isDpopBound } from '../dpop/session-keys.js'
+import { isResourceProofRefusal, type DpopSigner } from '../dpop/proof.js'
 
 export interface Credential {
   accessToken: string
@@ -19,17 +21,35 @@ export interface TokenSource {
    * TypeError when the client was not told where its token may go.
    */
   sendsTo(url: string): boolean
+  /** The signer of the session's DPoP key (RFC 9449), for credentials whose token type is `DPoP`. */
+  dpop?(): Promise<DpopSigner>
 }
 
-/** RFC 6750 §2.1: `Authorization: Bearer <token>`; the scheme name is case-insensitive on the wire. */
+/** The signer for `credential`: null for a bearer token. */
+export async function signerFor(source: TokenSource, credential: Credential): Promise<DpopSigner | null> {
+  if (!isDpopBound(credential.tokenType)) return null
+  if (!source.dpop) throw new TypeError('the session holds a DPoP-bound token but the client has no `dpop` key store')
+  return source.dpop()
+}
+
+/**
+ * RFC 6750 §2.1: `Authorization: Bearer <token>`; RFC 9449 §7.1: `Authorization: DPoP <token>`.
+ * The scheme name is case-insensitive on the wire.
+ */
 export function authorizationHeader(credential: Credential): string {
-  const scheme = credential.tokenType.toLowerCase() === 'bearer' ? 'Bearer' : credential.tokenType
+  const type = credential.tokenType.toLowerCase()
+  const scheme = type === 'bearer' ? 'Bearer' : type === 'dpop' ? 'DPoP' : credential.tokenType
   return `${scheme} ${credential.accessToken}`
 }
 
-/** Sets the header on a Request this module built (never on the caller's own object). */
-function authorize(request: Request, credential: Credential): Request {
+/**
+ * Sets the headers on a Request this module built (never on the caller's own object): the token
+ * and, for a DPoP-bound one, a new proof for this very request (RFC 9449 §7.1: `ath` binds it to
+ * the token; a fresh `jti` every time, so a replay is never a reused proof).
+ */
+async function authorize(request: Request, credential: Credential, signer: DpopSigner | null): Promise<Request> {
   request.headers.set('Authorization', authorizationHeader(credential))
+  if (signer) request.headers.set('DPoP', await signer.proof(request.method, request.url, { accessToken: credential.accessToken }))
   return request
 }
 
@@ -58,14 +78,32 @@ export function createAuthFetch(source: TokenSource, fetchImpl: FetchLike) {
     const send = (request: Request) => (signal ? fetchImpl(request, { signal }) : fetchImpl(request))
     const first = new Request(input, init)
     if (!source.sendsTo(first.url)) return send(first)
-    const spare = first.body === null ? null : first.clone()
     const sent = await unlessAborted(source.get(), signal)
-    const response = await send(authorize(first, sent))
+    const signer = await signerFor(source, sent)
+    // A DPoP request may be sent three times: once, once more with the server's nonce, once after a refresh.
+    const spares = first.body === null ? [] : signer ? [first.clone(), first.clone()] : [first.clone()]
+    const again = () => spares.shift() ?? new Request(input, init)
+    const exchange = async (request: Request, credential: Credential, proofBy: DpopSigner | null) => {
+      const url = request.url
+      const response = await send(await authorize(request, credential, proofBy))
+      // RFC 9449 §8.2: a DPoP-Nonce on any answer replaces the one we hold for that server.
+      return { response, changed: proofBy?.learn(url, response.headers) ?? false }
+    }
+    const sentFirst = await exchange(first, sent, signer)
+    let response = sentFirst.response
+    if (signer && isResourceProofRefusal(response.status, response.headers)) {
+      // The proof, not the token, was refused: a refresh would not help. RFC 9449 §9: with a new
+      // nonce (or a corrected clock) it is worth once more, with a new proof.
+      if (!sentFirst.changed) return response
+      void response.body?.cancel().catch(() => undefined)
+      ;({ response } = await exchange(again(), sent, signer))
+      if (isResourceProofRefusal(response.status, response.headers)) return response
+    }
     if (response.status !== 401) return response
     // Free the connection; the caller never sees this response.
     void response.body?.cancel().catch(() => undefined)
     const current = source.peek()
     const next = current && current.accessToken !== sent.accessToken ? current : await unlessAborted(source.renew(sent), signal)
-    return send(authorize(spare ?? new Request(input, init), next))
+    return (await exchange(again(), next, await signerFor(source, next))).response
   }
 }

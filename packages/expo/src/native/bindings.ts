@@ -1,6 +1,6 @@
 import {
   DEFAULT_STORAGE_KEY, createAccountApi, createForegroundManager, sessionStorageKeys, createOnlineManager,
-  type AccountApi, type AccountApiOptions, type ForegroundManager, type OnlineManager, type SessionStorage,
+  type AccountApi, type AccountApiOptions, type DpopKeyStore, type ForegroundManager, type OnlineManager, type SessionStorage,
 } from '@latchkey/core'
 import { createBiometricGate, type BiometricGate, type BiometricGateOptions } from '../biometric/biometric-gate.js'
 import { createLockPreference, type LockPreference, type LockPreferenceOptions } from '../biometric/lock-preference.js'
@@ -11,6 +11,8 @@ import { runAsyncStorageMigration, type MigrationOptions, type MigrationResult }
 import { withReinstallCheck } from '../storage/reinstall.js'
 import { createSecureStoreStorage, type SecureStoreStorageOptions } from '../storage/secure-store-storage.js'
 import type { AsyncStorageLike, SecureStoreModule } from '../storage/types.js'
+import type { NativeDpopKeyStoreOptions } from '../dpop/native-key-store.js'
+import { dpopOption } from '../dpop/option.js'
 import { sessionEndpoints } from './endpoints.js'
 import type { PlatformModules, PlatformSessionOptions } from './platform.js'
 
@@ -52,6 +54,15 @@ export interface ExpoSessionOptions {
   secureStore?: Omit<SecureStoreStorageOptions, 'secureStore'>
   /** iOS: clear Keychain items left by a previous install on first launch (default true). */
   clearOnReinstall?: boolean
+  /**
+   * DPoP (RFC 9449): a device key per session, generated on sign-in, deleted on sign-out. `true`:
+   * the platform's store (native: P-256 via @noble/curves, the private key in the secure store
+   * beside the session; web: a non-extractable WebCrypto key in IndexedDB). Or your own store.
+   * Sign in through `client.signInFetch` so the sign-in request carries the proof.
+   */
+  dpop?: boolean | DpopKeyStore
+  /** Native DPoP: secure random bytes where Hermes has no `crypto.getRandomValues` (expo-crypto's `getRandomBytes`). */
+  randomBytes?: NativeDpopKeyStoreOptions['randomBytes']
 }
 
 /** The defaults on the platform's modules; each entry of the package calls this once with its own. */
@@ -96,7 +107,19 @@ export function createBindings(p: PlatformModules) {
     if (os === 'ios' && options.clearOnReinstall !== false) {
       storage = withReinstallCheck(storage, { asyncStorage: p.asyncStorage, keys: Object.values(sessionStorageKeys(storageKey)) })
     }
-    return { storageKey, ...startLocked, storage, ...expoEnvironment(), ...sessionEndpoints(options) }
+    // The device key is useless without the tokens it binds, which the biometric lock guards: it is
+    // kept without requireAuthentication, so using it never costs a second OS prompt.
+    const keyStorage = secureStoreOptions.requireAuthentication ? secureStoreStorage({ ...secureStoreOptions, requireAuthentication: false }) : storage
+    const dpop = dpopOption(options.dpop, () => nativeDpopKeyStore({
+      storage: keyStorage, key: sessionStorageKeys(storageKey).dpop, ...(options.randomBytes ? { randomBytes: options.randomBytes } : {}),
+    }))
+    return { storageKey, ...startLocked, storage, ...expoEnvironment(), ...sessionEndpoints(options), ...dpop }
+  }
+
+  /** The native DPoP key store (P-256 via @noble/curves) in the real expo-secure-store; iOS and Android only. */
+  function nativeDpopKeyStore(options: Partial<NativeDpopKeyStoreOptions> & { secureStore?: Omit<SecureStoreStorageOptions, 'secureStore'> } = {}): DpopKeyStore {
+    if (!p.nativeDpopKeyStore) throw new Error("@latchkey/expo: nativeDpopKeyStore() is for iOS and Android; this is the web build (the 'browser' export condition)")
+    return p.nativeDpopKeyStore({ ...options, storage: options.storage ?? secureStoreStorage(options.secureStore ?? {}) })
   }
 
   /**
@@ -148,5 +171,5 @@ export function createBindings(p: PlatformModules) {
     return createAccountApi({ ...options, requestInit: authRequestInit })
   }
 
-  return { secureStoreStorage, expoEnvironment, expoSessionOptions, biometricGate, biometricLockPreference, nativeBiometricMode, migrateFromAsyncStorage, authRequestInit, accountApi }
+  return { secureStoreStorage, expoEnvironment, expoSessionOptions, biometricGate, biometricLockPreference, nativeBiometricMode, migrateFromAsyncStorage, authRequestInit, accountApi, nativeDpopKeyStore }
 }

@@ -9,6 +9,7 @@ import * as SecureStore from 'expo-secure-store'
 import { AppState, Platform } from 'react-native'
 import type { AsyncStorageLike } from '../storage/types.js'
 import type { PlatformModules } from './platform.js'
+import { createNativeDpopKeyStore } from '../dpop/native-key-store.js'
 
 // The package ships CommonJS types; bundlers hand us the default export directly, TS sees a namespace.
 const asyncStorageInterop = AsyncStorageImport as unknown as AsyncStorageLike & { default?: AsyncStorageLike }
@@ -21,4 +22,5 @@ export const nativeModules: Omit<PlatformModules, 'web'> = {
   asyncStorage: asyncStorageInterop.default ?? asyncStorageInterop,
   appState: AppState,
   netInfo: NetInfo,
+  nativeDpopKeyStore: createNativeDpopKeyStore,
 }

@@ -1,4 +1,5 @@
-import type { SessionClientOptions } from '@latchkey/core'
+import type { DpopKeyStore, SessionClientOptions } from '@latchkey/core'
+import type { NativeDpopKeyStoreOptions } from '../dpop/native-key-store.js'
 import type { LocalAuthenticationModule } from '../biometric/types.js'
 import type { AppStateLike, NetInfoLike } from '../env/wire.js'
 import type { AsyncStorageLike, SecureStoreModule } from '../storage/types.js'
@@ -18,6 +19,8 @@ export interface PlatformModules {
   asyncStorage: AsyncStorageLike
   appState: AppStateLike
   netInfo: NetInfoLike
+  /** The native DPoP key store (P-256 via @noble/curves); absent from the web build. */
+  nativeDpopKeyStore?: (options: NativeDpopKeyStoreOptions) => DpopKeyStore
   /** Web mode (`expoSessionOptions` and `authRequestInit` on the web); absent from the native build. */
   web?: {
     sessionOptions(options: ExpoSessionOptions): PlatformSessionOptions

@@ -12,3 +12,8 @@ export const cookieDelivery = (_init?: RequestInit): RequestInit => webOnly('coo
 export const webStorage = (_options?: object): SessionStorage => webOnly('webStorage')
 export const insecureLocalStorage = (_options?: object): SessionStorage => webOnly('insecureLocalStorage')
 export const containsSecret = (_raw: string): boolean => webOnly('containsSecret')
+
+// The native-only DPoP key store in the web build (it would carry @noble/curves for nothing).
+export const createNativeDpopKeyStore = (_options: import('../dpop/native-key-store.js').NativeDpopKeyStoreOptions): import('@latchkey/core').DpopKeyStore => {
+  throw new Error("@latchkey/expo: createNativeDpopKeyStore() is for iOS and Android; this is the web build (the 'browser' export condition)")
+}
