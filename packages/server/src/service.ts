@@ -13,6 +13,7 @@ import { createSession, getSession, whileSessionLive, isLive, listLiveSessions, 
 import { pruneExpired, type PruneCounts } from './store/retention.js'
 import { SessionSecrets } from './store/session-secrets.js'
 import { findAccount, findCredentials, findUserIdByEmail, insertUser } from './store/users.js'
+import { rolesOf } from './roles/store.js'
 import { createHmac } from 'node:crypto'
 import { LiveSessionCheck } from './feed/live-session.js'
 import type { RevocationFeed } from './feed/revocation-feed.js'
@@ -133,6 +134,8 @@ export class AuthService {
       audience,
       userId: session.user_id,
       sessionId: session.id,
+      // Issue 15: the user's roles as they are now; a change reaches the claim at the next refresh.
+      roles: await rolesOf(this.o.db, session.user_id),
       ttlSeconds: this.o.accessTtl,
       now,
     })

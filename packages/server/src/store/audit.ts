@@ -11,6 +11,8 @@ export type AuditType =
   | 'revoke'
   | 'sign_out'
   | 'rate_limited'
+  | 'role_granted'
+  | 'role_revoked'
 
 export interface AuditInput {
   type: AuditType
