@@ -127,7 +127,7 @@ export class AuthService {
   }
 
   /** A pair whose access token is for `audience` (an RFC 8707 resource; default this server's own). */
-  async #pair(session: SessionRow, now: Date, audience = this.o.audience): Promise<TokenResponse> {
+  async #pair(session: SessionRow, now: Date, audience = this.o.audience, roles?: unknown): Promise<TokenResponse> {
     this.#secrets.set(session.id, session.secret)
     const access = await signAccessToken(this.o.keys, {
       issuer: this.o.issuer,
@@ -135,7 +135,7 @@ export class AuthService {
       userId: session.user_id,
       sessionId: session.id,
       // Issue 15: the user's roles as they are now; a change reaches the claim at the next refresh.
-      roles: await rolesOf(this.o.db, session.user_id),
+      roles: Array.isArray(roles) && roles.every((r) => typeof r === 'string') ? roles : await rolesOf(this.o.db, session.user_id),
       ttlSeconds: this.o.accessTtl,
       now,
     })
@@ -317,7 +317,7 @@ export class AuthService {
     if (outcome === 'rotate') {
       // The `refresh` audit row is written by the rotating statement itself.
       const rotated = await rotateSession(this.o.db, { id: parts.sessionId, counter: parts.counter, now, life: this.o.life, ip })
-      if (rotated) return this.#pair(rotated, now, audience)
+      if (rotated) return this.#pair(rotated, now, audience, rotated.roles)
       // Another request rotated (or ended) the session since it was read, or this token is not the current one.
       current = await getSession(this.o.db, parts.sessionId)
       outcome = decide(current)
