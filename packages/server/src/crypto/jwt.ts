@@ -35,7 +35,7 @@ export interface IssueAccessTokenInput {
 export async function signAccessToken(keys: KeyStore, input: IssueAccessTokenInput): Promise<string> {
   const { kid, key } = await keys.signingKey()
   const iat = Math.floor(input.now.getTime() / 1000)
-  return new SignJWT({ sid: input.sessionId, ...(input.roles ? { roles: [...input.roles] } : {}) })
+  return new SignJWT({ sid: input.sessionId, ...(input.roles ? { roles: input.roles } : {}) })
     .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, kid, typ: ACCESS_TOKEN_TYP })
     .setIssuer(input.issuer)
     .setAudience(input.audience)

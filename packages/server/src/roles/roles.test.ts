@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import { describe, expect, test } from 'vitest'
+import { signAccessToken } from '../crypto/jwt.js'
 import { requireAccessToken, requireRole, type AccessTokenClaims } from '../resource.js'
 import { countAuditEvents } from '../store/audit.js'
 import { testBackends } from '../test-support/databases.js'
@@ -134,6 +135,22 @@ for (const backend of testBackends()) {
       for (const q of ['?limit=0', '?limit=101', '?limit=abc', '?limit=-1', '?after=']) {
         const res = await adminUsers(base(), admin.access_token, q)
         expect(res.status, q).toBe(400)
+      }
+    })
+
+    test('a correctly signed token whose roles claim is not a list of names is refused (invalid_claims), here and at a resource server', async () => {
+      const user = await signUp(base(), undefined, undefined, API)
+      const o = suite.server.service.o
+      const claims = claimsOf(user.access_token)
+      const mint = (roles: unknown, audience: string) =>
+        signAccessToken(o.keys, { issuer: o.issuer, audience, userId: claims.sub, sessionId: claims.sid, roles: roles as string[], ttlSeconds: 60, now: new Date() })
+      const good = await mint(['admin'], API)
+      expect((await resourceServer().request('/report', { headers: { authorization: `Bearer ${good}` } })).status).toBe(200)
+      for (const roles of ['admin', [1], [null], { admin: true }]) {
+        const own = await fetch(`${base()}/me`, { headers: { authorization: `Bearer ${await mint(roles, o.audience)}` } })
+        expect(own.status, JSON.stringify(roles)).toBe(401)
+        const res = await resourceServer().request('/report', { headers: { authorization: `Bearer ${await mint(roles, API)}` } })
+        expect(res.status, JSON.stringify(roles)).toBe(401)
       }
     })
 
