@@ -68,6 +68,31 @@ describe('roles CLI on a PGlite folder held by a running server (admin socket)',
   }, 120_000)
 })
 
+describe('roles CLI on a PGlite folder no server holds', () => {
+  test('the command opens the folder itself; the next server start sees the role', async () => {
+    ensureBuilt()
+    const tdb = createPgliteDir()
+    const env = { PORT: '0', DATA_DIR: tdb.dataDir, LATCHKEY_ISSUER: 'http://latchkey.test', LATCHKEY_RATE_LIMIT: 'off' }
+    try {
+      let server = await spawnServer([cliPath], env, undefined, STARTUP_BOUND_MS)
+      const user = await signUp(server.url)
+      expect(await server.stop()).toBe(0)
+      const granted = await cli(env, 'roles', 'grant', user.email, 'admin')
+      expect(granted.code, granted.out).toBe(0)
+      expect(granted.out).toContain('granted admin')
+      expect(granted.out).not.toContain('by the running server')
+      server = await spawnServer([cliPath], env, undefined, STARTUP_BOUND_MS)
+      try {
+        expect((await adminUsers(server.url, user.access_token)).status).toBe(200)
+      } finally {
+        await server.stop()
+      }
+    } finally {
+      await tdb.cleanup()
+    }
+  }, 2 * STARTUP_BOUND_MS + 60_000)
+})
+
 describe.skipIf(!pgUrl)('roles CLI on PostgreSQL with two server processes', () => {
   let tdb: TestDatabase
   let a: ServerProcess
