@@ -1,9 +1,11 @@
-import { countAuditEvents, silentLogger, startServer } from '@latchkey/server'
+import { countAuditEvents, grantRole, silentLogger, startServer } from '@latchkey/server'
 
 export interface E2eServer {
   url: string
   /** Refresh-token grants the server has performed (audit log `refresh` events). */
   refreshCount(): Promise<number>
+  /** What `latchkey-server roles grant <email> <role>` does (issue 15). */
+  grantRole(email: string, role: string): Promise<void>
   close(): Promise<void>
 }
 
@@ -22,6 +24,7 @@ export async function startE2eServer(options: { dataDir: string; staticDir: stri
   return {
     url: server.url,
     refreshCount: () => countAuditEvents(server.db, 'refresh'),
+    grantRole: async (email, role) => void (await grantRole(server.db, { email, role, by: 'e2e', now: new Date() })),
     close: () => server.close(),
   }
 }

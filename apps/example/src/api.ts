@@ -43,6 +43,17 @@ async function authJson<T>(path: string, init?: RequestInit): Promise<T> {
 }
 
 export const fetchMe = () => authJson<Me>('/me')
+
+export interface AdminUser {
+  id: string
+  email: string
+  createdAt: string
+  roles: string[]
+}
+
+/** GET /admin/users: the server checks the caller's current `admin` role itself (403 otherwise). */
+export const listUsers = (after?: string) =>
+  authJson<{ users: AdminUser[]; next: string | null }>(`/admin/users?limit=50${after ? `&after=${encodeURIComponent(after)}` : ''}`)
 export const listSessions = () => authJson<{ sessions: DeviceSession[] }>('/auth/sessions').then((b) => b.sessions)
 
 export async function revokeSession(id: string): Promise<void> {

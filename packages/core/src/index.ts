@@ -9,6 +9,7 @@ export type { Cleanup } from './session/cleanups.js'
 export type { PersistTokens } from './session/session.js'
 export { parseTokenResponse, type TokenResponse, type ParsedTokenResponse } from './session/token-response.js'
 export { decodeClaims } from './session/claims.js'
+export { rolesFromClaims, hasRole } from './session/roles.js'
 
 export {
   oauth2Refresh, oauth2Revoke, basicCredentials,

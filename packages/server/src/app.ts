@@ -24,6 +24,7 @@ import { sessionRoutes } from './routes/sessions.js'
 import { wellKnownRoutes } from './routes/well-known.js'
 import { accountRoutes, accountPageRoutes } from './routes/account.js'
 import { loadPasswordBlocklist } from './accounts/password-policy.js'
+import { adminRoutes } from './roles/routes.js'
 import { createAudiencePolicy, type AudiencePolicy } from './resource-indicators.js'
 import { AuthService, type Logger } from './service.js'
 import { ensureServerSecret } from './store/secrets.js'
@@ -59,7 +60,7 @@ export interface LatchkeyApp {
   close(): Promise<void>
 }
 
-const API_PREFIXES = ['/auth', '/oauth', '/me', '/.well-known', '/health']
+const API_PREFIXES = ['/auth', '/oauth', '/me', '/admin', '/.well-known', '/health']
 export const isApiPath = (path: string) => API_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`))
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} }
@@ -237,6 +238,7 @@ function buildRoutes(service: AuthService, config: ServerConfig, audiences: Audi
   app.route('/account', accountPageRoutes())
   app.route('/oauth', oauthRoutes({ cookieMaxAge, audiences }))
   app.route('/me', meRoutes())
+  app.route('/admin', adminRoutes())
   app.route('/.well-known', wellKnownRoutes({ issuer: service.o.issuer }))
   app.route('/health', healthRoutes())
   if (config.staticDir) app.use(serveSpa(config.staticDir, isApiPath))

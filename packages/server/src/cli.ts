@@ -6,8 +6,10 @@ import { openDatabase, redactUrl } from './db/connect.js'
 import { FolderLockedError } from './db/folder-lock.js'
 import { migrate } from './db/migrations.js'
 import { startServer } from './server.js'
+import { rolesCli } from './roles/cli.js'
+import { RolesUsageError } from './roles/admin.js'
 
-const USAGE = `latchkey-server [serve|rotate-keys|help]
+const USAGE = `latchkey-server [serve|rotate-keys|roles|help]
 
   serve        start the auth server (default). On a PGlite folder it locks the folder
                (DATA_DIR/latchkey.lock): a second process on it stops with an error naming
@@ -16,6 +18,10 @@ const USAGE = `latchkey-server [serve|rotate-keys|help]
                signed verify until they expire. Against a running server: on PGlite the
                command asks that server (socket DATA_DIR/run/admin.sock); on PostgreSQL it
                writes the database and every server signs with the new key at once.
+  roles grant <email> <role> | roles revoke <email> <role> | roles list <email>
+               a user's roles ([a-z][a-z0-9_-]{0,31}); audited. Like rotate-keys, a running
+               server on a PGlite folder does it over its admin socket. Access tokens carry the
+               change from their next refresh; the server's own endpoints check it at once.
 
 Environment: PORT (8787), HOST (127.0.0.1), DATA_DIR (./data), DATABASE_URL, LATCHKEY_ISSUER,
 LATCHKEY_ACCESS_TTL (600), LATCHKEY_REFRESH_GRACE (60), LATCHKEY_SESSION_IDLE (30d),
@@ -95,6 +101,7 @@ async function main(argv: string[]): Promise<void> {
   const command = argv[0] ?? 'serve'
   if (command === 'serve') return serve()
   if (command === 'rotate-keys') return rotateKeys()
+  if (command === 'roles') return void console.log(await rolesCli(loadConfig(), argv.slice(1)))
   if (command === 'help' || command === '--help' || command === '-h') {
     console.log(USAGE)
     return
@@ -105,6 +112,9 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((e: unknown) => {
   if (e instanceof ConfigError) console.error(`configuration error: ${e.message}`)
-  else console.error(`latchkey-server: ${(e as Error)?.message ?? String(e)}`)
+  else if (e instanceof RolesUsageError) {
+    console.error(`latchkey-server: ${e.message}`)
+    process.exit(2)
+  } else console.error(`latchkey-server: ${(e as Error)?.message ?? String(e)}`)
   process.exit(1)
 })

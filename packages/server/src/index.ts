@@ -5,10 +5,12 @@ export { startServer, type ServerOptions, type RunningServer } from './server.js
 export { createApp, consoleLogger, silentLogger, type AppOptions, type LatchkeyApp } from './app.js'
 export { loadConfig, ConfigError, DEFAULTS as SERVER_DEFAULTS, type ServerConfig } from './config.js'
 export {
-  createAccessTokenVerifier, verifyAccessToken, requireAccessToken,
-  type AccessTokenVerifier, type VerifyAccessTokenOptions, type AccessTokenClaims,
+  createAccessTokenVerifier, verifyAccessToken, requireAccessToken, requireRole,
+  type AccessTokenVerifier, type RequireRolesOptions, type VerifyAccessTokenOptions, type AccessTokenClaims,
 } from './resource.js'
 export { followRevocations, type FollowRevocationsOptions, type RevocationFollower } from './resource-revocations.js'
+export { grantRole, revokeRole, rolesOf, listUsersWithRoles, type UserWithRoles } from './roles/store.js'
+export { ROLE_PATTERN, isRoleName } from './roles/names.js'
 export { InvalidAccessTokenError, type InvalidAccessTokenCode } from './crypto/jwt.js'
 export { rotateSigningKeys, ACCESS_TOKEN_ALG, KeyCipher, SigningKeyDecryptionError } from './crypto/keys.js'
 export { countAuditEvents, listAuditEvents, type AuditEvent, type AuditType } from './store/audit.js'

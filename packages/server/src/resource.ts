@@ -5,6 +5,8 @@ import { InvalidAccessTokenError, verifyAccessTokenWith, type AccessTokenClaims 
 import { bearerToken } from './http/context.js'
 import { errorResponse, invalidToken, missingToken } from './http/errors.js'
 import type { RevocationFollower } from './resource-revocations.js'
+import { insufficientRole } from './roles/http.js'
+import { checkRoleName } from './roles/names.js'
 
 export type { AccessTokenClaims }
 
@@ -110,9 +112,11 @@ export async function verifyAccessToken(token: string, options: VerifyAccessToke
  * once, here; pass one from `createAccessTokenVerifier` to share it between routes.
  */
 export function requireAccessToken(
-  options: VerifyAccessTokenOptions | AccessTokenVerifier,
+  options: (VerifyAccessTokenOptions & RequireRolesOptions) | AccessTokenVerifier,
+  require: RequireRolesOptions = {},
 ): MiddlewareHandler<{ Variables: { accessToken: AccessTokenClaims } }> {
   const verify = typeof options === 'function' ? options : createAccessTokenVerifier(options)
+  const needed = [...(typeof options === 'function' ? [] : (options.roles ?? [])), ...(require.roles ?? [])].map(checkRoleName)
   return async function requireAccessTokenHandler(c, next) {
     const token = bearerToken(c.req.header('authorization'))
     if (!token) return errorResponse(c, missingToken())
@@ -123,7 +127,36 @@ export function requireAccessToken(
       if (!(e instanceof InvalidAccessTokenError)) throw e
       return errorResponse(c, invalidToken())
     }
+    if (!hasRoles(claims, needed)) return errorResponse(c, insufficientRole(needed))
     c.set('accessToken', claims)
+    await next()
+  }
+}
+
+export interface RequireRolesOptions {
+  /**
+   * Roles the token's `roles` claim must ALL carry (issue 15); otherwise 403 `insufficient_scope`
+   * (RFC 6750 §3.1). The claim is signed with the token, so it cannot be edited without failing the
+   * signature; it says what the user held when the token was issued (a revoked role lasts until the
+   * token's next refresh, at most the access-token lifetime).
+   */
+  roles?: readonly string[]
+}
+
+const hasRoles = (claims: AccessTokenClaims, needed: readonly string[]) => needed.every((r) => Array.isArray(claims.roles) && claims.roles.includes(r))
+
+/**
+ * After `requireAccessToken`: the verified token must carry every one of `roles`, else 403 with
+ * `WWW-Authenticate: Bearer error="insufficient_scope"` (RFC 6750 §3.1). Same as
+ * `requireAccessToken(options, { roles })`, for routes that share one token middleware.
+ */
+export function requireRole(...roles: string[]): MiddlewareHandler<{ Variables: { accessToken: AccessTokenClaims } }> {
+  const needed = roles.map(checkRoleName)
+  if (needed.length === 0) throw new TypeError('requireRole: name at least one role')
+  return async function requireRoleHandler(c, next) {
+    const claims = c.get('accessToken') as AccessTokenClaims | undefined
+    if (!claims) return errorResponse(c, missingToken())
+    if (!hasRoles(claims, needed)) return errorResponse(c, insufficientRole(needed))
     await next()
   }
 }

@@ -5,6 +5,7 @@ import type { Hono } from 'hono'
 import type { Kysely } from 'kysely'
 import { startAdminChannel, type AdminChannel } from './admin/socket.js'
 import { createApp, consoleLogger, type AppOptions } from './app.js'
+import { parseRolesCommand, runRolesCommand } from './roles/admin.js'
 import { hostForUrl, resolveConfig } from './config.js'
 import type { Database } from './db/schema.js'
 import type { AppEnv } from './http/context.js'
@@ -70,7 +71,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let admin: AdminChannel | undefined
   if (!config.databaseUrl && !config.dataDir.startsWith('memory://')) {
     try {
-      admin = await startAdminChannel(config.dataDir, { 'rotate-keys': () => built.keyRotation.rotate().then((r) => ({ ...r })) })
+      admin = await startAdminChannel(config.dataDir, {
+        'rotate-keys': () => built.keyRotation.rotate().then((r) => ({ ...r })),
+        // Issue 15: `latchkey-server roles ...` against a running server on this folder.
+        roles: (args) => runRolesCommand(db, parseRolesCommand(args), service.o.now()),
+      })
     } catch (e) {
       // E.g. a folder path longer than a Unix socket path may be (about 100 bytes): the server runs, rotation needs a stop.
       ;(options.logger ?? consoleLogger).warn('the admin socket could not be opened: `latchkey-server rotate-keys` cannot reach this server (stop it to rotate)', {

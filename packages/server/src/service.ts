@@ -13,6 +13,7 @@ import { createSession, getSession, whileSessionLive, isLive, listLiveSessions, 
 import { pruneExpired, type PruneCounts } from './store/retention.js'
 import { SessionSecrets } from './store/session-secrets.js'
 import { findAccount, findCredentials, findUserIdByEmail, insertUser } from './store/users.js'
+import { rolesOf } from './roles/store.js'
 import { createHmac } from 'node:crypto'
 import { LiveSessionCheck } from './feed/live-session.js'
 import { enforcePasswordPolicy, type PasswordPolicyOptions } from './accounts/password-policy.js'
@@ -131,13 +132,15 @@ export class AuthService {
   }
 
   /** A pair whose access token is for `audience` (an RFC 8707 resource; default this server's own). */
-  async #pair(session: SessionRow, now: Date, audience = this.o.audience): Promise<TokenResponse> {
+  async #pair(session: SessionRow, now: Date, audience = this.o.audience, roles?: unknown): Promise<TokenResponse> {
     this.#secrets.set(session.id, session.secret)
     const access = await signAccessToken(this.o.keys, {
       issuer: this.o.issuer,
       audience,
       userId: session.user_id,
       sessionId: session.id,
+      // Issue 15: the user's roles as they are now; a change reaches the claim at the next refresh.
+      roles: Array.isArray(roles) && roles.every((r) => typeof r === 'string') ? roles : await rolesOf(this.o.db, session.user_id),
       ttlSeconds: this.o.accessTtl,
       now,
     })
@@ -342,7 +345,7 @@ export class AuthService {
     if (outcome === 'rotate') {
       // The `refresh` audit row is written by the rotating statement itself.
       const rotated = await rotateSession(this.o.db, { id: parts.sessionId, counter: parts.counter, now, life: this.o.life, ip })
-      if (rotated) return this.#pair(rotated, now, audience)
+      if (rotated) return this.#pair(rotated, now, audience, rotated.roles)
       // Another request rotated (or ended) the session since it was read, or this token is not the current one.
       current = await getSession(this.o.db, parts.sessionId)
       outcome = decide(current)

@@ -8,7 +8,7 @@ import { StateBadge } from '../../src/state-badge'
 import { Message, Screen, Title, colors } from '../../src/ui'
 
 export default function Home() {
-  const { status } = useSession()
+  const { status, hasRole } = useSession()
   const me = useQuery({ queryKey: ['me'], queryFn: fetchMe })
   return (
     <Screen>
@@ -26,6 +26,9 @@ export default function Home() {
       <View style={{ gap: 8, marginTop: 8 }}>
         <Link href="/sessions" style={{ color: colors.accent, fontSize: 16 }}>Devices signed in</Link>
         <Link href="/settings" style={{ color: colors.accent, fontSize: 16 }}>Settings</Link>
+        {hasRole('admin') ? (
+          <Link testID="admin-link" href="/users" style={{ color: colors.accent, fontSize: 16 }}>Users (admin)</Link>
+        ) : null}
       </View>
     </Screen>
   )

@@ -63,6 +63,37 @@ describe('useSession', () => {
   })
 })
 
+describe('useSession roles', () => {
+  it('exposes the roles claim and hasRole, follows a refresh, and has none when signed out or for a malformed claim', async () => {
+    const withRoles = (roles: unknown, n: number) => ({ access_token: jwt({ sub: 'u', roles }), token_type: 'Bearer', expires_in: 600, refresh_token: `r${n}` })
+    let next: unknown = []
+    const first = withRoles(['admin', 'support'], 1)
+    // The API refuses the first token (401): the client refreshes once and adopts the new one.
+    const fetch: FetchLike = async (input) => new Response(null, { status: new Request(input).headers.get('Authorization') === `Bearer ${first.access_token}` ? 401 : 200 })
+    const client = makeClient({ refresh: async () => withRoles(next, 9), fetch, tokenOrigins: ['https://api.example'] })
+    clients.push(client)
+    function Roles() {
+      const { roles, hasRole } = useSession()
+      return <p data-testid="roles">{`${roles.join(',')}|${String(hasRole('admin'))}`}</p>
+    }
+    render(<SessionProvider client={client}><Roles /></SessionProvider>)
+    await act(async () => client.start())
+    expect(screen.getByTestId('roles').textContent).toBe('|false')
+    await act(async () => client.signIn(first))
+    expect(screen.getByTestId('roles').textContent).toBe('admin,support|true')
+    // The role was revoked on the server: the next access token no longer carries it.
+    next = ['support']
+    await act(async () => void (await client.fetch('https://api.example/x')))
+    expect(screen.getByTestId('roles').textContent).toBe('support|false')
+    await act(async () => client.signIn(withRoles('admin', 2)))
+    expect(screen.getByTestId('roles').textContent).toBe('|false')
+    await act(async () => client.signIn(withRoles(['admin', 7], 3)))
+    expect(screen.getByTestId('roles').textContent).toBe('admin|true')
+    await act(async () => client.signOut())
+    expect(screen.getByTestId('roles').textContent).toBe('|false')
+  })
+})
+
 describe('useAuthFetch', () => {
   it('sends the access token and replays once after a 401', async () => {
     const seen: string[] = []

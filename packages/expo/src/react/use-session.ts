@@ -1,5 +1,5 @@
-import type { SessionState, SignOutReason, TokenResponse } from '@latchkey/core'
-import { useCallback, useSyncExternalStore } from 'react'
+import { rolesFromClaims, type SessionState, type SignOutReason, type TokenResponse } from '@latchkey/core'
+import { useCallback, useMemo, useSyncExternalStore } from 'react'
 import { useSessionClient } from './context.js'
 
 export interface UseSession<C> {
@@ -9,6 +9,14 @@ export interface UseSession<C> {
   ready: boolean
   /** The access token's claims, for display only (unverified). */
   claims: C | null
+  /**
+   * The access token's `roles` claim (decoded, not verified: for what to show, never as the
+   * protection; the server checks roles itself). Updated when the token is refreshed; [] when
+   * signed out or locked.
+   */
+  roles: readonly string[]
+  /** Whether `roles` holds `role`: e.g. `<Stack.Protected guard={hasRole('admin')}>`. */
+  hasRole(role: string): boolean
   signIn(response: TokenResponse): Promise<void>
   signOut(options?: { reason?: SignOutReason }): Promise<void>
   lock(): void
@@ -23,5 +31,7 @@ export function useSession<C = Record<string, unknown>>(): UseSession<C> {
   const signOut = useCallback((options?: { reason?: SignOutReason }) => client.signOut(options), [client])
   const lock = useCallback(() => client.lock(), [client])
   const unlock = useCallback(() => client.unlock(), [client])
-  return { state, status: state.status, ready: state.ready, claims: state.claims as C | null, signIn, signOut, lock, unlock }
+  const roles = useMemo(() => rolesFromClaims(state.claims), [state.claims])
+  const hasRole = useCallback((role: string) => roles.includes(role), [roles])
+  return { state, status: state.status, ready: state.ready, claims: state.claims as C | null, roles, hasRole, signIn, signOut, lock, unlock }
 }

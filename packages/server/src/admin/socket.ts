@@ -17,8 +17,8 @@ export const ADMIN_SOCKET = join('run', 'admin.sock')
 
 export const adminSocketPath = (dataDir: string) => join(dataDir, ADMIN_SOCKET)
 
-/** A command's answer: a JSON object, or an error message without secrets. */
-export type AdminHandler = () => Promise<Record<string, unknown>>
+/** A command's answer: a JSON object, or an error message without secrets. `args`: the request's `args` object ({} when none). */
+export type AdminHandler = (args: Record<string, unknown>) => Promise<Record<string, unknown>>
 
 export interface AdminChannel {
   path: string
@@ -70,14 +70,15 @@ function serveOne(socket: Socket, handlers: Record<string, AdminHandler>): void 
     if (newline < 0) return
     socket.pause()
     let command: unknown
+    let args: unknown
     try {
-      command = (JSON.parse(buffer.slice(0, newline)) as { command?: unknown }).command
+      ;({ command, args } = JSON.parse(buffer.slice(0, newline)) as { command?: unknown; args?: unknown })
     } catch {
       command = undefined
     }
     const handler = typeof command === 'string' && Object.hasOwn(handlers, command) ? handlers[command] : undefined
     if (!handler) return answer({ ok: false, error: `unknown admin command ${JSON.stringify(command)}` })
-    handler().then(
+    handler(typeof args === 'object' && args !== null && !Array.isArray(args) ? (args as Record<string, unknown>) : {}).then(
       (result) => answer({ ok: true, ...result }),
       (e: unknown) => answer({ ok: false, error: e instanceof Error ? e.message : String(e) }),
     )
@@ -92,14 +93,14 @@ export class AdminChannelUnavailableError extends Error {
  * Sends one command to the server holding `dataDir` and returns its answer. Throws
  * AdminChannelUnavailableError when no server listens there (none runs, or it is still starting).
  */
-export function callAdmin(dataDir: string, command: string, timeoutMs = 60_000): Promise<Record<string, unknown>> {
+export function callAdmin(dataDir: string, command: string, timeoutMs = 60_000, args?: Record<string, unknown>): Promise<Record<string, unknown>> {
   const path = adminSocketPath(dataDir)
   return new Promise((resolve, reject) => {
     const socket = createConnection(path)
     let buffer = ''
     socket.setEncoding('utf8')
     socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`the server on ${dataDir} did not answer the ${command} command in ${timeoutMs / 1000} s`)))
-    socket.on('connect', () => socket.write(`${JSON.stringify({ command })}\n`))
+    socket.on('connect', () => socket.write(`${JSON.stringify(args ? { command, args } : { command })}\n`))
     socket.on('data', (chunk: string) => (buffer += chunk))
     socket.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') reject(new AdminChannelUnavailableError(`no server answers on ${path}`))

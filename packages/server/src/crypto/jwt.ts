@@ -17,6 +17,8 @@ export interface AccessTokenClaims extends JWTPayload {
   iat: number
   exp: number
   jti: string
+  /** The user's roles when the token was issued (issue 15); absent in tokens from before roles. */
+  roles?: string[]
 }
 
 export interface IssueAccessTokenInput {
@@ -24,6 +26,8 @@ export interface IssueAccessTokenInput {
   audience: string
   userId: string
   sessionId: string
+  /** The `roles` claim (signed with the rest, so it cannot be changed without breaking the signature). */
+  roles?: readonly string[]
   ttlSeconds: number
   now: Date
 }
@@ -31,7 +35,7 @@ export interface IssueAccessTokenInput {
 export async function signAccessToken(keys: KeyStore, input: IssueAccessTokenInput): Promise<string> {
   const { kid, key } = await keys.signingKey()
   const iat = Math.floor(input.now.getTime() / 1000)
-  return new SignJWT({ sid: input.sessionId })
+  return new SignJWT({ sid: input.sessionId, ...(input.roles ? { roles: input.roles } : {}) })
     .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, kid, typ: ACCESS_TOKEN_TYP })
     .setIssuer(input.issuer)
     .setAudience(input.audience)
@@ -151,6 +155,9 @@ export async function verifyAccessTokenWith(token: unknown, getKey: JWTVerifyGet
     })
     if (typeof payload.sid !== 'string' || typeof payload.sub !== 'string' || typeof payload.jti !== 'string') {
       throw new InvalidAccessTokenError('missing claims', 'missing_claims')
+    }
+    if (payload.roles !== undefined && !(Array.isArray(payload.roles) && payload.roles.length <= 64 && payload.roles.every((r) => typeof r === 'string'))) {
+      throw new InvalidAccessTokenError('the roles claim is not a list of names', 'invalid_claims')
     }
     // One audience per token (RFC 8707, finding 9): a token naming several services would be good at each.
     if (typeof payload.aud !== 'string') throw new InvalidAccessTokenError('token names more than one audience', 'wrong_audience')

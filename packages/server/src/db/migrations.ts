@@ -126,6 +126,20 @@ export const MIGRATIONS: Migration[] = [
         for each statement execute function latchkey_sessions_deleted()`.execute(db)
     },
   },
+  {
+    version: 8,
+    name: 'user roles',
+    async up(db) {
+      // Issue 15: a user's roles (names checked by roles/names.ts), granted and revoked by the admin command.
+      await sql`
+        create table user_roles (
+          user_id text not null references users(id) on delete cascade,
+          role text not null,
+          granted_at timestamptz not null,
+          primary key (user_id, role)
+        )`.execute(db)
+    },
+  },
 ]
 
 /** Arbitrary constant naming the advisory lock that serialises migrations across processes. */

@@ -59,6 +59,13 @@ export interface AuditEventsTable {
   created_at: Timestamp
 }
 
+/** Issue 15: one row per role a user holds (migration 8). */
+export interface UserRolesTable {
+  user_id: string
+  role: string
+  granted_at: Timestamp
+}
+
 export interface MigrationsTable {
   version: number
   name: string
@@ -73,6 +80,7 @@ export interface Database {
   rate_limits: RateLimitsTable
   audit_events: AuditEventsTable
   latchkey_migrations: MigrationsTable
+  user_roles: UserRolesTable
 }
 
 export type SessionRow = Selectable<SessionsTable>

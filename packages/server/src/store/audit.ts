@@ -13,6 +13,8 @@ export type AuditType =
   | 'rate_limited'
   | 'password_changed'
   | 'account_deleted'
+  | 'role_granted'
+  | 'role_revoked'
 
 export interface AuditInput {
   type: AuditType

@@ -67,7 +67,7 @@ export function liveSession(life: Lifetimes, now: Date) {
 export async function rotateSession(
   db: Kysely<Database>,
   input: { id: string; counter: number; now: Date; life: Lifetimes; ip: string | null },
-): Promise<SessionRow | undefined> {
+): Promise<(SessionRow & { roles: unknown }) | undefined> {
   const { now, life } = input
   return db
     .with('rotated', (qb) =>
@@ -100,6 +100,8 @@ export async function rotateSession(
     )
     .selectFrom('rotated')
     .selectAll()
+    // Issue 15: the user's roles for the new access token, in the same statement (a refresh stays one).
+    .select(sql<unknown>`coalesce((select json_agg(r.role order by r.role) from user_roles r where r.user_id = rotated.user_id), '[]'::json)`.as('roles'))
     .executeTakeFirst()
 }
 
