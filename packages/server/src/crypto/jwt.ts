@@ -17,6 +17,8 @@ export interface AccessTokenClaims extends JWTPayload {
   iat: number
   exp: number
   jti: string
+  /** RFC 9449 §6.1 confirmation: the token is bound to the DPoP key with this RFC 7638 thumbprint. */
+  cnf?: { jkt?: string }
 }
 
 export interface IssueAccessTokenInput {
@@ -26,12 +28,14 @@ export interface IssueAccessTokenInput {
   sessionId: string
   ttlSeconds: number
   now: Date
+  /** RFC 9449 §6.1: bind the token to this DPoP key thumbprint (`cnf.jkt`). */
+  dpopJkt?: string | null | undefined
 }
 
 export async function signAccessToken(keys: KeyStore, input: IssueAccessTokenInput): Promise<string> {
   const { kid, key } = await keys.signingKey()
   const iat = Math.floor(input.now.getTime() / 1000)
-  return new SignJWT({ sid: input.sessionId })
+  return new SignJWT(input.dpopJkt ? { sid: input.sessionId, cnf: { jkt: input.dpopJkt } } : { sid: input.sessionId })
     .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, kid, typ: ACCESS_TOKEN_TYP })
     .setIssuer(input.issuer)
     .setAudience(input.audience)

@@ -11,6 +11,7 @@ export type AuditType =
   | 'revoke'
   | 'sign_out'
   | 'rate_limited'
+  | 'dpop_proof_refused'
 
 export interface AuditInput {
   type: AuditType
