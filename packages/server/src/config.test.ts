@@ -17,7 +17,7 @@ describe('loadConfig', () => {
       port: 8787, host: '127.0.0.1', accessTtl: 600, refreshGrace: 60, sessionIdle: 30 * 86400, sessionMax: 90 * 86400, retention: 90 * 86400, databaseUrl: undefined,
       // Unset: startServer names the issuer after the port it binds (PORT=0 picks one).
       issuer: undefined,
-      staticDir: undefined, rateLimit: DEFAULT_RATE_LIMITS, trustProxy: false, trustedHops: 1, checkSessionOnAccess: true, corsOrigins: [], hashConcurrency: undefined, secret: undefined,
+      staticDir: undefined, rateLimit: DEFAULT_RATE_LIMITS, trustProxy: false, trustedHops: 1, checkSessionOnAccess: true, corsOrigins: [], hashConcurrency: undefined, secret: undefined, dpopNonce: true,
     })
     expect(c.dataDir.endsWith('/data')).toBe(true)
   })
@@ -38,14 +38,14 @@ describe('loadConfig', () => {
       LATCHKEY_ACCESS_TTL: '5m', LATCHKEY_REFRESH_GRACE: '3', LATCHKEY_SESSION_IDLE: '1d', LATCHKEY_SESSION_MAX: '12h', LATCHKEY_RETENTION: '30d', LATCHKEY_HASH_CONCURRENCY: '3',
       LATCHKEY_SECRET: 's'.repeat(32), LATCHKEY_STATIC_DIR: tmp, LATCHKEY_RATE_LIMIT: 'off', LATCHKEY_TRUST_PROXY: 'on', LATCHKEY_TRUSTED_HOPS: '2',
       LATCHKEY_SESSION_CHECK: 'off', LATCHKEY_CORS_ORIGINS: 'https://app.example.com, http://localhost:8081/', LATCHKEY_KEY_ROTATION: '30d',
-      LATCHKEY_RESOURCES: 'https://orders.example.com, urn:example:billing,https://orders.example.com',
+      LATCHKEY_RESOURCES: 'https://orders.example.com, urn:example:billing,https://orders.example.com', LATCHKEY_DPOP_NONCE: 'off',
     })
     expect(c).toEqual({
       port: 9000, host: '0.0.0.0', dataDir: '/tmp/x', databaseUrl: 'postgres://u@h/db', issuer: 'https://auth.example.com', audience: undefined,
       accessTtl: 300, refreshGrace: 3, sessionIdle: 86400, sessionMax: 43200, retention: 2592000, hashConcurrency: 3, secret: 's'.repeat(32),
       staticDir: tmp, rateLimit: false, trustProxy: true, trustedHops: 2, checkSessionOnAccess: false, corsOrigins: ['https://app.example.com', 'http://localhost:8081'],
       resources: ['https://orders.example.com', 'urn:example:billing'],
-      maxBodyBytes: DEFAULTS.maxBodyBytes, pruneInterval: DEFAULTS.pruneInterval, keyRotation: 2592000, shutdownTimeoutMs: DEFAULTS.shutdownTimeoutMs,
+      maxBodyBytes: DEFAULTS.maxBodyBytes, pruneInterval: DEFAULTS.pruneInterval, keyRotation: 2592000, shutdownTimeoutMs: DEFAULTS.shutdownTimeoutMs, dpopNonce: false,
     })
   })
 
