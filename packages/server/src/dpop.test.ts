@@ -211,7 +211,7 @@ describe.each(testBackends())('DPoP on $name', (backend) => {
       fetch(`${base()}/me`, { headers: { authorization, ...(dpop === undefined ? {} : { dpop: await dpop }) } })
     const meProof = (ctx: Ctx, o: Parameters<DpopKey['proof']>[3] = {}, key = ctx.key) => key.proof('GET', htu('/me'), clock.now(), { accessToken: ctx.pair.access_token, ...o })
     const hs256 = async () => new SignJWT({ htm: 'POST', htu: htu('/oauth/token'), iat: Math.floor(clock.now().getTime() / 1000), jti: 'x', nonce: nonce() })
-      .setProtectedHeader({ alg: 'HS256', typ: 'dpop+jwt', jwk: { kty: 'oct', k: 'c2VjcmV0' } })
+      .setProtectedHeader({ alg: 'HS256', typ: 'dpop+jwt', jwk: { kty: 'oct', k: 'c2VjcmV0' } } as never)
       .sign(new TextEncoder().encode('secret-secret-secret-secret-secret'))
 
     const cases: Case[] = [

@@ -91,32 +91,37 @@ export class DpopBinding {
     }
   }
 
-  /**
-   * RFC 9449 §7.1 at a protected resource, after the token itself was verified:
-   * - a bound token (`cnf.jkt`) needs the `DPoP` scheme and a valid proof by that same key with
-   *   `ath`; sent as `Bearer` it is refused (§7.1: a DPoP-bound token must not be accepted as a
-   *   bearer token, else binding would protect nothing against a thief who downgrades the scheme);
-   * - an unbound token sent with the `DPoP` scheme is refused (`invalid_token`): the scheme claims a
-   *   binding the token does not have, and accepting it would let a bearer token pass as bound
-   *   (§7.2 lets a resource accept a DPoP header beside a `Bearer` token; here that header is then
-   *   ignored, as an RFC 6750 resource would: the token is a bearer token and is treated as one).
-   */
-  async checkBinding(claims: AccessTokenClaims, creds: AccessCredentials): Promise<void> {
-    const jkt = claims.cnf?.jkt
-    if (jkt === undefined) {
-      if (creds.scheme === 'DPoP') throw dpopChallenge('invalid_token', 'the access token is not DPoP-bound; send it as a Bearer token')
-      return
-    }
-    if (typeof jkt !== 'string') throw dpopChallenge('invalid_token', 'the access token has an invalid confirmation claim')
-    if (creds.scheme !== 'DPoP') throw dpopChallenge('invalid_token', 'the access token is DPoP-bound: use the DPoP authorization scheme with a proof')
-    if (creds.method === undefined || creds.url === undefined) throw dpopChallenge('invalid_dpop_proof', 'no DPoP proof can be checked here')
-    let proofJkt: string
-    try {
-      proofJkt = (await this.verifier.verify(creds.proof, { method: creds.method, url: creds.url, accessToken: creds.token })).jkt
-    } catch (e) {
-      if (!(e instanceof DpopError)) throw e
-      throw dpopChallenge(e.code, e.message)
-    }
-    if (proofJkt !== jkt) throw dpopChallenge('invalid_dpop_proof', 'the DPoP proof is not signed by the key the access token is bound to')
+  /** RFC 9449 §7.1 at this server's protected endpoints; see `checkDpopBinding`. */
+  checkBinding(claims: AccessTokenClaims, creds: AccessCredentials): Promise<void> {
+    return checkDpopBinding(this.verifier, claims, creds)
   }
+}
+
+/**
+ * RFC 9449 §7.1 at a protected resource, after the token itself was verified:
+ * - a bound token (`cnf.jkt`) needs the `DPoP` scheme and a valid proof by that same key with
+ *   `ath`; sent as `Bearer` it is refused (§7.1: a DPoP-bound token must not be accepted as a
+ *   bearer token, else binding would protect nothing against a thief who downgrades the scheme);
+ * - an unbound token sent with the `DPoP` scheme is refused (`invalid_token`): the scheme claims a
+ *   binding the token does not have, and accepting it would let a bearer token pass as bound
+ *   (§7.2 lets a resource accept a DPoP header beside a `Bearer` token; here that header is then
+ *   ignored, as an RFC 6750 resource would: the token is a bearer token and is treated as one).
+ */
+export async function checkDpopBinding(verifier: DpopProofVerifier, claims: AccessTokenClaims, creds: AccessCredentials): Promise<void> {
+  const jkt = claims.cnf?.jkt
+  if (jkt === undefined) {
+    if (creds.scheme === 'DPoP') throw dpopChallenge('invalid_token', 'the access token is not DPoP-bound; send it as a Bearer token')
+    return
+  }
+  if (typeof jkt !== 'string') throw dpopChallenge('invalid_token', 'the access token has an invalid confirmation claim')
+  if (creds.scheme !== 'DPoP') throw dpopChallenge('invalid_token', 'the access token is DPoP-bound: use the DPoP authorization scheme with a proof')
+  if (creds.method === undefined || creds.url === undefined) throw dpopChallenge('invalid_dpop_proof', 'no DPoP proof can be checked here')
+  let proofJkt: string
+  try {
+    proofJkt = (await verifier.verify(creds.proof, { method: creds.method, url: creds.url, accessToken: creds.token })).jkt
+  } catch (e) {
+    if (!(e instanceof DpopError)) throw e
+    throw dpopChallenge(e.code, e.message)
+  }
+  if (proofJkt !== jkt) throw dpopChallenge('invalid_dpop_proof', 'the DPoP proof is not signed by the key the access token is bound to')
 }

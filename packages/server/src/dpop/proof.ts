@@ -63,7 +63,8 @@ export class DpopProofVerifier {
   constructor(
     private readonly o: {
       jtis: JtiStore
-      nonces: DpopNonces
+      /** Needed only where proofs must carry a server nonce. */
+      nonces?: DpopNonces
       now: () => Date
     },
   ) {}
@@ -115,7 +116,7 @@ export class DpopProofVerifier {
     }
     // §8: the nonce check comes after the others, so a client told `use_dpop_nonce` knows its
     // proof was otherwise good, and a bad proof never earns a nonce-only answer.
-    if (req.nonce && !this.o.nonces.accepts(nonce, now)) throw new DpopError('use_dpop_nonce', 'the authorization server requires a DPoP nonce')
+    if (req.nonce && !this.o.nonces?.accepts(nonce, now)) throw new DpopError('use_dpop_nonce', 'the authorization server requires a DPoP nonce')
     const jkt = await calculateJwkThumbprint(protectedHeader.jwk as JWK, 'sha256')
     // §11.1: the jti is remembered as long as a proof carrying it could still be accepted (its iat
     // window), keyed by the key that signed it (another key's proof cannot spend this one's jti).

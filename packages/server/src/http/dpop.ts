@@ -8,10 +8,15 @@ import type { AppEnv } from './context.js'
  * the method, and the URI clients address this path by.
  */
 export function accessCredentials(c: Context<AppEnv>): AccessCredentials {
+  return requestCredentials(c, c.get('service').dpop.url(c.req.path))
+}
+
+/** `accessCredentials` for any Hono app (a resource server's): `url` is the request's URI as its clients address it. */
+export function requestCredentials(c: Context, url: string): AccessCredentials {
   const header = c.req.header('authorization')
   const m = header ? /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header) : null
   const scheme = m?.[1]?.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer'
-  return { token: m?.[2], scheme, proof: c.req.header('dpop'), method: c.req.method, url: c.get('service').dpop.url(c.req.path) }
+  return { token: m?.[2], scheme, proof: c.req.header('dpop'), method: c.req.method, url }
 }
 
 /** The thumbprint of a token request's valid DPoP proof (undefined without one); refuses a bad one (400). */
