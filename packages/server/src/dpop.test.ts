@@ -325,6 +325,7 @@ describe.each(testBackends())('DPoP on $name', (backend) => {
 
     // One bound session for the table: after each bad request it must still refresh (with a good proof).
     let ctx: Ctx | undefined
+    let refusedBefore = 0
     test.each(cases)('$name → $status $error', async (c) => {
       if (!ctx) {
         const key = await DpopKey.create()
@@ -340,9 +341,60 @@ describe.each(testBackends())('DPoP on $name', (backend) => {
       }
       if (c.error === 'use_dpop_nonce') expect(res.headers.get('dpop-nonce')).toBeTruthy()
       expect((await sessionRow(sid)).revoked_at).toBeNull()
+      // A refused refresh of the bound session is audited (the nonce dance is not).
+      const audited = await countAuditEvents(suite.server.db, 'dpop_proof_refused', { sessionId: sid })
+      if (c.status === 400 && c.error === 'invalid_dpop_proof' && !c.name.startsWith('sign-in')) expect(audited).toBe(refusedBefore + 1)
+      else expect(audited).toBe(refusedBefore)
+      refusedBefore = audited
       const still = await refreshWith(ctx.pair.refresh_token, ctx.key)
       expect(still.status).toBe(200)
       ctx.pair = (await still.json()) as Pair
     })
+  })
+})
+
+describe.each(testBackends())('DPoP and the session lifetimes on $name', (backend) => {
+  // A one-hour idle lifetime: a lost answer is retried successfully within it, and not after.
+  const clock = new TestClock()
+  const suite = serverForSuite(backend, { now: clock.now, rateLimit: false, sessionIdle: 3600 })
+  const htu = (path: string) => `${suite.server.issuer}${path}`
+  const post = async (path: string, body: Record<string, string>, key: DpopKey, extra: Record<string, string> = {}) =>
+    fetch(`${suite.server.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: await key.proof('POST', htu(path), clock.now(), { nonce: suite.server.service.dpop.nonce() }), ...extra },
+      body: new URLSearchParams(body).toString(),
+    })
+
+  test('a retry after the idle lifetime is invalid_grant (the session ended by itself), nothing is revoked; within it the retry works', async () => {
+    const key = await DpopKey.create()
+    const { email } = await signUp(suite.server.url)
+    const p0 = (await (await post('/auth/sign-in', { email, password: PASSWORD }, key)).json()) as Pair
+    const sid = sidOf(p0.access_token)
+    expect((await post('/oauth/token', { grant_type: 'refresh_token', refresh_token: p0.refresh_token }, key)).status).toBe(200) // answer lost
+    clock.advance(3000)
+    expect((await post('/oauth/token', { grant_type: 'refresh_token', refresh_token: p0.refresh_token }, key)).status).toBe(200)
+    clock.advance(86_400)
+    const late = await post('/oauth/token', { grant_type: 'refresh_token', refresh_token: p0.refresh_token }, key)
+    expect(late.status).toBe(400)
+    expect(await late.json()).toMatchObject({ error: 'invalid_grant' })
+    const row = await suite.server.db.selectFrom('sessions').select(['revoked_at']).where('id', '=', sid).executeTakeFirstOrThrow()
+    expect(row.revoked_at).toBeNull()
+  })
+
+  test('sign-out with a bound access token needs the DPoP scheme and a proof; with them the session ends', async () => {
+    const key = await DpopKey.create()
+    const { email } = await signUp(suite.server.url)
+    const p = (await (await post('/auth/sign-in', { email, password: PASSWORD }, key)).json()) as Pair
+    const sid = sidOf(p.access_token)
+    const asBearer = await fetch(`${suite.server.url}/auth/sign-out`, { method: 'POST', headers: { authorization: `Bearer ${p.access_token}` } })
+    expect(asBearer.status).toBe(401)
+    const ended = () => suite.server.db.selectFrom('sessions').select(['revoked_at']).where('id', '=', sid).executeTakeFirstOrThrow()
+    expect((await ended()).revoked_at).toBeNull()
+    const ok = await fetch(`${suite.server.url}/auth/sign-out`, {
+      method: 'POST',
+      headers: { authorization: `DPoP ${p.access_token}`, dpop: await key.proof('POST', htu('/auth/sign-out'), clock.now(), { accessToken: p.access_token }) },
+    })
+    expect(ok.status).toBe(200)
+    expect((await ended()).revoked_at).not.toBeNull()
   })
 })

@@ -375,6 +375,17 @@ export class AuthService {
     }
   }
 
+  /**
+   * A refresh (or revocation) whose DPoP proof was refused before the token was looked at: when the
+   * token is an authentic one of a bound session, `dpop_proof_refused` is audited (nothing else
+   * changes). A refused nonce is the ordinary nonce dance and is not audited.
+   */
+  async auditRefusedProof(token: unknown, ip: string | null): Promise<void> {
+    const found = await this.#authenticRefresh(token)
+    if (!found?.session.dpop_jkt) return
+    await this.#audit({ type: 'dpop_proof_refused', userId: found.session.user_id, sessionId: found.session.id, ip, detail: { presented: found.parts.counter, proof: 'invalid' } })
+  }
+
   /** RFC 7009: a refresh token or an access token; unknown or invalid tokens are ignored. */
   async revoke(token: string, ip: string | null, proofJkt?: string): Promise<void> {
     if (parseRefreshToken(token)) await this.revokeRefreshToken(token, ip, proofJkt)

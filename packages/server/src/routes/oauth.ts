@@ -44,7 +44,10 @@ export function oauthRoutes(o: { cookieMaxAge: number; audiences: AudiencePolicy
     // invalid_target is answered before the refresh token is spent.
     const audience = o.audiences.audienceFor(raw.resource)
     // RFC 9449 §5: a bad proof is refused here (400), before the token is looked at: it revokes nothing.
-    const proofJkt = await tokenRequestProof(c)
+    const proofJkt = await tokenRequestProof(c).catch(async (e: unknown) => {
+      if (e instanceof HttpError && e.error === 'invalid_dpop_proof') await c.get('service').auditRefusedProof(token, c.var.ip)
+      throw e
+    })
     try {
       const pair = await c.get('service').refresh(token, c.var.ip, audience, proofJkt)
       return tokenResponse(c, pair, 200, o.cookieMaxAge)
