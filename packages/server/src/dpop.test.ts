@@ -365,7 +365,7 @@ describe.each(testBackends())('DPoP and the session lifetimes on $name', (backen
       body: new URLSearchParams(body).toString(),
     })
 
-  test('a retry after the idle lifetime is invalid_grant (the session ended by itself), nothing is revoked; within it the retry works', async () => {
+  test('a retry after the idle lifetime is invalid_grant (the session ended by itself), nothing is revoked; within it the retry works and counts as use', async () => {
     const key = await DpopKey.create()
     const { email } = await signUp(suite.server.url)
     const p0 = (await (await post('/auth/sign-in', { email, password: PASSWORD }, key)).json()) as Pair
@@ -373,6 +373,11 @@ describe.each(testBackends())('DPoP and the session lifetimes on $name', (backen
     expect((await post('/oauth/token', { grant_type: 'refresh_token', refresh_token: p0.refresh_token }, key)).status).toBe(200) // answer lost
     clock.advance(3000)
     expect((await post('/oauth/token', { grant_type: 'refresh_token', refresh_token: p0.refresh_token }, key)).status).toBe(200)
+    // The retry was a use of the session: 1000 s later (4000 s after the rotation) it still refreshes.
+    clock.advance(1000)
+    const renewed = await post('/oauth/token', { grant_type: 'refresh_token', refresh_token: p0.refresh_token }, key)
+    expect(renewed.status).toBe(200)
+    // A day later the session has ended by itself (idle): the retry is invalid_grant.
     clock.advance(86_400)
     const late = await post('/oauth/token', { grant_type: 'refresh_token', refresh_token: p0.refresh_token }, key)
     expect(late.status).toBe(400)

@@ -9,7 +9,7 @@ import { HttpError, invalidGrant, invalidToken } from './http/errors.js'
 import { audit, type AuditInput } from './store/audit.js'
 import { firstInWindow, hitRateLimit, releaseRateLimit, type RateHit, type RateRule } from './store/rate-limit.js'
 import { decideRefresh, type RefreshOutcome } from './refresh-rule.js'
-import { createSession, getSession, whileSessionLive, isLive, listLiveSessions, revokeSession, revokeUserSessions, rotateSession, type Lifetimes } from './store/sessions.js'
+import { createSession, getSession, touchSession, whileSessionLive, isLive, listLiveSessions, revokeSession, revokeUserSessions, rotateSession, type Lifetimes } from './store/sessions.js'
 import { pruneExpired, type PruneCounts } from './store/retention.js'
 import { SessionSecrets } from './store/session-secrets.js'
 import { findAccount, findCredentials, findUserIdByEmail, insertUser } from './store/users.js'
@@ -337,9 +337,13 @@ export class AuthService {
     }
     if (!current) throw invalidGrant()
     switch (outcome) {
-      case 'grace':
+      case 'grace': {
+        // A bound session's grace may come long after the rotation: it counts as use (touchSession).
+        const row = current.dpop_jkt ? await touchSession(this.o.db, { id: current.id, counter: current.counter, now, life: this.o.life }) : current
+        if (!row) throw invalidGrant() // rotated or ended meanwhile: the retry is answered as a lost race
         await this.#audit({ type: 'refresh_grace', userId: current.user_id, sessionId: current.id, ip, detail: { counter: current.counter }, now })
-        return this.#pair(current, now, audience)
+        return this.#pair(row, now, audience)
+      }
       case 'reuse':
         if (await revokeSession(this.o.db, current.id, 'reuse', now)) {
           this.o.revocations.ended([current.id])

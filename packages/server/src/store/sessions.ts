@@ -107,6 +107,22 @@ export async function rotateSession(
     .executeTakeFirst()
 }
 
+/**
+ * Marks a live session used now, if it is still at `counter` (a DPoP-bound session's grace answer:
+ * the device proved its key, so the session is in use; and an access token issued now must not
+ * outlive what the session check infers from its `iat`, feed/live-session.ts). Returns the row.
+ */
+export async function touchSession(db: Kysely<Database>, input: { id: string; counter: number; now: Date; life: Lifetimes }): Promise<SessionRow | undefined> {
+  return db
+    .updateTable('sessions')
+    .set({ last_used_at: input.now })
+    .where('id', '=', input.id)
+    .where('counter', '=', input.counter)
+    .where(liveSession(input.life, input.now))
+    .returningAll()
+    .executeTakeFirst()
+}
+
 /** Revokes one session (no-op when already revoked). Returns true when this call revoked it. */
 export async function revokeSession(db: Kysely<Database>, id: string, reason: string, now: Date): Promise<boolean> {
   const r = await db.updateTable('sessions').set({ revoked_at: now, revoke_reason: reason }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst()
