@@ -189,6 +189,15 @@ describe.each(testBackends())('DPoP on $name', (backend) => {
     expect(left).toEqual([])
   })
 
+  test('one proof sent 10 times at once: exactly one request passes (the jti insert decides, not a read)', async () => {
+    const key = await DpopKey.create()
+    const p = await signInBound(key)
+    const proof = await key.proof('GET', htu('/me'), clock.now(), { accessToken: p.access_token })
+    const answers = await Promise.all(Array.from({ length: 10 }, () => fetch(`${base()}/me`, { headers: { authorization: `DPoP ${p.access_token}`, dpop: proof } })))
+    const statuses = answers.map((r) => r.status).sort()
+    expect(statuses).toEqual([200, ...Array<number>(9).fill(401)])
+  })
+
   test('metadata: dpop_signing_alg_values_supported', async () => {
     const m = (await (await fetch(`${base()}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>
     expect(m.dpop_signing_alg_values_supported).toEqual(['ES256', 'EdDSA'])
