@@ -24,6 +24,7 @@ export const SCENARIOS = [
   { name: 'dpop-proof', needs: ['core', 'expo'] },
   { name: 'server-refresh', needs: ['server'], before: true },
   { name: 'server-verify', needs: ['server'] },
+  { name: 'server-dpop', needs: ['server'] },
   { name: 'server-revocation-reach', needs: ['server'] },
   { name: 'server-sign-in', needs: ['server'] },
   { name: 'server-sign-in-flood', needs: ['server'], before: true },

@@ -96,7 +96,7 @@ childMain(async ({ tap: tapped = false, ...options }) => {
        * session each, straight into the server's tables; returns each session's first refresh
        * token, minted with the server's own MAC code and key.
        */
-      async seed({ count, password, emailPrefix = 'seed' }) {
+      async seed({ count, password, emailPrefix = 'seed', dpopJkt }) {
         const { hashPassword } = await internal('crypto/password.js')
         const { formatRefreshToken, newSessionId, newSessionSecret } = await internal('crypto/refresh-token.js')
         const macKey = running.service.o.macKey
@@ -114,7 +114,7 @@ childMain(async ({ tap: tapped = false, ...options }) => {
             users.push({ id: userId, email, password_hash: passwordHash, created_at: now })
             const id = newSessionId()
             const secret = newSessionSecret()
-            sessions.push({ id, user_id: userId, counter: 0, secret, device: 'bench', created_at: now, last_used_at: now, rotated_at: null, revoked_at: null, revoke_reason: null })
+            sessions.push({ id, user_id: userId, counter: 0, secret, device: 'bench', created_at: now, last_used_at: now, rotated_at: null, revoked_at: null, revoke_reason: null, ...(dpopJkt ? { dpop_jkt: dpopJkt } : {}) })
             tokens.push(formatRefreshToken(macKey, id, 0, secret))
             emails.push(email)
           }

@@ -127,6 +127,7 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
       life: { idle: config.sessionIdle, max: config.sessionMax },
       rateLimit: config.rateLimit,
       checkSessionOnAccess: config.checkSessionOnAccess,
+      dpopNonce: config.dpopNonce,
       revocations: feed,
       retention: config.retention,
       passwordPolicy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength, appName: config.appName },
@@ -223,7 +224,9 @@ function buildRoutes(service: AuthService, config: ServerConfig, audiences: Audi
       cors({
         origin: config.corsOrigins,
         credentials: true,
-        allowHeaders: ['Authorization', 'Content-Type', TOKEN_DELIVERY_HEADER],
+        allowHeaders: ['Authorization', 'Content-Type', 'DPoP', TOKEN_DELIVERY_HEADER],
+        // RFC 9449 §8: browser clients must be able to read the nonce and the DPoP challenge.
+        exposeHeaders: ['DPoP-Nonce', 'WWW-Authenticate'],
         allowMethods: ['GET', 'POST', 'DELETE'],
         maxAge: 600,
       }),

@@ -19,7 +19,7 @@ describe('loadConfig', () => {
       issuer: undefined,
       staticDir: undefined, rateLimit: DEFAULT_RATE_LIMITS, trustProxy: false, trustedHops: 1, checkSessionOnAccess: true,
       // Local development (not production, loopback): the Expo dev server's origins (http/development-origins.test.ts).
-      corsOrigins: ['http://localhost:8081', 'http://127.0.0.1:8081'], hashConcurrency: undefined, secret: undefined,
+      corsOrigins: ['http://localhost:8081', 'http://127.0.0.1:8081'], hashConcurrency: undefined, secret: undefined, dpopNonce: true,
     })
     expect(c.dataDir.endsWith('/data')).toBe(true)
   })
@@ -41,7 +41,7 @@ describe('loadConfig', () => {
       LATCHKEY_SECRET: 's'.repeat(32), LATCHKEY_STATIC_DIR: tmp, LATCHKEY_RATE_LIMIT: 'off', LATCHKEY_TRUST_PROXY: 'on', LATCHKEY_TRUSTED_HOPS: '2',
       LATCHKEY_SESSION_CHECK: 'off', LATCHKEY_CORS_ORIGINS: 'https://app.example.com, http://localhost:8081/', LATCHKEY_KEY_ROTATION: '30d',
       LATCHKEY_RESOURCES: 'https://orders.example.com, urn:example:billing,https://orders.example.com',
-      LATCHKEY_PASSWORD_MIN_LENGTH: '15', LATCHKEY_PASSWORD_MAX_LENGTH: '128', LATCHKEY_APP_NAME: 'Acme',
+      LATCHKEY_PASSWORD_MIN_LENGTH: '15', LATCHKEY_PASSWORD_MAX_LENGTH: '128', LATCHKEY_APP_NAME: 'Acme', LATCHKEY_DPOP_NONCE: 'off',
     })
     expect(c).toEqual({
       port: 9000, host: '0.0.0.0', dataDir: '/tmp/x', databaseUrl: 'postgres://u@h/db', issuer: 'https://auth.example.com', audience: undefined,
@@ -49,7 +49,7 @@ describe('loadConfig', () => {
       staticDir: tmp, rateLimit: false, trustProxy: true, trustedHops: 2, checkSessionOnAccess: false, corsOrigins: ['https://app.example.com', 'http://localhost:8081'],
       resources: ['https://orders.example.com', 'urn:example:billing'],
       maxBodyBytes: DEFAULTS.maxBodyBytes, pruneInterval: DEFAULTS.pruneInterval, keyRotation: 2592000, shutdownTimeoutMs: DEFAULTS.shutdownTimeoutMs,
-      passwordMinLength: 15, passwordMaxLength: 128, appName: 'Acme',
+      passwordMinLength: 15, passwordMaxLength: 128, appName: 'Acme', dpopNonce: false,
     })
   })
 

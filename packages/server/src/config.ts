@@ -80,6 +80,13 @@ export interface ServerConfig {
   /** `LATCHKEY_SESSION_CHECK`: protected endpoints also reject access tokens of sessions that are not live (revoked, idle, past their absolute lifetime). */
   checkSessionOnAccess: boolean
   /**
+   * `LATCHKEY_DPOP_NONCE`: DPoP proofs at the token endpoints (sign-up, sign-in, /oauth/token,
+   * revocation) must carry a server nonce (RFC 9449 §8; clients get one from `use_dpop_nonce`).
+   * Default on: a proof made ahead of time on a compromised device is then useless after a minute
+   * or two. Protected resources never require one.
+   */
+  dpopNonce: boolean
+  /**
    * `LATCHKEY_CORS_ORIGINS`: origins allowed to call the API from a browser with credentials (CORS).
    * Unset: none, except in local development (`production` false and a plain-http loopback
    * server), where the Expo dev server's http://localhost:8081 and http://127.0.0.1:8081 are.
@@ -174,6 +181,7 @@ export const DEFAULTS = {
   trustProxy: false,
   trustedHops: 1,
   checkSessionOnAccess: true,
+  dpopNonce: true,
   maxBodyBytes: 64 * 1024,
   pruneInterval: 3600,
   keyRotation: 90 * DAY,
@@ -219,6 +227,7 @@ export function resolveConfig(options: ConfigOptions = {}): ServerConfig {
     trustProxy: o.trustProxy ?? DEFAULTS.trustProxy,
     trustedHops: o.trustedHops ?? DEFAULTS.trustedHops,
     checkSessionOnAccess: o.checkSessionOnAccess ?? DEFAULTS.checkSessionOnAccess,
+    dpopNonce: o.dpopNonce ?? DEFAULTS.dpopNonce,
     corsOrigins: o.corsOrigins ?? defaultCorsOrigins({ production: o.production ?? false, issuer: o.issuer || undefined, host: o.host ?? DEFAULTS.host }),
     maxBodyBytes: o.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
     pruneInterval: o.pruneInterval ?? DEFAULTS.pruneInterval,
@@ -318,6 +327,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy,
     trustedHops: hopsRaw === undefined ? undefined : Number(hopsRaw),
     checkSessionOnAccess: flag('LATCHKEY_SESSION_CHECK', DEFAULTS.checkSessionOnAccess),
+    dpopNonce: flag('LATCHKEY_DPOP_NONCE', DEFAULTS.dpopNonce),
     corsOrigins: parseOrigins(get('LATCHKEY_CORS_ORIGINS')),
     production: env.NODE_ENV?.trim() === 'production',
     resources: parseResources('LATCHKEY_RESOURCES', get('LATCHKEY_RESOURCES')?.split(',') ?? []),

@@ -6,8 +6,10 @@ export { createApp, consoleLogger, silentLogger, type AppOptions, type LatchkeyA
 export { loadConfig, ConfigError, DEFAULTS as SERVER_DEFAULTS, type ServerConfig } from './config.js'
 export {
   createAccessTokenVerifier, verifyAccessToken, requireAccessToken, requireRole,
-  type AccessTokenVerifier, type RequireRolesOptions, type VerifyAccessTokenOptions, type AccessTokenClaims,
+  type AccessTokenVerifier, type RequireRolesOptions, type VerifyAccessTokenOptions, type AccessTokenClaims, type RequireAccessTokenDpopOptions,
 } from './resource.js'
+export { DPOP_ALGS, type JtiStore } from './dpop/proof.js'
+export { MemoryJtiStore } from './dpop/jti-store.js'
 export { followRevocations, type FollowRevocationsOptions, type RevocationFollower } from './resource-revocations.js'
 export { grantRole, revokeRole, rolesOf, listUsersWithRoles, type UserWithRoles } from './roles/store.js'
 export { ROLE_PATTERN, isRoleName } from './roles/names.js'

@@ -80,4 +80,25 @@ describe('the refresh rule (RFC 6749 §6 rotation, RFC 9700 §4.14.2 reuse detec
     expect(decide(5, at(life.max), s)).toBe('dead')
     expect(decide(4, at(life.max), s)).toBe('dead')
   })
+
+  test('DPoP-bound session (RFC 9449): the previous token with a proof by the bound key is grace at any time; without one, unproven (never reuse)', () => {
+    const bound = session({ dpop_jkt: 'K' })
+    const f = (presentedCounter: number, now: Date, proofJkt?: string) => decideRefresh({ presentedCounter, session: bound, now, graceSeconds: GRACE, life, proofJkt })
+    expect(f(5, at(100), 'K')).toBe('rotate')
+    expect(f(4, at(100 + GRACE + 1), 'K')).toBe('grace')
+    expect(f(4, at(100 + 3000), 'K')).toBe('grace')
+    expect(f(3, at(100), 'K')).toBe('reuse')
+    for (const proof of [undefined, 'other']) {
+      expect(f(5, at(100), proof)).toBe('unproven')
+      expect(f(4, at(100), proof)).toBe('unproven')
+      expect(f(3, at(100), proof)).toBe('unproven')
+    }
+    // A dead session stays dead, whatever the proof.
+    expect(decideRefresh({ presentedCounter: 5, session: { ...bound, revoked_at: at(50) }, now: at(100), graceSeconds: GRACE, life })).toBe('dead')
+  })
+
+  test('an unbound session is decided as before whether or not the request carries a proof', () => {
+    expect(decideRefresh({ presentedCounter: 4, session: session(), now: at(100 + GRACE + 1), graceSeconds: GRACE, life, proofJkt: 'K' })).toBe('reuse')
+    expect(decideRefresh({ presentedCounter: 5, session: session(), now: at(100), graceSeconds: GRACE, life, proofJkt: 'K' })).toBe('rotate')
+  })
 })

@@ -2,8 +2,11 @@ import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet, type JWTVeri
 import type { MiddlewareHandler } from 'hono'
 import { ACCESS_TOKEN_ALG } from './crypto/keys.js'
 import { InvalidAccessTokenError, verifyAccessTokenWith, type AccessTokenClaims } from './crypto/jwt.js'
-import { bearerToken } from './http/context.js'
-import { errorResponse, invalidToken, missingToken } from './http/errors.js'
+import { HttpError, errorResponse, invalidToken, missingToken } from './http/errors.js'
+import { requestCredentials } from './http/dpop.js'
+import { checkDpopBinding } from './dpop/binding.js'
+import { DpopProofVerifier, type JtiStore } from './dpop/proof.js'
+import { MemoryJtiStore } from './dpop/jti-store.js'
 import type { RevocationFollower } from './resource-revocations.js'
 import { insufficientRole } from './roles/http.js'
 import { checkRoleName } from './roles/names.js'
@@ -106,19 +109,36 @@ export async function verifyAccessToken(token: string, options: VerifyAccessToke
 }
 
 /**
- * Hono middleware for resource servers: requires `Authorization: Bearer <access token>`, sets
+ * Hono middleware for resource servers: requires `Authorization: Bearer <access token>` (or, for a
+ * DPoP-bound token, `Authorization: DPoP <access token>` with a `DPoP` proof by its key, RFC 9449 §7.1), sets
  * `c.get('accessToken')` to the verified claims, or answers 401 with the auth server's RFC 6750 §3
  * challenge (a bare `Bearer` when no token was sent). The verifier (and its key set) is built
  * once, here; pass one from `createAccessTokenVerifier` to share it between routes.
  */
+export interface RequireAccessTokenDpopOptions {
+  /**
+   * Where this resource server records the `jti`s of DPoP proofs (RFC 9449 §11.1). Default: in
+   * this process's memory, which is enough for one process; several processes behind one name
+   * need a shared store, else a proof can be replayed once at each of them.
+   */
+  jtis?: JtiStore
+  /** The request's URI as clients address it (for `htu`); default the URL the request arrived with. Set it behind a proxy. */
+  url?: (request: Request) => string
+  now?: () => Date
+}
+
 export function requireAccessToken(
   options: (VerifyAccessTokenOptions & RequireRolesOptions) | AccessTokenVerifier,
-  require: RequireRolesOptions = {},
+  more: RequireRolesOptions & RequireAccessTokenDpopOptions = {},
 ): MiddlewareHandler<{ Variables: { accessToken: AccessTokenClaims } }> {
   const verify = typeof options === 'function' ? options : createAccessTokenVerifier(options)
-  const needed = [...(typeof options === 'function' ? [] : (options.roles ?? [])), ...(require.roles ?? [])].map(checkRoleName)
+  const needed = [...(typeof options === 'function' ? [] : (options.roles ?? [])), ...(more.roles ?? [])].map(checkRoleName)
+  // RFC 9449 §7.1: DPoP-bound tokens (`cnf.jkt`) need the DPoP scheme and a proof by their key.
+  const proofs = new DpopProofVerifier({ jtis: more.jtis ?? new MemoryJtiStore(), now: more.now ?? (() => new Date()) })
+  const urlOf = more.url ?? ((r: Request) => r.url)
   return async function requireAccessTokenHandler(c, next) {
-    const token = bearerToken(c.req.header('authorization'))
+    const creds = requestCredentials(c, urlOf(c.req.raw))
+    const token = creds.token
     if (!token) return errorResponse(c, missingToken())
     let claims: AccessTokenClaims
     try {
@@ -126,6 +146,12 @@ export function requireAccessToken(
     } catch (e) {
       if (!(e instanceof InvalidAccessTokenError)) throw e
       return errorResponse(c, invalidToken())
+    }
+    try {
+      await checkDpopBinding(proofs, claims, creds)
+    } catch (e) {
+      if (e instanceof HttpError) return errorResponse(c, e)
+      throw e
     }
     if (!hasRoles(claims, needed)) return errorResponse(c, insufficientRole(needed))
     c.set('accessToken', claims)

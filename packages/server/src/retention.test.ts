@@ -37,7 +37,7 @@ describe.each(testBackends())('retention on $name', (backend) => {
 
     // Inside every window: nothing goes.
     clock.advance(WINDOW / 2)
-    expect(await suite.server.service.prune()).toEqual({ rateLimits: 0, auditEvents: 0, sessions: 0 })
+    expect(await suite.server.service.prune()).toEqual({ rateLimits: 0, auditEvents: 0, sessions: 0, dpopProofs: 0 })
     expect((await rateRow(victim))?.count).toBe(2)
 
     // The rate-limit window and the one after it (the sliding estimate) have passed; the ended

@@ -9,7 +9,7 @@ import { HttpError, invalidGrant, invalidToken } from './http/errors.js'
 import { audit, type AuditInput } from './store/audit.js'
 import { firstInWindow, hitRateLimit, releaseRateLimit, type RateHit, type RateRule } from './store/rate-limit.js'
 import { decideRefresh, type RefreshOutcome } from './refresh-rule.js'
-import { createSession, getSession, whileSessionLive, isLive, listLiveSessions, revokeSession, revokeUserSessions, rotateSession, type Lifetimes } from './store/sessions.js'
+import { createSession, getSession, touchSession, whileSessionLive, isLive, listLiveSessions, revokeSession, revokeUserSessions, rotateSession, type Lifetimes } from './store/sessions.js'
 import { pruneExpired, type PruneCounts } from './store/retention.js'
 import { SessionSecrets } from './store/session-secrets.js'
 import { findAccount, findCredentials, findUserIdByEmail, insertUser } from './store/users.js'
@@ -18,11 +18,13 @@ import { createHmac } from 'node:crypto'
 import { LiveSessionCheck } from './feed/live-session.js'
 import { enforcePasswordPolicy, type PasswordPolicyOptions } from './accounts/password-policy.js'
 import type { RevocationFeed } from './feed/revocation-feed.js'
+import { DpopBinding, type AccessCredentials } from './dpop/binding.js'
 
 /** RFC 6749 §5.1 successful token response. */
 export interface TokenResponse {
   access_token: string
-  token_type: 'Bearer'
+  /** RFC 9449 §5: 'DPoP' when the access token is bound to a DPoP key. */
+  token_type: 'Bearer' | 'DPoP'
   expires_in: number
   refresh_token: string
 }
@@ -85,6 +87,11 @@ export interface ServiceOptions {
   passwordPolicy: PasswordPolicyOptions
   now: () => Date
   logger: Logger
+  /**
+   * RFC 9449 §8: the token endpoints (sign-up, sign-in, refresh) require a server nonce in DPoP
+   * proofs (answering `use_dpop_nonce` with one otherwise). Default true. Protected resources never do.
+   */
+  dpopNonce?: boolean
 }
 
 export interface Caller {
@@ -121,9 +128,12 @@ export class AuthService {
   readonly #verified = new VerifiedTokens()
   /** Secrets of sessions this process has seen: a refresh checks its MAC first and rotates in one statement. */
   readonly #secrets = new SessionSecrets(SESSION_SECRETS_KEPT)
+  /** DPoP (RFC 9449): proof verification, nonces and the key binding of access tokens. */
+  readonly dpop: DpopBinding
 
   constructor(readonly o: ServiceOptions) {
     this.#digestKey = createHmac('sha256', o.macKey).update('latchkey-audit-account-v1').digest()
+    this.dpop = new DpopBinding({ db: o.db, serverKey: o.macKey, issuer: o.issuer, now: o.now, requireNonce: o.dpopNonce ?? true })
     this.#live = new LiveSessionCheck({ db: o.db, feed: o.revocations, life: o.life, refreshGrace: o.refreshGrace, now: o.now })
   }
 
@@ -143,10 +153,11 @@ export class AuthService {
       roles: Array.isArray(roles) && roles.every((r) => typeof r === 'string') ? roles : await rolesOf(this.o.db, session.user_id),
       ttlSeconds: this.o.accessTtl,
       now,
+      dpopJkt: session.dpop_jkt,
     })
     return {
       access_token: access,
-      token_type: 'Bearer',
+      token_type: session.dpop_jkt ? 'DPoP' : 'Bearer',
       expires_in: this.o.accessTtl,
       refresh_token: formatRefreshToken(this.o.macKey, session.id, session.counter, session.secret),
     }
@@ -203,7 +214,8 @@ export class AuthService {
     return createHmac('sha256', this.#digestKey).update(normalizeEmail(email)).digest().subarray(0, 16).toString('base64url')
   }
 
-  async signUp(input: { email: string; password: string; device: string | null; ip: string | null; audience?: string }): Promise<TokenResponse> {
+  /** `dpopJkt`: the thumbprint of a valid DPoP proof's key (the route checked it): the session is bound to it. */
+  async signUp(input: { email: string; password: string; device: string | null; ip: string | null; audience?: string; dpopJkt?: string | undefined }): Promise<TokenResponse> {
     this.refuseIfBusy()
     const now = this.o.now()
     const email = normalizeEmail(input.email)
@@ -217,18 +229,18 @@ export class AuthService {
     const passwordHash = await this.o.passwords.hash(password).catch(busy)
     const user = await insertUser(this.o.db, { email, passwordHash, now })
     if (!user) throw new HttpError(409, 'account_exists', 'an account with this email already exists')
-    const session = await createSession(this.o.db, { userId: user.id, device: input.device, now })
+    const session = await createSession(this.o.db, { userId: user.id, device: input.device, now, dpopJkt: input.dpopJkt })
     await this.#audit({ type: 'sign_up', userId: user.id, sessionId: session.id, ip: input.ip, now })
     return this.#pair(session, now, input.audience)
   }
 
-  async signIn(input: { email: string; password: string; device: string | null; ip: string | null; audience?: string }): Promise<TokenResponse> {
+  async signIn(input: { email: string; password: string; device: string | null; ip: string | null; audience?: string; dpopJkt?: string | undefined }): Promise<TokenResponse> {
     this.refuseIfBusy()
     const now = this.o.now()
     const user = await this.checkPassword({ email: input.email, password: input.password, ip: input.ip, now, purpose: 'sign_in' })
     // The account can be deleted between the check and the insert (a foreign-key violation): then
     // the credentials are no longer valid.
-    const session = await createSession(this.o.db, { userId: user.id, device: input.device, now }).catch((e: unknown) => {
+    const session = await createSession(this.o.db, { userId: user.id, device: input.device, now, dpopJkt: input.dpopJkt }).catch((e: unknown) => {
       if ((e as { code?: unknown } | null)?.code === '23503') throw new HttpError(401, 'invalid_credentials', 'the email or password is incorrect')
       throw e
     })
@@ -323,13 +335,17 @@ export class AuthService {
    * WHERE (this counter, live session) is exactly `decideRefresh` saying `rotate`, so a refresh is
    * one statement; any other case reads the row and decides as below.
    * `audience` (an RFC 8707 resource the caller has checked) only names the new access token's `aud`.
+   * `proofJkt`: the key thumbprint of the request's valid DPoP proof (the route checked it). A
+   * session bound to a key rotates only with a proof by that key, its previous token gets the
+   * current pair at any time, and without such a proof the answer is `unproven` (refused, audited,
+   * nothing revoked); see refresh-rule.ts.
    */
-  async refresh(token: unknown, ip: string | null, audience?: string): Promise<TokenResponse> {
+  async refresh(token: unknown, ip: string | null, audience?: string, proofJkt?: string): Promise<TokenResponse> {
     const parts = parseRefreshToken(token)
     if (!parts) throw invalidGrant()
     const now = this.o.now()
     const decide = (session: SessionRow | undefined) =>
-      decideRefresh({ presentedCounter: parts.counter, session, now, graceSeconds: this.o.refreshGrace, life: this.o.life })
+      decideRefresh({ presentedCounter: parts.counter, session, now, graceSeconds: this.o.refreshGrace, life: this.o.life, proofJkt })
     let current: SessionRow | undefined
     let outcome: RefreshOutcome
     const known = this.#secrets.get(parts.sessionId)
@@ -344,7 +360,7 @@ export class AuthService {
     }
     if (outcome === 'rotate') {
       // The `refresh` audit row is written by the rotating statement itself.
-      const rotated = await rotateSession(this.o.db, { id: parts.sessionId, counter: parts.counter, now, life: this.o.life, ip })
+      const rotated = await rotateSession(this.o.db, { id: parts.sessionId, counter: parts.counter, now, life: this.o.life, ip, proofJkt })
       if (rotated) return this.#pair(rotated, now, audience, rotated.roles)
       // Another request rotated (or ended) the session since it was read, or this token is not the current one.
       current = await getSession(this.o.db, parts.sessionId)
@@ -352,9 +368,13 @@ export class AuthService {
     }
     if (!current) throw invalidGrant()
     switch (outcome) {
-      case 'grace':
+      case 'grace': {
+        // A bound session's grace may come long after the rotation: it counts as use (touchSession).
+        const row = current.dpop_jkt ? await touchSession(this.o.db, { id: current.id, counter: current.counter, now, life: this.o.life }) : current
+        if (!row) throw invalidGrant() // rotated or ended meanwhile: the retry is answered as a lost race
         await this.#audit({ type: 'refresh_grace', userId: current.user_id, sessionId: current.id, ip, detail: { counter: current.counter }, now })
-        return this.#pair(current, now, audience)
+        return this.#pair(row, now, audience)
+      }
       case 'reuse':
         if (await revokeSession(this.o.db, current.id, 'reuse', now)) {
           this.o.revocations.ended([current.id])
@@ -362,26 +382,48 @@ export class AuthService {
           this.o.logger.warn('refresh token reuse detected; session revoked', { sessionId: current.id })
         }
         throw invalidGrant()
+      case 'unproven':
+        await this.#audit({ type: 'dpop_proof_refused', userId: current.user_id, sessionId: current.id, ip, detail: { presented: parts.counter, proof: proofJkt ? 'other key' : 'none' }, now })
+        throw this.dpop.tokenEndpointError('a refresh token of a DPoP-bound session needs a valid DPoP proof by its key')
       case 'rotate': // the UPDATE has just refused this counter: not a reuse, not answered either
       case 'dead':
         throw invalidGrant()
     }
   }
 
-  /** RFC 7009: revoking an authentic refresh token (any counter) ends its session; anything else is ignored. */
-  async revokeRefreshToken(token: unknown, ip: string | null): Promise<void> {
+  /**
+   * RFC 7009: revoking an authentic refresh token (any counter) ends its session; anything else is
+   * ignored. A DPoP-bound session's token is honoured only with a proof by its key (`proofJkt`):
+   * a thief holding a copy but not the key cannot sign the user out this way either.
+   */
+  async revokeRefreshToken(token: unknown, ip: string | null, proofJkt?: string): Promise<void> {
     const found = await this.#authenticRefresh(token)
     if (!found) return
     const now = this.o.now()
+    if (found.session.dpop_jkt && found.session.dpop_jkt !== proofJkt) {
+      await this.#audit({ type: 'dpop_proof_refused', userId: found.session.user_id, sessionId: found.session.id, ip, detail: { revoke: true, proof: proofJkt ? 'other key' : 'none' }, now })
+      return
+    }
     if (await revokeSession(this.o.db, found.session.id, 'revoked', now)) {
       this.o.revocations.ended([found.session.id])
       await this.#audit({ type: 'revoke', userId: found.session.user_id, sessionId: found.session.id, ip, now })
     }
   }
 
+  /**
+   * A refresh (or revocation) whose DPoP proof was refused before the token was looked at: when the
+   * token is an authentic one of a bound session, `dpop_proof_refused` is audited (nothing else
+   * changes). A refused nonce is the ordinary nonce dance and is not audited.
+   */
+  async auditRefusedProof(token: unknown, ip: string | null): Promise<void> {
+    const found = await this.#authenticRefresh(token)
+    if (!found?.session.dpop_jkt) return
+    await this.#audit({ type: 'dpop_proof_refused', userId: found.session.user_id, sessionId: found.session.id, ip, detail: { presented: found.parts.counter, proof: 'invalid' } })
+  }
+
   /** RFC 7009: a refresh token or an access token; unknown or invalid tokens are ignored. */
-  async revoke(token: string, ip: string | null): Promise<void> {
-    if (parseRefreshToken(token)) await this.revokeRefreshToken(token, ip)
+  async revoke(token: string, ip: string | null, proofJkt?: string): Promise<void> {
+    if (parseRefreshToken(token)) await this.revokeRefreshToken(token, ip, proofJkt)
     else await this.revokeAccessToken(token, ip)
   }
 
@@ -403,8 +445,8 @@ export class AuthService {
    * `checkSessionOnAccess` is off: for requests that end sessions, which an ended session must not
    * be able to do (OWASP ASVS 5.0 V7.4.1: after termination, no further use of the session).
    */
-  async authenticate(token: string | undefined, opts: AuthenticateOptions = {}): Promise<Caller> {
-    const claims = await this.#verifyClaims(token)
+  async authenticate(access: string | AccessCredentials | undefined, opts: AuthenticateOptions = {}): Promise<Caller> {
+    const claims = await this.#verifyPresented(access)
     if (opts.live) {
       // Ending sessions: the row itself, whatever the feed knows.
       const s = await getSession(this.o.db, claims.sid)
@@ -413,6 +455,18 @@ export class AuthService {
       if (!(await this.#live.account(claims))) throw sessionEnded()
     }
     return { userId: claims.sub, sessionId: claims.sid, claims }
+  }
+
+  /**
+   * The access token's claims, and for a DPoP-bound token (`cnf.jkt`) the RFC 9449 §7.1 checks:
+   * the `DPoP` scheme with a valid proof by the bound key carrying `ath` (dpop/binding.ts). A bare
+   * string is a token sent as `Bearer` without a proof (internal callers: a bound one is refused).
+   */
+  async #verifyPresented(access: string | AccessCredentials | undefined): Promise<AccessTokenClaims> {
+    const creds: AccessCredentials | undefined = typeof access === 'string' ? { token: access, scheme: 'Bearer' } : access
+    const claims = await this.#verifyClaims(creds?.token)
+    await this.dpop.checkBinding(claims, creds!)
+    return claims
   }
 
   /** RFC 9068 §4 validation (signature by an allowlisted key, iss, aud, exp, nbf, typ) of a bearer token. */
@@ -500,8 +554,8 @@ export class AuthService {
    * `authenticate` (the tokens of a session that is not live are refused at once), answered from
    * the revocation feed while it is live and from one joined read of session and user otherwise.
    */
-  async me(token: string | undefined): Promise<{ id: string; email: string }> {
-    const claims = await this.#verifyClaims(token)
+  async me(access: string | AccessCredentials | undefined): Promise<{ id: string; email: string }> {
+    const claims = await this.#verifyPresented(access)
     if (this.o.checkSessionOnAccess) {
       const account = await this.#live.account(claims)
       if (!account) throw sessionEnded()

@@ -19,6 +19,8 @@ export interface AccessTokenClaims extends JWTPayload {
   jti: string
   /** The user's roles when the token was issued (issue 15); absent in tokens from before roles. */
   roles?: string[]
+  /** RFC 9449 §6.1 confirmation: the token is bound to the DPoP key with this RFC 7638 thumbprint. */
+  cnf?: { jkt?: string }
 }
 
 export interface IssueAccessTokenInput {
@@ -30,12 +32,14 @@ export interface IssueAccessTokenInput {
   roles?: readonly string[]
   ttlSeconds: number
   now: Date
+  /** RFC 9449 §6.1: bind the token to this DPoP key thumbprint (`cnf.jkt`). */
+  dpopJkt?: string | null | undefined
 }
 
 export async function signAccessToken(keys: KeyStore, input: IssueAccessTokenInput): Promise<string> {
   const { kid, key } = await keys.signingKey()
   const iat = Math.floor(input.now.getTime() / 1000)
-  return new SignJWT({ sid: input.sessionId, ...(input.roles ? { roles: input.roles } : {}) })
+  return new SignJWT({ sid: input.sessionId, ...(input.roles ? { roles: input.roles } : {}), ...(input.dpopJkt ? { cnf: { jkt: input.dpopJkt } } : {}) })
     .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, kid, typ: ACCESS_TOKEN_TYP })
     .setIssuer(input.issuer)
     .setAudience(input.audience)

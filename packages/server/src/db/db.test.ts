@@ -21,10 +21,10 @@ describe.each(testBackends())('database on $name', (backend) => {
     expect(await migrate(h.db)).toEqual([])
     const tables = await h.db.introspection.getTables()
     const names = tables.map((t) => t.name)
-    for (const t of ['users', 'sessions', 'signing_keys', 'server_secrets', 'rate_limits', 'audit_events']) expect(names).toContain(t)
+    for (const t of ['users', 'sessions', 'signing_keys', 'server_secrets', 'rate_limits', 'audit_events', 'dpop_proofs']) expect(names).toContain(t)
     const sessions = tables.find((t) => t.name === 'sessions')!
     expect(sessions.columns.map((c) => c.name).sort()).toEqual(
-      ['counter', 'created_at', 'device', 'id', 'last_used_at', 'revoke_reason', 'revoked_at', 'rotated_at', 'secret', 'user_id'].sort(),
+      ['counter', 'created_at', 'device', 'dpop_jkt', 'id', 'last_used_at', 'revoke_reason', 'revoked_at', 'rotated_at', 'secret', 'user_id'].sort(),
     )
   })
 

@@ -127,6 +127,22 @@ export const MIGRATIONS: Migration[] = [
     },
   },
   {
+    version: 5,
+    name: 'dpop',
+    async up(db) {
+      // Issue 12, RFC 9449: a session signed in with a DPoP proof is bound to its key's RFC 7638
+      // thumbprint; null: a bearer session.
+      await sql`alter table sessions add column dpop_jkt text`.execute(db)
+      // DPoP proof jtis, single use across every process (§11.1); pruned past expires_at.
+      await sql`
+        create table dpop_proofs (
+          key text primary key,
+          expires_at timestamptz not null
+        )`.execute(db)
+      await sql`create index dpop_proofs_expires_at on dpop_proofs (expires_at)`.execute(db)
+    },
+  },
+  {
     version: 8,
     name: 'user roles',
     async up(db) {

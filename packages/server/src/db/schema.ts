@@ -23,6 +23,8 @@ export interface SessionsTable {
   rotated_at: Timestamp | null
   revoked_at: Timestamp | null
   revoke_reason: string | null
+  /** RFC 7638 thumbprint of the DPoP key the session is bound to (migration 5); null: a bearer session. */
+  dpop_jkt: Generated<string | null>
 }
 
 export interface SigningKeysTable {
@@ -66,6 +68,13 @@ export interface UserRolesTable {
   granted_at: Timestamp
 }
 
+/** RFC 9449 §11.1: DPoP proof jtis already used (dpop/jti-store.ts); migration 5. */
+export interface DpopProofsTable {
+  /** base64url SHA-256 of the key thumbprint and the jti. */
+  key: string
+  expires_at: Timestamp
+}
+
 export interface MigrationsTable {
   version: number
   name: string
@@ -79,6 +88,7 @@ export interface Database {
   server_secrets: ServerSecretsTable
   rate_limits: RateLimitsTable
   audit_events: AuditEventsTable
+  dpop_proofs: DpopProofsTable
   latchkey_migrations: MigrationsTable
   user_roles: UserRolesTable
 }

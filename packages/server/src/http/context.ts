@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import type { AuthenticateOptions, AuthService, Caller, TokenResponse } from '../service.js'
 import { setRefreshCookie, wantsCookie } from './cookies.js'
+import { accessCredentials } from './dpop.js'
 
 export interface AppEnv {
   Variables: {
@@ -10,13 +11,14 @@ export interface AppEnv {
 }
 
 /**
- * Requires `Authorization: Bearer <access token>` (RFC 6750 §2.1); sets `caller`. Routes that end
+ * Requires `Authorization: Bearer <access token>` (RFC 6750 §2.1), or `DPoP <access token>` with a
+ * proof for a DPoP-bound token (RFC 9449 §7.1); sets `caller`. Routes that end
  * sessions pass `{ live: true }`: an ended session's token must not end the others.
  */
 export function requireCaller(opts: AuthenticateOptions = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const service = c.get('service')
-    c.set('caller', await service.authenticate(bearerToken(c.req.header('authorization')), opts))
+    c.set('caller', await service.authenticate(accessCredentials(c), opts))
     await next()
   }
 }

@@ -22,6 +22,9 @@ export type HttpErrorCode =
   | 'unsupported_token_type'
   // RFC 8707 §2: resource indicators.
   | 'invalid_target'
+  // RFC 9449 §5, §7.1, §8, §9: DPoP.
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
   // This server's own.
   | 'invalid_credentials'
   | 'account_exists'

@@ -1,7 +1,8 @@
 import { Hono, type Context } from 'hono'
 import { readBody, validate, credentialsSchema, tokenParam } from '../http/body.js'
 import { clearRefreshCookie, refreshCookie, wantsCookie } from '../http/cookies.js'
-import { bearerToken, requireCaller, tokenResponse, type AppEnv } from '../http/context.js'
+import { requireCaller, tokenResponse, type AppEnv } from '../http/context.js'
+import { accessCredentials, sendDpopNonce, tokenRequestProof } from '../http/dpop.js'
 import { invalidToken } from '../http/errors.js'
 import type { AudiencePolicy } from '../resource-indicators.js'
 import { z } from 'zod'
@@ -28,13 +29,19 @@ export function authRoutes(o: AuthRouteOptions) {
 
   // Sign-up and sign-in hand the service the address block (an IPv6 client's /64): it keys the
   // per-IP limit on it, and audits it.
+  // RFC 9449 §5: with a valid `DPoP` proof the new session is bound to its key (checked before
+  // the body and the password: a bad proof costs no hash).
   r.post('/sign-up', async (c) => {
-    const pair = await c.get('service').signUp({ ...(await credentials(c)), ip: c.var.ipBlock })
+    if (c.req.header('dpop') !== undefined) sendDpopNonce(c)
+    const dpopJkt = await tokenRequestProof(c)
+    const pair = await c.get('service').signUp({ ...(await credentials(c)), ip: c.var.ipBlock, dpopJkt })
     return tokenResponse(c, pair, 201, o.cookieMaxAge)
   })
 
   r.post('/sign-in', async (c) => {
-    const pair = await c.get('service').signIn({ ...(await credentials(c)), ip: c.var.ipBlock })
+    if (c.req.header('dpop') !== undefined) sendDpopNonce(c)
+    const dpopJkt = await tokenRequestProof(c)
+    const pair = await c.get('service').signIn({ ...(await credentials(c)), ip: c.var.ipBlock, dpopJkt })
     return tokenResponse(c, pair, 200, o.cookieMaxAge)
   })
 
@@ -47,12 +54,12 @@ export function authRoutes(o: AuthRouteOptions) {
     const service = c.get('service')
     const ip = c.var.ip
     const body = validate(z.object({ refresh_token: tokenParam.optional() }).loose(), await readBody(c, ['json', 'form'], true))
-    const access = bearerToken(c.req.header('authorization'))
+    const access = accessCredentials(c)
     const refresh = body.refresh_token ?? refreshCookie(c)
-    if (access) {
+    if (access.token) {
       await service.signOut(await service.authenticate(access, { allowSignedOut: true }), ip)
     } else if (refresh) {
-      await service.revokeRefreshToken(refresh, ip)
+      await service.revokeRefreshToken(refresh, ip, await tokenRequestProof(c))
     } else {
       throw invalidToken('sign-out needs the access token (Authorization: Bearer) or the refresh token')
     }

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { readBody, tokenParam, validate } from '../http/body.js'
 import { clearRefreshCookie, refreshCookie, wantsCookie } from '../http/cookies.js'
 import { tokenResponse, type AppEnv } from '../http/context.js'
+import { sendDpopNonce, tokenRequestProof } from '../http/dpop.js'
 import { HttpError, invalidRequest } from '../http/errors.js'
 import type { AudiencePolicy } from '../resource-indicators.js'
 
@@ -31,6 +32,7 @@ export function oauthRoutes(o: { cookieMaxAge: number; audiences: AudiencePolicy
     // RFC 6749 §5.1/§5.2: no caching of anything this endpoint answers, errors included.
     c.header('Cache-Control', 'no-store')
     c.header('Pragma', 'no-cache')
+    if (c.req.header('dpop') !== undefined) sendDpopNonce(c)
     const raw = await readBody(c, ['form', 'json'], false, ['resource'])
     const body = validate(tokenRequest, raw)
     if (body.grant_type !== 'refresh_token') {
@@ -41,8 +43,13 @@ export function oauthRoutes(o: { cookieMaxAge: number; audiences: AudiencePolicy
     // RFC 8707 §2.2: the refresh token may ask for a token for any configured resource; an
     // invalid_target is answered before the refresh token is spent.
     const audience = o.audiences.audienceFor(raw.resource)
+    // RFC 9449 §5: a bad proof is refused here (400), before the token is looked at: it revokes nothing.
+    const proofJkt = await tokenRequestProof(c).catch(async (e: unknown) => {
+      if (e instanceof HttpError && e.error === 'invalid_dpop_proof') await c.get('service').auditRefusedProof(token, c.var.ip)
+      throw e
+    })
     try {
-      const pair = await c.get('service').refresh(token, c.var.ip, audience)
+      const pair = await c.get('service').refresh(token, c.var.ip, audience, proofJkt)
       return tokenResponse(c, pair, 200, o.cookieMaxAge)
     } catch (e) {
       if (e instanceof HttpError && e.error === 'invalid_grant' && wantsCookie(c)) clearRefreshCookie(c)
@@ -59,7 +66,7 @@ export function oauthRoutes(o: { cookieMaxAge: number; audiences: AudiencePolicy
       if (!wantsCookie(c)) throw invalidRequest('token is required')
     } else {
       // RFC 7009 §2.1: token_type_hint is only a hint; the token's own shape decides.
-      await service.revoke(token, ip)
+      await service.revoke(token, ip, await tokenRequestProof(c))
     }
     if (wantsCookie(c)) clearRefreshCookie(c)
     // §2.2: 200 whether or not the token was valid or known.

@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import type { AppEnv } from '../http/context.js'
+import { DPOP_ALGS } from '../dpop/proof.js'
 
 /** Discovery: RFC 8414 metadata and the RFC 7517 JWK Set. */
 export function wellKnownRoutes(o: { issuer: string }) {
@@ -16,6 +17,8 @@ export function wellKnownRoutes(o: { issuer: string }) {
       response_types_supported: [],
       token_endpoint_auth_methods_supported: ['none'],
       revocation_endpoint_auth_methods_supported: ['none'],
+      // RFC 9449 §5.1: the DPoP proof algorithms this server accepts.
+      dpop_signing_alg_values_supported: [...DPOP_ALGS],
       // Non-standard, for clients of this server: where the credentials endpoints are.
       latchkey_sign_in_endpoint: `${o.issuer}/auth/sign-in`,
       latchkey_sign_up_endpoint: `${o.issuer}/auth/sign-up`,

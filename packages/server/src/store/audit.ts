@@ -15,6 +15,7 @@ export type AuditType =
   | 'account_deleted'
   | 'role_granted'
   | 'role_revoked'
+  | 'dpop_proof_refused'
 
 export interface AuditInput {
   type: AuditType

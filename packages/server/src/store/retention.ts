@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.js'
 import type { Lifetimes } from './sessions.js'
+import { pruneDpopProofs } from '../dpop/jti-store.js'
 
 export interface RetentionRules {
   /** Audit events, and sessions after they ended (revoked or expired), are kept this long (seconds). */
@@ -14,6 +15,8 @@ export interface PruneCounts {
   rateLimits: number
   auditEvents: number
   sessions: number
+  /** DPoP proof jtis past their window (dpop/jti-store.ts). */
+  dpopProofs: number
 }
 
 /**
@@ -38,6 +41,7 @@ export async function pruneExpired(db: Kysely<Database>, rules: RetentionRules, 
       ]),
     )
     .executeTakeFirst()
-  return { rateLimits: Number(rateLimits.numDeletedRows), auditEvents: Number(auditEvents.numDeletedRows), sessions: Number(sessions.numDeletedRows) }
+  const dpopProofs = await pruneDpopProofs(db, now)
+  return { rateLimits: Number(rateLimits.numDeletedRows), auditEvents: Number(auditEvents.numDeletedRows), sessions: Number(sessions.numDeletedRows), dpopProofs }
 }
 

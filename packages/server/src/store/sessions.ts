@@ -9,7 +9,8 @@ export interface Lifetimes {
   max: number
 }
 
-export async function createSession(db: Kysely<Database>, input: { userId: string; device: string | null; now: Date }): Promise<SessionRow> {
+/** `dpopJkt`: the session is bound to that DPoP key (RFC 9449 §5, RFC 7638 thumbprint). */
+export async function createSession(db: Kysely<Database>, input: { userId: string; device: string | null; now: Date; dpopJkt?: string | undefined }): Promise<SessionRow> {
   return db
     .insertInto('sessions')
     .values({
@@ -23,6 +24,7 @@ export async function createSession(db: Kysely<Database>, input: { userId: strin
       rotated_at: null,
       revoked_at: null,
       revoke_reason: null,
+      dpop_jkt: input.dpopJkt ?? null,
     })
     .returningAll()
     .executeTakeFirstOrThrow()
@@ -66,7 +68,7 @@ export function liveSession(life: Lifetimes, now: Date) {
  */
 export async function rotateSession(
   db: Kysely<Database>,
-  input: { id: string; counter: number; now: Date; life: Lifetimes; ip: string | null },
+  input: { id: string; counter: number; now: Date; life: Lifetimes; ip: string | null; proofJkt?: string | undefined },
 ): Promise<(SessionRow & { roles: unknown }) | undefined> {
   const { now, life } = input
   return db
@@ -77,6 +79,8 @@ export async function rotateSession(
         .where('id', '=', input.id)
         .where('counter', '=', input.counter)
         .where(liveSession(life, now))
+        // A DPoP-bound session rotates only with a proof by its key (refresh-rule.ts `unproven`).
+        .where((eb) => (input.proofJkt === undefined ? eb('dpop_jkt', 'is', null) : eb.or([eb('dpop_jkt', 'is', null), eb('dpop_jkt', '=', input.proofJkt)])))
         .returningAll(),
     )
     .with('audited', (qb) =>
@@ -102,6 +106,22 @@ export async function rotateSession(
     .selectAll()
     // Issue 15: the user's roles for the new access token, in the same statement (a refresh stays one).
     .select(sql<unknown>`coalesce((select json_agg(r.role order by r.role) from user_roles r where r.user_id = rotated.user_id), '[]'::json)`.as('roles'))
+    .executeTakeFirst()
+}
+
+/**
+ * Marks a live session used now, if it is still at `counter` (a DPoP-bound session's grace answer:
+ * the device proved its key, so the session is in use; and an access token issued now must not
+ * outlive what the session check infers from its `iat`, feed/live-session.ts). Returns the row.
+ */
+export async function touchSession(db: Kysely<Database>, input: { id: string; counter: number; now: Date; life: Lifetimes }): Promise<SessionRow | undefined> {
+  return db
+    .updateTable('sessions')
+    .set({ last_used_at: input.now })
+    .where('id', '=', input.id)
+    .where('counter', '=', input.counter)
+    .where(liveSession(input.life, input.now))
+    .returningAll()
     .executeTakeFirst()
 }
 
