@@ -15,6 +15,11 @@ export type AuditType =
   | 'account_deleted'
   | 'role_granted'
   | 'role_revoked'
+  // identity/: sign-in with an identity provider's ID token, and linking.
+  | 'identity_sign_up'
+  | 'identity_sign_in'
+  | 'identity_linked'
+  | 'identity_unlinked'
 
 export interface AuditInput {
   type: AuditType
