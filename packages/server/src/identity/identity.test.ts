@@ -216,7 +216,7 @@ for (const backend of testBackends()) {
       const r = await signInIdp({ id_token: await generic.idToken({ clientId: 'app-web', sub: `last-${email}`, nonce: n, email }), nonce: n })
       const { access_token } = (await r.json()) as { access_token: string }
       const h = await authHeader(access_token)
-      const [{ id: first }] = ((await (await fetch(`${base()}/auth/identities`, { headers: h })).json()) as { identities: Array<{ id: string }> }).identities
+      const first = ((await (await fetch(`${base()}/auth/identities`, { headers: h })).json()) as { identities: Array<{ id: string }> }).identities[0]!.id
       const refused = await fetch(`${base()}/auth/identities/${first}`, { method: 'DELETE', headers: h })
       expect(refused.status).toBe(409)
       expect(((await refused.json()) as { error: string }).error).toBe('last_sign_in_method')

@@ -14,7 +14,7 @@ beforeAll(async () => {
 afterAll(() => idp.close())
 
 test('tokens with made-up kids refetch the JWKS at most once per cooldown (rate limit)', async () => {
-  const [p] = resolveIdentityProviders([{ type: 'oidc', issuer: idp.issuer, jwksUri: idp.jwksUri, clientIds: ['app'], jwksCooldownSeconds: 3600 }], false)
+  const p = resolveIdentityProviders([{ type: 'oidc', issuer: idp.issuer, jwksUri: idp.jwksUri, clientIds: ['app'], jwksCooldownSeconds: 3600 }], false)[0]!
   const v = new IdTokenVerifier([p], { now: () => new Date() })
   const n = randomBytes(16).toString('hex')
   // The first verification fetches the set.
@@ -32,7 +32,7 @@ test('tokens with made-up kids refetch the JWKS at most once per cooldown (rate 
 })
 
 test('an unreachable JWKS is a 503, not a 500', async () => {
-  const [p] = resolveIdentityProviders([{ type: 'oidc', issuer: idp.issuer, jwksUri: 'http://127.0.0.1:1/jwks', clientIds: ['app'] }], false)
+  const p = resolveIdentityProviders([{ type: 'oidc', issuer: idp.issuer, jwksUri: 'http://127.0.0.1:1/jwks', clientIds: ['app'] }], false)[0]!
   const v = new IdTokenVerifier([p], { now: () => new Date() })
   const n = randomBytes(16).toString('hex')
   const e = await v.verify(await idp.idToken({ clientId: 'app', sub: 's', nonce: n }), n).catch((x: unknown) => x)
@@ -41,7 +41,7 @@ test('an unreachable JWKS is a 503, not a 500', async () => {
 
 test('provider configuration: https only, except loopback outside production; clear errors', () => {
   const oidc = { type: 'oidc' as const, issuer: 'http://127.0.0.1:9/', jwksUri: 'http://127.0.0.1:9/jwks', clientIds: ['a'] }
-  expect(resolveConfig({ identityProviders: [oidc] }).identityProviders[0].issuer).toBe('http://127.0.0.1:9/')
+  expect(resolveConfig({ identityProviders: [oidc] }).identityProviders[0]?.issuer).toBe('http://127.0.0.1:9/')
   expect(() => resolveConfig({ identityProviders: [oidc], production: true })).toThrow(/https/)
   expect(() => resolveConfig({ identityProviders: [{ ...oidc, issuer: 'http://idp.example.com' }] })).toThrow(ConfigError)
   expect(() => resolveConfig({ identityProviders: [{ ...oidc, clientIds: [] }] })).toThrow(/client id/)

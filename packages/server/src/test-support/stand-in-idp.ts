@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+// @ts-expect-error -- oidc-provider ships no types (used untyped, as bench/ does)
 import Provider from 'oidc-provider'
 
 /**
