@@ -1,8 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-// @ts-expect-error -- oidc-provider ships no types (used untyped, as bench/ does)
-import Provider from 'oidc-provider'
 
 /**
  * The tests' stand-in identity provider: node-oidc-provider (npm oidc-provider) on loopback, with
@@ -29,6 +27,9 @@ export interface StandInIdp {
 type AnyProvider = any
 
 export async function startStandInIdp(clientIds: string[], alg: 'RS256' | 'ES256' = 'RS256'): Promise<StandInIdp> {
+  // oidc-provider ships no types: imported by a name the compiler does not resolve (untyped, as bench/ uses it).
+  const moduleName: string = 'oidc-provider'
+  const { default: Provider } = (await import(moduleName)) as { default: AnyProvider }
   const server: Server = createServer()
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -39,7 +40,7 @@ export async function startStandInIdp(clientIds: string[], alg: 'RS256' | 'ES256
     generation++
     const { privateKey } = alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 })
     jwk = { ...privateKey.export({ format: 'jwk' }), kid: `stand-in-${generation}`, use: 'sig', alg }
-    provider = new (Provider as AnyProvider)(issuer, {
+    provider = new Provider(issuer, {
       clients: clientIds.map((client_id) => ({
         client_id,
         token_endpoint_auth_method: 'none',
