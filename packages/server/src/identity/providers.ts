@@ -25,7 +25,8 @@ export type IdentityProviderInput =
       /** Its name in the API (`provider` of the sign-in body); default `oidc`. */
       name?: string
       issuer: string
-      jwksUri: string
+      /** The JWKS URL; when absent it is read from the issuer's discovery document (OpenID Connect Discovery 1.0 §4). */
+      jwksUri?: string
       clientIds: string[]
       nonce?: NonceMode
       algorithms?: IdTokenAlgorithm[]
@@ -42,7 +43,10 @@ export interface IdentityProvider {
   issuer: string
   /** The `iss` values accepted, each compared exactly (Core §3.1.3.7 step 2). */
   issuers: string[]
-  jwksUri: string
+  /** Null: read from `${issuer}/.well-known/openid-configuration` at the first verification. */
+  jwksUri: string | null
+  /** Plain http to loopback is accepted for URLs found by discovery (development and tests only). */
+  allowLoopbackHttp: boolean
   /** Every client id of the app at this provider (Google issues one per platform). */
   clientIds: string[]
   nonce: NonceMode
@@ -69,7 +73,7 @@ const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost'])
  * are https); plain http only to a loopback host outside production (development and the tests'
  * stand-in provider).
  */
-function providerUrl(what: string, value: string, production: boolean): string {
+export function providerUrl(what: string, value: string, production: boolean): string {
   let url: URL
   try {
     url = new URL(value)
@@ -106,6 +110,7 @@ export function resolveIdentityProviders(inputs: readonly IdentityProviderInput[
           issuer: APPLE_ISSUER,
           issuers: [APPLE_ISSUER],
           jwksUri: APPLE_JWKS_URI,
+          allowLoopbackHttp: false,
           clientIds: clientIds('LATCHKEY_APPLE_CLIENT_IDS', p.clientIds),
           nonce: 'sha256',
           algorithms: ['RS256'],
@@ -119,6 +124,7 @@ export function resolveIdentityProviders(inputs: readonly IdentityProviderInput[
           issuer: GOOGLE_ISSUER,
           issuers: [GOOGLE_ISSUER, GOOGLE_ISSUER_BARE],
           jwksUri: GOOGLE_JWKS_URI,
+          allowLoopbackHttp: false,
           clientIds: clientIds('LATCHKEY_GOOGLE_CLIENT_IDS', p.clientIds),
           nonce: 'raw',
           algorithms: ['RS256'],
@@ -140,7 +146,8 @@ export function resolveIdentityProviders(inputs: readonly IdentityProviderInput[
           name,
           issuer,
           issuers: [issuer],
-          jwksUri: providerUrl('LATCHKEY_OIDC_JWKS_URI', p.jwksUri, production),
+          jwksUri: p.jwksUri === undefined ? null : providerUrl('LATCHKEY_OIDC_JWKS_URI', p.jwksUri, production),
+          allowLoopbackHttp: !production,
           clientIds: clientIds('LATCHKEY_OIDC_CLIENT_IDS', p.clientIds),
           nonce,
           algorithms,
@@ -174,17 +181,17 @@ export function identityProvidersFromEnv(get: (name: string) => string | undefin
   const out: IdentityProviderInput[] = []
   if (get('LATCHKEY_APPLE_CLIENT_IDS')) out.push({ type: 'apple', clientIds: list('LATCHKEY_APPLE_CLIENT_IDS') })
   if (get('LATCHKEY_GOOGLE_CLIENT_IDS')) out.push({ type: 'google', clientIds: list('LATCHKEY_GOOGLE_CLIENT_IDS') })
-  const oidc = ['LATCHKEY_OIDC_ISSUER', 'LATCHKEY_OIDC_JWKS_URI', 'LATCHKEY_OIDC_CLIENT_IDS']
-  const set = oidc.filter((n) => get(n) !== undefined)
+  const oidc = ['LATCHKEY_OIDC_ISSUER', 'LATCHKEY_OIDC_CLIENT_IDS']
+  const set = [...oidc, 'LATCHKEY_OIDC_JWKS_URI'].filter((n) => get(n) !== undefined)
   if (set.length > 0) {
-    if (set.length < oidc.length) throw new ConfigError(`a generic OpenID Connect provider needs all of ${oidc.join(', ')}; missing ${oidc.filter((n) => !set.includes(n)).join(', ')}`)
+    if (oidc.some((n) => !set.includes(n))) throw new ConfigError(`a generic OpenID Connect provider needs all of ${oidc.join(', ')}; missing ${oidc.filter((n) => !set.includes(n)).join(', ')}`)
     const cool = get('LATCHKEY_OIDC_JWKS_COOLDOWN')
     if (cool !== undefined && !/^\d{1,4}$/.test(cool)) throw new ConfigError(`LATCHKEY_OIDC_JWKS_COOLDOWN must be 0 to 3600 seconds; got ${JSON.stringify(cool)}`)
     out.push({
       type: 'oidc',
       name: get('LATCHKEY_OIDC_NAME'),
       issuer: get('LATCHKEY_OIDC_ISSUER')!,
-      jwksUri: get('LATCHKEY_OIDC_JWKS_URI')!,
+      jwksUri: get('LATCHKEY_OIDC_JWKS_URI'),
       clientIds: list('LATCHKEY_OIDC_CLIENT_IDS'),
       nonce: get('LATCHKEY_OIDC_NONCE') as NonceMode | undefined,
       algorithms: get('LATCHKEY_OIDC_ALGORITHMS')

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { SignJWT, generateKeyPair } from 'jose'
+import { SignJWT, generateKeyPair, importJWK, type JWK } from 'jose'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { ConfigError, loadConfig, resolveConfig } from '../config.js'
 import { HttpError } from '../http/errors.js'
@@ -51,5 +51,21 @@ test('provider configuration: https only, except loopback outside production; cl
     ['apple', ['https://appleid.apple.com'], 1, 'sha256'],
     ['google', ['https://accounts.google.com', 'accounts.google.com'], 2, 'raw'],
   ])
-  expect(() => loadConfig({ LATCHKEY_OIDC_ISSUER: 'https://idp.example.com' })).toThrow(/LATCHKEY_OIDC_JWKS_URI/)
+  expect(() => loadConfig({ LATCHKEY_OIDC_ISSUER: 'https://idp.example.com' })).toThrow(/LATCHKEY_OIDC_CLIENT_IDS/)
+})
+
+test('a generic provider without a JWKS URL finds it by discovery (issuer checked)', async () => {
+  const p = resolveIdentityProviders([{ type: 'oidc', issuer: idp.issuer, clientIds: ['app'] }], false)[0]!
+  expect(p.jwksUri).toBeNull()
+  const v = new IdTokenVerifier([p], { now: () => new Date() })
+  const n = randomBytes(16).toString('hex')
+  await expect(v.verify(await idp.idToken({ clientId: 'app', sub: 'disc', nonce: n }), n)).resolves.toMatchObject({ subject: 'disc' })
+  // A discovery document naming another issuer is not used (503, not a sign-in).
+  const q = resolveIdentityProviders([{ type: 'oidc', issuer: `${idp.issuer}/`, clientIds: ['app'] }], false)[0]!
+  const w = new IdTokenVerifier([q], { now: () => new Date() })
+  const jwk = idp.privateJwk() as JWK
+  const now = Math.floor(Date.now() / 1000)
+  const forged = await new SignJWT({ iss: `${idp.issuer}/`, aud: 'app', sub: 'disc', nonce: n, iat: now, exp: now + 60 }).setProtectedHeader({ alg: 'RS256', kid: jwk.kid }).sign(await importJWK(jwk, 'RS256'))
+  const e = await w.verify(forged, n).catch((x: unknown) => x)
+  expect((e as HttpError).status).toBe(503)
 })

@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose'
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose'
 import { HttpError } from '../http/errors.js'
-import type { IdentityProvider } from './providers.js'
+import { ConfigError } from '../config.js'
+import { providerUrl, type IdentityProvider } from './providers.js'
 
 /**
  * Validation of an identity provider's ID token, OpenID Connect Core 1.0 §3.1.3.7 (and §3.2.2.11
@@ -39,19 +40,28 @@ export interface IdTokenVerifierOptions {
 }
 
 export class IdTokenVerifier {
-  readonly #jwks = new Map<string, ReturnType<typeof createRemoteJWKSet>>()
+  readonly #jwks = new Map<string, Promise<JWTVerifyGetKey>>()
   constructor(
     readonly providers: readonly IdentityProvider[],
     readonly o: IdTokenVerifierOptions,
-  ) {
-    for (const p of providers) {
-      // jose caches the set and refetches on an unknown `kid`, at most once per cooldown (the
-      // rate limit: a flood of tokens with made-up kids costs one fetch per cooldown).
-      this.#jwks.set(
-        p.name,
-        createRemoteJWKSet(new URL(p.jwksUri), { cooldownDuration: p.jwksCooldownSeconds * 1000, cacheMaxAge: 10 * 60 * 1000, timeoutDuration: 5000 }),
-      )
+  ) {}
+
+  /**
+   * The provider's key set: jose caches it and refetches on an unknown `kid`, at most once per
+   * cooldown (the rate limit: a flood of tokens with made-up kids costs one fetch per cooldown).
+   * Without a configured JWKS URL, `jwks_uri` comes from the discovery document, whose `issuer`
+   * must equal the configured one (OpenID Connect Discovery 1.0 §4.3). A failed discovery is not
+   * cached (the next sign-in tries again).
+   */
+  #keys(p: IdentityProvider): Promise<JWTVerifyGetKey> {
+    let keys = this.#jwks.get(p.name)
+    if (!keys) {
+      const remote = (url: string) => createRemoteJWKSet(new URL(url), { cooldownDuration: p.jwksCooldownSeconds * 1000, cacheMaxAge: 10 * 60 * 1000, timeoutDuration: 5000 })
+      keys = p.jwksUri !== null ? Promise.resolve(remote(p.jwksUri)) : discoverJwksUri(p).then(remote)
+      keys.catch(() => this.#jwks.delete(p.name))
+      this.#jwks.set(p.name, keys)
     }
+    return keys
   }
 
   /** The provider whose issuer list has `iss` exactly (Core §3.1.3.7 step 2). */
@@ -83,8 +93,14 @@ export class IdTokenVerifier {
     const now = this.o.now()
     const skew = this.o.skewSeconds ?? ID_TOKEN_SKEW_SECONDS
     let payload: JWTPayload
+    let keys: JWTVerifyGetKey
     try {
-      ;({ payload } = await jwtVerify(idToken, this.#jwks.get(provider.name)!, {
+      keys = await this.#keys(provider)
+    } catch {
+      throw new HttpError(503, 'identity_provider_unavailable', "the identity provider's discovery document could not be used; try again")
+    }
+    try {
+      ;({ payload } = await jwtVerify(idToken, keys, {
         issuer: provider.issuers, // step 2: exact match
         audience: provider.clientIds, // step 3: aud contains one of our client ids
         algorithms: provider.algorithms,
@@ -130,5 +146,21 @@ export class IdTokenVerifier {
       tokenHash: createHash('sha256').update(idToken).digest('base64url'),
       expiresAt: new Date(payload.exp! * 1000),
     }
+  }
+}
+
+/** `jwks_uri` of the provider's discovery document (OpenID Connect Discovery 1.0 §4), checked. */
+async function discoverJwksUri(p: IdentityProvider): Promise<string> {
+  const res = await fetch(`${p.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(5000), redirect: 'error' })
+  if (!res.ok) throw new Error(`discovery answered ${res.status}`)
+  const doc = (await res.json()) as { issuer?: unknown; jwks_uri?: unknown }
+  // §4.3: the issuer in the document must be identical to the one the configuration names.
+  if (doc.issuer !== p.issuer) throw new Error('discovery issuer mismatch')
+  if (typeof doc.jwks_uri !== 'string') throw new Error('discovery has no jwks_uri')
+  try {
+    return providerUrl('jwks_uri', doc.jwks_uri, !p.allowLoopbackHttp)
+  } catch (e) {
+    if (e instanceof ConfigError) throw new Error('discovery jwks_uri is not https')
+    throw e
   }
 }
