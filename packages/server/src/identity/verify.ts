@@ -160,7 +160,7 @@ async function discoverJwksUri(p: IdentityProvider): Promise<string> {
   try {
     return providerUrl('jwks_uri', doc.jwks_uri, !p.allowLoopbackHttp)
   } catch (e) {
-    if (e instanceof ConfigError) throw new Error('discovery jwks_uri is not https')
+    if (e instanceof ConfigError) throw new Error('discovery jwks_uri is not https', { cause: e })
     throw e
   }
 }
