@@ -34,3 +34,9 @@ export { useSession, type UseSession } from './react/use-session.js'
 export { useAuthFetch } from './react/use-auth-fetch.js'
 export { SessionGuard, useSessionGuard, guardStatus, type GuardStatus, type SessionGuardProps } from './react/session-guard.js'
 export { registerQueryClient, useQueryClientCleanup, type QueryClientLike } from './react/query-client.js'
+
+// Sign-in with an identity provider's ID token (Apple, Google, OpenID Connect); native SDKs injected.
+export {
+  createRawNonce, sha256Hex, postIdToken, signInWithApple, signInWithIdProvider, IdpSignInError,
+  type AppleAuthenticationModule, type IdpSignInOptions, type IdpSignInResult,
+} from './identity/idp-sign-in.js'

@@ -25,6 +25,8 @@ import { wellKnownRoutes } from './routes/well-known.js'
 import { accountRoutes, accountPageRoutes } from './routes/account.js'
 import { loadPasswordBlocklist } from './accounts/password-policy.js'
 import { adminRoutes } from './roles/routes.js'
+import { identityRoutes } from './identity/routes.js'
+import { IdTokenVerifier } from './identity/verify.js'
 import { createAudiencePolicy, type AudiencePolicy } from './resource-indicators.js'
 import { AuthService, type Logger } from './service.js'
 import { ensureServerSecret } from './store/secrets.js'
@@ -238,6 +240,7 @@ function buildRoutes(service: AuthService, config: ServerConfig, audiences: Audi
   app.route('/auth', authRoutes({ cookieMaxAge, audiences }))
   app.route('/auth/sessions', sessionRoutes())
   app.route('/auth', accountRoutes())
+  app.route('/auth', identityRoutes({ cookieMaxAge, audiences, verifier: new IdTokenVerifier(config.identityProviders, { now: service.o.now }) }))
   app.route('/account', accountPageRoutes())
   app.route('/oauth', oauthRoutes({ cookieMaxAge, audiences }))
   app.route('/me', meRoutes())

@@ -49,7 +49,7 @@ describe('loadConfig', () => {
       staticDir: tmp, rateLimit: false, trustProxy: true, trustedHops: 2, checkSessionOnAccess: false, corsOrigins: ['https://app.example.com', 'http://localhost:8081'],
       resources: ['https://orders.example.com', 'urn:example:billing'],
       maxBodyBytes: DEFAULTS.maxBodyBytes, pruneInterval: DEFAULTS.pruneInterval, keyRotation: 2592000, shutdownTimeoutMs: DEFAULTS.shutdownTimeoutMs,
-      passwordMinLength: 15, passwordMaxLength: 128, appName: 'Acme', dpopNonce: false,
+      passwordMinLength: 15, passwordMaxLength: 128, appName: 'Acme', dpopNonce: false, identityProviders: [],
     })
   })
 

@@ -4,6 +4,7 @@ import { defaultCorsOrigins } from './http/development-origins.js'
 import { isResourceIndicator } from './resource-indicators.js'
 import { DEFAULT_RATE_LIMITS, type RateLimitOptions } from './service.js'
 import { DEFAULT_PASSWORD_POLICY } from './accounts/password-policy.js'
+import { identityProvidersFromEnv, resolveIdentityProviders, type IdentityProvider, type IdentityProviderInput } from './identity/providers.js'
 
 /**
  * The server's configuration, every value resolved: what `loadConfig()` reads from the
@@ -117,10 +118,18 @@ export interface ServerConfig {
   passwordMaxLength: number
   /** `LATCHKEY_APP_NAME`: the app's name; a new password may not contain it (a context word). Default `latchkey`. */
   appName: string
+  /**
+   * Identity providers whose ID tokens sign in (identity/providers.ts): `LATCHKEY_APPLE_CLIENT_IDS`,
+   * `LATCHKEY_GOOGLE_CLIENT_IDS`, `LATCHKEY_OIDC_ISSUER` + `LATCHKEY_OIDC_JWKS_URI` +
+   * `LATCHKEY_OIDC_CLIENT_IDS` (comma-separated client ids). Default none.
+   */
+  identityProviders: IdentityProvider[]
 }
 
 /** What startServer/createApp accept: any part of the configuration; `rateLimit` may be partial. */
-export type ConfigOptions = Partial<Omit<ServerConfig, 'rateLimit'>> & {
+export type ConfigOptions = Partial<Omit<ServerConfig, 'rateLimit' | 'identityProviders'>> & {
+  /** The identity providers as configured (resolved and checked by `resolveConfig`). */
+  identityProviders?: IdentityProviderInput[]
   rateLimit?: Partial<RateLimitOptions> | false
   /** `NODE_ENV=production`: no development defaults (today: the Expo dev server's CORS origins). Default false, as NODE_ENV unset. */
   production?: boolean
@@ -235,6 +244,7 @@ export function resolveConfig(options: ConfigOptions = {}): ServerConfig {
     shutdownTimeoutMs: o.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs,
     ...passwordLengths(o.passwordMinLength ?? DEFAULTS.passwordMinLength, o.passwordMaxLength ?? DEFAULTS.passwordMaxLength),
     appName: o.appName?.trim() || DEFAULTS.appName,
+    identityProviders: resolveIdentityProviders(o.identityProviders ?? [], o.production ?? false),
   }
 }
 
@@ -334,6 +344,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     passwordMinLength: int('LATCHKEY_PASSWORD_MIN_LENGTH'),
     passwordMaxLength: int('LATCHKEY_PASSWORD_MAX_LENGTH'),
     appName: get('LATCHKEY_APP_NAME'),
+    identityProviders: identityProvidersFromEnv(get),
   })
 }
 

@@ -6,7 +6,7 @@ import type { KeyStore } from './crypto/keys.js'
 import { BusyError, createKeyedMutex, type PasswordHasher } from './crypto/password.js'
 import { formatRefreshToken, parseRefreshToken, verifyRefreshMac, type RefreshTokenParts } from './crypto/refresh-token.js'
 import { HttpError, invalidGrant, invalidToken } from './http/errors.js'
-import { audit, type AuditInput } from './store/audit.js'
+import { audit, type AuditInput, type AuditType } from './store/audit.js'
 import { firstInWindow, hitRateLimit, releaseRateLimit, type RateHit, type RateRule } from './store/rate-limit.js'
 import { decideRefresh, type RefreshOutcome } from './refresh-rule.js'
 import { createSession, getSession, touchSession, whileSessionLive, isLive, listLiveSessions, revokeSession, revokeUserSessions, rotateSession, type Lifetimes } from './store/sessions.js'
@@ -280,9 +280,12 @@ export class AuthService {
     }
     const check = async () => {
       const user = await findCredentials(this.o.db, email)
-      // Unknown account: verify against a dummy hash so both paths cost one Argon2id verification.
-      const ok = await this.o.passwords.verify(user?.password_hash ?? (await this.o.passwords.dummyHash()), input.password)
-      return { user, ok }
+      // Unknown account, or one without a password (made by an identity provider, identity/):
+      // verify against a dummy hash so every path costs one Argon2id verification, and never
+      // accept it (no password, empty or not, signs in to an account that has none).
+      const hash = user?.password_hash ?? null
+      const ok = (await this.o.passwords.verify(hash ?? (await this.o.passwords.dummyHash()), input.password)) && hash !== null
+      return { user: user && hash !== null ? { id: user.id, password_hash: hash } : undefined, ok, known: user }
     }
     let checked: Awaited<ReturnType<typeof check>>
     try {
@@ -294,15 +297,29 @@ export class AuthService {
       await giveBack()
       busy(e)
     }
-    const { user, ok } = checked
+    const { user, ok, known } = checked
     if (!user || !ok) {
       const signIn = input.purpose === 'sign_in'
-      await this.#audit({ type: 'sign_in_failed', userId: user?.id ?? null, ip: input.ip, now, ...(signIn ? {} : { detail: { purpose: input.purpose } }) })
+      await this.#audit({ type: 'sign_in_failed', userId: known?.id ?? null, ip: input.ip, now, ...(signIn ? {} : { detail: { purpose: input.purpose } }) })
       if (signIn) throw new HttpError(401, 'invalid_credentials', 'the email or password is incorrect')
       throw new HttpError(403, 'invalid_credentials', 'the password is incorrect')
     }
     await giveBack()
     return user
+  }
+
+  /**
+   * A new session of an account whose owner was authenticated elsewhere (an identity provider's
+   * ID token, identity/): the same session and token pair as password sign-in, audited as `type`.
+   */
+  async startSession(input: { userId: string; device: string | null; ip: string | null; audience?: string; type: AuditType; detail?: Record<string, unknown>; dpopJkt?: string | undefined }): Promise<TokenResponse> {
+    const now = this.o.now()
+    const session = await createSession(this.o.db, { userId: input.userId, device: input.device, now, dpopJkt: input.dpopJkt }).catch((e: unknown) => {
+      if ((e as { code?: unknown } | null)?.code === '23503') throw new HttpError(401, 'invalid_credentials', 'the account no longer exists')
+      throw e
+    })
+    await this.#audit({ type: input.type, userId: input.userId, sessionId: session.id, ip: input.ip, now, ...(input.detail ? { detail: input.detail } : {}) })
+    return this.#pair(session, now, input.audience)
   }
 
   /** Looks a refresh token up and checks its MAC; undefined for anything not issued by us. */

@@ -14,7 +14,7 @@ import { isLive, revokeUserSessions, type Lifetimes } from '../store/sessions.js
 export function whileAccountLive<T>(
   db: Kysely<Database>,
   input: { userId: string; sessionId: string; life: Lifetimes; now: Date },
-  fn: (trx: Transaction<Database>, user: { id: string; email: string; password_hash: string }) => Promise<T>,
+  fn: (trx: Transaction<Database>, user: { id: string; email: string; password_hash: string | null }) => Promise<T>,
 ): Promise<{ value: T } | undefined> {
   return retryDeadlock(() =>
     db.transaction().execute(async (trx) => {

@@ -156,6 +156,37 @@ export const MIGRATIONS: Migration[] = [
         )`.execute(db)
     },
   },
+  {
+    version: 9,
+    name: 'identity provider sign-in',
+    async up(db) {
+      // Issue 15 (identity/): an account may have no password (created by an ID token); sign-in
+      // treats a missing hash as a failed check (service.ts checkPassword).
+      await sql`alter table users alter column password_hash drop not null`.execute(db)
+      // An identity is (issuer, sub) (OpenID Connect Core §2: sub is unique only within its issuer).
+      await sql`
+        create table user_identities (
+          id text not null unique,
+          issuer text not null,
+          subject text not null,
+          user_id text not null references users(id) on delete cascade,
+          provider text not null,
+          email text,
+          name text,
+          created_at timestamptz not null,
+          primary key (issuer, subject)
+        )`.execute(db)
+      await sql`create index user_identities_user_id on user_identities (user_id)`.execute(db)
+      // ID tokens already used (a SHA-256 of each), kept until the token expires: a replayed
+      // token is refused by every process (the primary key is the shared check).
+      await sql`
+        create table id_token_uses (
+          token_hash text primary key,
+          expires_at timestamptz not null
+        )`.execute(db)
+      await sql`create index id_token_uses_expires_at on id_token_uses (expires_at)`.execute(db)
+    },
+  },
 ]
 
 /** Arbitrary constant naming the advisory lock that serialises migrations across processes. */

@@ -5,8 +5,31 @@ type Timestamp = ColumnType<Date, Date, Date>
 export interface UsersTable {
   id: string
   email: string
-  password_hash: string
+  /** Null for an account made by an identity provider's ID token (migration 9): no password signs in. */
+  password_hash: string | null
   created_at: Timestamp
+}
+
+/** An identity provider's account linked to ours: (issuer, subject) is the key (migration 9). */
+export interface UserIdentitiesTable {
+  /** Random id the API names it by (unlinking). */
+  id: string
+  issuer: string
+  subject: string
+  user_id: string
+  /** The configured provider's name (apple, google, or a generic OIDC one). */
+  provider: string
+  /** The email the provider gave when linked (Apple private-relay addresses as any other). */
+  email: string | null
+  /** The name the app sent with the first sign-in (Apple gives it only then). */
+  name: string | null
+  created_at: Timestamp
+}
+
+/** SHA-256 of ID tokens already used, until they expire (replay refusal). */
+export interface IdTokenUsesTable {
+  token_hash: string
+  expires_at: Timestamp
 }
 
 export interface SessionsTable {
@@ -89,6 +112,8 @@ export interface Database {
   rate_limits: RateLimitsTable
   audit_events: AuditEventsTable
   dpop_proofs: DpopProofsTable
+  user_identities: UserIdentitiesTable
+  id_token_uses: IdTokenUsesTable
   latchkey_migrations: MigrationsTable
   user_roles: UserRolesTable
 }

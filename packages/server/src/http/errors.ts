@@ -33,6 +33,13 @@ export type HttpErrorCode =
   | 'method_not_allowed'
   // accounts/password-policy.ts: a new password that breaks the policy (with a `reason`).
   | 'invalid_password'
+  // identity/: sign-in with an identity provider's ID token.
+  | 'account_exists_sign_in_to_link'
+  | 'email_not_verified'
+  | 'identity_in_use'
+  | 'last_sign_in_method'
+  | 'invalid_id_token'
+  | 'identity_provider_unavailable'
 
 /** The RFC 6749 §5.2 body of an error answer. */
 export const errorBody = (error: HttpErrorCode, description: string) => ({ error, error_description: description })

@@ -16,6 +16,11 @@ export type AuditType =
   | 'role_granted'
   | 'role_revoked'
   | 'dpop_proof_refused'
+  // identity/: sign-in with an identity provider's ID token, and linking.
+  | 'identity_sign_up'
+  | 'identity_sign_in'
+  | 'identity_linked'
+  | 'identity_unlinked'
 
 export interface AuditInput {
   type: AuditType

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto'
 // Every query on the users table. Emails arrive normalized (service.ts normalizeEmail).
 
 /** Creates an account; undefined when the email is taken (no error, no second row: one statement). */
-export async function insertUser(db: Kysely<Database>, input: { email: string; passwordHash: string; now: Date }): Promise<{ id: string } | undefined> {
+export async function insertUser(db: Kysely<Database>, input: { email: string; passwordHash: string | null; now: Date }): Promise<{ id: string } | undefined> {
   return db
     .insertInto('users')
     .values({ id: randomUUID(), email: input.email, password_hash: input.passwordHash, created_at: input.now })
@@ -16,7 +16,7 @@ export async function insertUser(db: Kysely<Database>, input: { email: string; p
 }
 
 /** What sign-in needs of an account. */
-export async function findCredentials(db: Kysely<Database>, email: string): Promise<{ id: string; password_hash: string } | undefined> {
+export async function findCredentials(db: Kysely<Database>, email: string): Promise<{ id: string; password_hash: string | null } | undefined> {
   return db.selectFrom('users').select(['id', 'password_hash']).where('email', '=', email).executeTakeFirst()
 }
 
