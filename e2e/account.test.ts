@@ -1,10 +1,15 @@
 // End-to-end (issue 13): the example app's "Change password" and "Delete account" screens in real
 // Chromium against the real server (POST /auth/change-password, /auth/delete-account).
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import { e2eHarness } from './harness.js'
 
 const { newPage } = e2eHarness({ name: 'account', accessTtl: 600 })
+const screenshots = join(import.meta.dirname, 'screenshots')
+mkdirSync(screenshots, { recursive: true })
+const snap = (page: Page, name: string) => page.screenshot({ path: join(screenshots, `${name}.png`) })
 
 const OLD_PASSWORD = 'correct horse battery staple'
 const NEW_PASSWORD = 'violet tractor under the pier'
@@ -54,12 +59,14 @@ describe('account management in the example app', () => {
     await page.getByTestId('new-password').fill('password123')
     await page.getByTestId('change-password').click()
     await shown(page, /This password is too common/)
+    await snap(page, 'change-password-refused')
     expect(await page.getByText(/has been changed/).count()).toBe(0)
     // The sign-out-others switch is on unless the user turns it off.
     expect(await page.getByRole('switch', { name: 'Sign out my other devices' }).isChecked()).toBe(true)
     await page.getByTestId('new-password').fill(NEW_PASSWORD)
     await page.getByTestId('change-password').click()
     await shown(page, 'Your password has been changed. 1 other device was signed out.')
+    await snap(page, 'change-password-done')
     expect(await page.getByText(/too common/).count()).toBe(0)
 
     // The other device's session has ended; this one's has not.
@@ -91,6 +98,7 @@ describe('account management in the example app', () => {
     await page.getByTestId('delete-password').fill(OLD_PASSWORD)
     await page.getByTestId('confirm-delete').click()
     await shown(page, 'That password is not right.')
+    await snap(page, 'delete-account-confirm')
     expect(path(page)).toContain('delete-account')
     await page.getByTestId('delete-password').fill(NEW_PASSWORD)
     await page.getByTestId('confirm-delete').click()
@@ -98,6 +106,7 @@ describe('account management in the example app', () => {
     // Signed out locally, at the sign-in screen with a message; the refresh cookie is gone.
     await expect.poll(() => path(page), wait).toContain('sign-in')
     await shown(page, /Your account has been deleted/)
+    await snap(page, 'account-deleted')
     await expect.poll(async () => (await refreshCookie(context)) === undefined, wait).toBe(true)
 
     // The account is gone: signing in fails; the same email can sign up again.
