@@ -1,47 +1,12 @@
 // End-to-end (issue 15): the example app's admin screen, behind Stack.Protected guard={hasRole('admin')},
 // in real Chromium against the real server. An admin sees it and its list of users; a user sees no
 // link, cannot open it by URL, and gets 403 from the server route when calling it anyway.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { buildPackages, buildWebApp } from '../scripts/build-if-stale.mjs'
-import { launchChromium } from './browser.js'
-import { startE2eServer, type E2eServer } from './server.js'
+import type { Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import { e2eHarness } from './harness.js'
 
-let server: E2eServer
-let browser: Browser
-let dataDir: string
-const pageErrors: string[] = []
-const contexts: BrowserContext[] = []
-
-beforeAll(async () => {
-  buildPackages(['core', 'expo', 'server'])
-  const staticDir = buildWebApp()
-  dataDir = mkdtempSync(join(tmpdir(), 'latchkey-e2e-roles-'))
-  server = await startE2eServer({ dataDir, staticDir, accessTtl: 600 })
-  browser = await launchChromium()
-}, 600_000)
-
-afterAll(async () => {
-  await browser?.close()
-  await server?.close()
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true })
-})
-
-afterEach(async () => {
-  for (const c of contexts.splice(0)) await c.close()
-  expect(pageErrors.splice(0)).toEqual([])
-})
-
-async function newPage(): Promise<Page> {
-  const ctx = await browser.newContext({ baseURL: server.url })
-  contexts.push(ctx)
-  const page = await ctx.newPage()
-  page.on('pageerror', (err) => pageErrors.push(`${err.name}: ${err.message}`))
-  return page
-}
+const e2e = e2eHarness({ name: 'roles', accessTtl: 600 })
+const newPage = async () => (await e2e.newPage()).page
 
 let accounts = 0
 const newEmail = () => `roles${Date.now()}-${++accounts}@example.com`
@@ -69,7 +34,7 @@ describe('roles in the example app', () => {
     const page = await newPage()
     const email = await signUp(page)
     await expect.poll(() => page.getByTestId('admin-link').count()).toBe(0)
-    await server.grantRole(email, 'admin')
+    await e2e.server.grantRole(email, 'admin')
     // The claim changes at the next refresh: a reload restores the session through a refresh.
     await page.reload()
     await expect.poll(() => page.getByTestId('me-email').textContent(), { timeout: 15_000 }).toContain(email)

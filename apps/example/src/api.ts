@@ -1,5 +1,5 @@
 import type { TokenResponse } from '@latchkey/core'
-import { authRequestInit } from '@latchkey/expo'
+import { accountApi, authRequestInit } from '@latchkey/expo'
 import { errorFromResponse } from './api-errors'
 import { apiUrl } from './config'
 import { session } from './session'
@@ -65,3 +65,10 @@ export async function signOutOthers(): Promise<void> {
   const res = await session.fetch(`${apiUrl}/auth/sign-out-others`, { method: 'POST' })
   if (!res.ok) throw await errorFromResponse(res)
 }
+
+/**
+ * Change the password, delete the account (POST /auth/change-password, /auth/delete-account).
+ * On the web the calls use cookie delivery, so one that ends this session clears its refresh
+ * cookie; after a deletion the session is signed out locally (reason `account_deleted`).
+ */
+export const account = accountApi({ session, baseUrl: apiUrl })

@@ -13,6 +13,8 @@ const ENDED: Record<string, string> = {
   refresh_rejected: 'Your session ended: it was signed out from another device or expired. Please sign in again.',
   credential_invalidated: 'Your saved sign-in can no longer be read on this device (for example, biometrics changed). Please sign in again.',
   storage_corrupt: 'Your saved sign-in could not be read. Please sign in again.',
+  account_deleted: 'Your account has been deleted, and every device signed in to it has been signed out.',
+  password_changed: 'Your password was changed and this device was signed out. Sign in with the new password.',
 }
 
 function deviceName(): string {

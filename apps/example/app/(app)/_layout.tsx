@@ -10,6 +10,8 @@ export default function AppLayout() {
       <Stack.Screen name="index" options={{ title: 'Home' }} />
       <Stack.Screen name="sessions" options={{ title: 'Devices' }} />
       <Stack.Screen name="settings" options={{ title: 'Settings' }} />
+      <Stack.Screen name="change-password" options={{ title: 'Change password' }} />
+      <Stack.Screen name="delete-account" options={{ title: 'Delete account' }} />
       <Stack.Protected guard={hasRole('admin')}>
         <Stack.Screen name="users" options={{ title: 'Users' }} />
       </Stack.Protected>

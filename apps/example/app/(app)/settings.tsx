@@ -1,4 +1,5 @@
 import { useSession } from '@latchkey/expo'
+import { Link } from 'expo-router'
 import { useEffect, useState } from 'react'
 import { Platform, Switch, Text, View } from 'react-native'
 import { Button, Screen, Title, colors } from '../../src/ui'
@@ -29,6 +30,10 @@ export default function Settings() {
           <Switch disabled={lockEnforcedByOS} value={locked} onValueChange={(on) => void setBiometricLock(on).then(() => setLocked(on))} />
         </View>
       ) : null}
+      <View style={{ gap: 8 }}>
+        <Link testID="change-password-link" href="/change-password" style={{ color: colors.accent, fontSize: 16 }}>Change password</Link>
+        <Link testID="delete-account-link" href="/delete-account" style={{ color: colors.danger, fontSize: 16 }}>Delete account</Link>
+      </View>
       <Button
         testID="sign-out"
         kind="danger"
