@@ -110,6 +110,13 @@ export interface ServerConfig {
   passwordMaxLength: number
   /** `LATCHKEY_APP_NAME`: the app's name; a new password may not contain it (a context word). Default `latchkey`. */
   appName: string
+  /**
+   * `SMTP_URL`: where email is sent (nodemailer SMTP URL, `smtp://` with STARTTLS when offered, or
+   * `smtps://`; credentials in the URL). Unset: messages go to the server log (development only).
+   */
+  smtpUrl: string | undefined
+  /** `MAIL_FROM`: the sender, `address` or `Name <address>`; required with `SMTP_URL`. */
+  mailFrom: string
 }
 
 /** What startServer/createApp accept: any part of the configuration; `rateLimit` may be partial. */
@@ -226,7 +233,18 @@ export function resolveConfig(options: ConfigOptions = {}): ServerConfig {
     shutdownTimeoutMs: o.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs,
     ...passwordLengths(o.passwordMinLength ?? DEFAULTS.passwordMinLength, o.passwordMaxLength ?? DEFAULTS.passwordMaxLength),
     appName: o.appName?.trim() || DEFAULTS.appName,
+    ...mail(o.smtpUrl || undefined, o.mailFrom?.trim() || undefined),
   }
+}
+
+/** `SMTP_URL` and `MAIL_FROM` (email/transport.ts): a sender is required once mail is really sent. */
+function mail(smtpUrl: string | undefined, from: string | undefined): { smtpUrl: string | undefined; mailFrom: string } {
+  if (smtpUrl !== undefined) parseUrl('SMTP_URL', smtpUrl, ['smtp:', 'smtps:'])
+  if (from !== undefined && !/^(?:[^<>\r\n]*<[^\s<>@]+@[^\s<>@]+\.[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+\.[^\s<>@]+)$/.test(from)) {
+    throw new ConfigError(`MAIL_FROM must be an address or "Name <address>"; got ${JSON.stringify(from)}`)
+  }
+  if (smtpUrl !== undefined && from === undefined) throw new ConfigError('MAIL_FROM is required with SMTP_URL (the sender address of the messages)')
+  return { smtpUrl, mailFrom: from ?? 'Latchkey <no-reply@localhost>' }
 }
 
 /** NIST SP 800-63B-4 §3.1.1.2: a minimum of at least 8, and at least 64 characters allowed. */
@@ -324,6 +342,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     passwordMinLength: int('LATCHKEY_PASSWORD_MIN_LENGTH'),
     passwordMaxLength: int('LATCHKEY_PASSWORD_MAX_LENGTH'),
     appName: get('LATCHKEY_APP_NAME'),
+    smtpUrl: get('SMTP_URL'),
+    mailFrom: get('MAIL_FROM'),
   })
 }
 

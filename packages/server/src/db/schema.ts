@@ -7,6 +7,8 @@ export interface UsersTable {
   email: string
   password_hash: string
   created_at: Timestamp
+  /** Issue 13 (migration 6): the owner proved they read mail sent to `email`. */
+  email_verified: Generated<boolean>
 }
 
 export interface SessionsTable {
@@ -59,6 +61,38 @@ export interface AuditEventsTable {
   created_at: Timestamp
 }
 
+/** Issue 13 (migration 6): a message waiting to be sent, or sent (email/outbox.ts). */
+export interface EmailOutboxTable {
+  id: string
+  to_address: string
+  subject: string
+  text_body: string
+  html_body: string
+  created_at: Timestamp
+  next_attempt_at: Timestamp
+  attempts: Generated<number>
+  /** A worker claimed it until then; another may claim it once it passes (a crashed worker). */
+  lease_until: Timestamp | null
+  sent_at: Timestamp | null
+  /** Given up after too many attempts. */
+  failed_at: Timestamp | null
+  last_error: string | null
+}
+
+export type EmailCodePurpose = 'password_reset' | 'verify_email'
+
+/** Issue 13 (migration 6): a one-time code sent by email, kept as an HMAC only (email/codes.ts). */
+export interface EmailCodesTable {
+  id: string
+  user_id: string
+  purpose: EmailCodePurpose
+  code_hash: string
+  attempts: Generated<number>
+  created_at: Timestamp
+  expires_at: Timestamp
+  used_at: Timestamp | null
+}
+
 /** Issue 15: one row per role a user holds (migration 8). */
 export interface UserRolesTable {
   user_id: string
@@ -81,6 +115,8 @@ export interface Database {
   audit_events: AuditEventsTable
   latchkey_migrations: MigrationsTable
   user_roles: UserRolesTable
+  email_outbox: EmailOutboxTable
+  email_codes: EmailCodesTable
 }
 
 export type SessionRow = Selectable<SessionsTable>

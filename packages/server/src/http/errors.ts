@@ -30,6 +30,8 @@ export type HttpErrorCode =
   | 'method_not_allowed'
   // accounts/password-policy.ts: a new password that breaks the policy (with a `reason`).
   | 'invalid_password'
+  // email/flows.ts: a reset or verification code that is wrong, expired, used or dead.
+  | 'invalid_code'
 
 /** The RFC 6749 §5.2 body of an error answer. */
 export const errorBody = (error: HttpErrorCode, description: string) => ({ error, error_description: description })

@@ -15,6 +15,11 @@ export type AuditType =
   | 'account_deleted'
   | 'role_granted'
   | 'role_revoked'
+  | 'password_reset_requested'
+  | 'password_reset'
+  | 'password_reset_failed'
+  | 'email_verification_requested'
+  | 'email_verified'
 
 export interface AuditInput {
   type: AuditType
