@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { Database, SessionRow } from './db/schema.js'
 import { DEFAULT_CLOCK_TOLERANCE, signAccessToken, verifyAccessTokenWith, keyStoreResolver, InvalidAccessTokenError, type AccessTokenClaims } from './crypto/jwt.js'
 import { VerifiedTokens } from './crypto/verified-tokens.js'
@@ -122,6 +122,9 @@ export class AuthService {
   /** Secrets of sessions this process has seen: a refresh checks its MAC first and rotates in one statement. */
   readonly #secrets = new SessionSecrets(SESSION_SECRETS_KEPT)
 
+  /** Issue 13: work done in the sign-up's transaction (the verification email), and after it commits. */
+  onSignUp: { inTransaction(trx: Transaction<Database>, user: { id: string; email: string }, ip: string | null, now: Date): Promise<void>; committed(): void } | undefined
+
   constructor(readonly o: ServiceOptions) {
     this.#digestKey = createHmac('sha256', o.macKey).update('latchkey-audit-account-v1').digest()
     this.#live = new LiveSessionCheck({ db: o.db, feed: o.revocations, life: o.life, refreshGrace: o.refreshGrace, now: o.now })
@@ -215,7 +218,16 @@ export class AuthService {
     }
     // Hash before looking at the table, so a taken email answers in the same time as a new one.
     const passwordHash = await this.o.passwords.hash(password).catch(busy)
-    const user = await insertUser(this.o.db, { email, passwordHash, now })
+    // Issue 13: the verification message is queued in the transaction that creates the account (email/flows.ts).
+    const hook = this.onSignUp
+    const user = hook
+      ? await this.o.db.transaction().execute(async (trx) => {
+          const created = await insertUser(trx, { email, passwordHash, now })
+          if (created) await hook.inTransaction(trx, { id: created.id, email }, input.ip, now)
+          return created
+        })
+      : await insertUser(this.o.db, { email, passwordHash, now })
+    if (user) hook?.committed()
     if (!user) throw new HttpError(409, 'account_exists', 'an account with this email already exists')
     const session = await createSession(this.o.db, { userId: user.id, device: input.device, now })
     await this.#audit({ type: 'sign_up', userId: user.id, sessionId: session.id, ip: input.ip, now })

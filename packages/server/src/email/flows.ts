@@ -104,10 +104,7 @@ export class EmailFlows {
     return { signedOut: done.ended.length }
   }
 
-  /**
-   * Queues a verification code for the account inside `trx` (sign-up, or POST
-   * /auth/verify-email/request); returns false when the address is verified already.
-   */
+  /** Queues a verification code for the account inside `trx` (sign-up, or POST /auth/verify-email/request). */
   async queueVerification(trx: Parameters<typeof storeCode>[0], user: { id: string; email: string }, ip: string | null, now: Date): Promise<void> {
     const code = newCode()
     await storeCode(trx, this.#mac, { userId: user.id, purpose: 'verify_email', code, now })

@@ -17,5 +17,8 @@ export function startEmail(o: { service: AuthService; config: ServerConfig; logg
   if (!config.smtpUrl) logger.warn('SMTP_URL is not set: email (password reset and verification codes) is written to this log instead of sent. Set SMTP_URL and MAIL_FROM in production.')
   const outbox = new OutboxWorker({ db: service.o.db, transport, now: service.o.now, logger })
   outbox.start()
-  return { outbox, flows: new EmailFlows(service, outbox, config.appName) }
+  const flows = new EmailFlows(service, outbox, config.appName)
+  // A verification code at sign-up, queued in the transaction that creates the account.
+  service.onSignUp = { inTransaction: (trx, user, ip, now) => flows.queueVerification(trx, user, ip, now), committed: () => outbox.wake() }
+  return { outbox, flows }
 }

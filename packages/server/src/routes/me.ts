@@ -4,6 +4,12 @@ import { bearerToken, type AppEnv } from '../http/context.js'
 /** A protected resource: the signed-in account. */
 export function meRoutes() {
   const r = new Hono<AppEnv>()
-  r.get('/', async (c) => c.json(await c.get('service').me(bearerToken(c.req.header('authorization')))))
+  r.get('/', async (c) => {
+    const service = c.get('service')
+    const account = await service.me(bearerToken(c.req.header('authorization')))
+    // Issue 13: whether the owner proved the address (email/flows.ts).
+    const row = await service.o.db.selectFrom('users').select('email_verified').where('id', '=', account.id).executeTakeFirst()
+    return c.json({ ...account, email_verified: row?.email_verified ?? false })
+  })
   return r
 }
