@@ -33,7 +33,7 @@ import { startKeyRotation, type KeyRotation } from './key-rotation.js'
 import { scheduleRepeating } from './schedule.js'
 import { startRevocationFeed, type RevocationFeed } from './feed/revocation-feed.js'
 import { startEmail, type Email } from './email/start.js'
-import { emailFlowRoutes } from './routes/email-flows.js'
+import { emailFlowRoutes, verifiedSignUpRoutes } from './routes/email-flows.js'
 
 /**
  * Options of createApp: any part of the configuration (each field is described on `ServerConfig`;
@@ -238,6 +238,7 @@ function buildRoutes(service: AuthService, config: ServerConfig, audiences: Audi
   app.use(secureHeaders({ crossOriginEmbedderPolicy: false, crossOriginResourcePolicy: false }))
   app.use(bodyLimit({ maxBytes: config.maxBodyBytes }))
 
+  if (config.requireEmailVerification) app.route('/auth', verifiedSignUpRoutes(email.flows))
   app.route('/auth', authRoutes({ cookieMaxAge, audiences }))
   app.route('/auth/sessions', sessionRoutes())
   app.route('/auth', accountRoutes())

@@ -117,6 +117,11 @@ export interface ServerConfig {
   smtpUrl: string | undefined
   /** `MAIL_FROM`: the sender, `address` or `Name <address>`; required with `SMTP_URL`. */
   mailFrom: string
+  /**
+   * `LATCHKEY_REQUIRE_EMAIL_VERIFICATION`: sign-in is refused until the address is verified, and
+   * sign-up answers 202 without tokens, alike for new and taken addresses. Default off.
+   */
+  requireEmailVerification: boolean
 }
 
 /** What startServer/createApp accept: any part of the configuration; `rateLimit` may be partial. */
@@ -234,6 +239,7 @@ export function resolveConfig(options: ConfigOptions = {}): ServerConfig {
     ...passwordLengths(o.passwordMinLength ?? DEFAULTS.passwordMinLength, o.passwordMaxLength ?? DEFAULTS.passwordMaxLength),
     appName: o.appName?.trim() || DEFAULTS.appName,
     ...mail(o.smtpUrl || undefined, o.mailFrom?.trim() || undefined),
+    requireEmailVerification: o.requireEmailVerification ?? false,
   }
 }
 
@@ -344,6 +350,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     appName: get('LATCHKEY_APP_NAME'),
     smtpUrl: get('SMTP_URL'),
     mailFrom: get('MAIL_FROM'),
+    requireEmailVerification: flag('LATCHKEY_REQUIRE_EMAIL_VERIFICATION', false),
   })
 }
 

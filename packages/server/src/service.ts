@@ -125,6 +125,9 @@ export class AuthService {
   /** Issue 13: work done in the sign-up's transaction (the verification email), and after it commits. */
   onSignUp: { inTransaction(trx: Transaction<Database>, user: { id: string; email: string }, ip: string | null, now: Date): Promise<void>; committed(): void } | undefined
 
+  /** Issue 13: sign-in refused until the email is verified (set from the configuration by email/start.ts). */
+  requireEmailVerification = false
+
   constructor(readonly o: ServiceOptions) {
     this.#digestKey = createHmac('sha256', o.macKey).update('latchkey-audit-account-v1').digest()
     this.#live = new LiveSessionCheck({ db: o.db, feed: o.revocations, life: o.life, refreshGrace: o.refreshGrace, now: o.now })
@@ -238,6 +241,10 @@ export class AuthService {
     this.refuseIfBusy()
     const now = this.o.now()
     const user = await this.checkPassword({ email: input.email, password: input.password, ip: input.ip, now, purpose: 'sign_in' })
+    // Issue 13: with LATCHKEY_REQUIRE_EMAIL_VERIFICATION, no session before the address is proved (after the password, so it tells nothing to a guesser).
+    if (this.requireEmailVerification && !(await this.o.db.selectFrom('users').select('email_verified').where('id', '=', user.id).executeTakeFirst())?.email_verified) {
+      throw new HttpError(403, 'email_not_verified', 'confirm your email address first (the code sent to it)')
+    }
     // The account can be deleted between the check and the insert (a foreign-key violation): then
     // the credentials are no longer valid.
     const session = await createSession(this.o.db, { userId: user.id, device: input.device, now }).catch((e: unknown) => {

@@ -204,3 +204,61 @@ describe.each(testBackends())('the outbox on $name', (backend) => {
     }
   })
 })
+
+describe.each(testBackends())('requireEmailVerification on $name', (backend) => {
+  const smtp = new TestSmtp()
+  beforeAll(() => smtp.start())
+  afterAll(() => smtp.stop())
+  const suite = serverForSuite(backend, {
+    get smtpUrl() {
+      return smtp.url
+    },
+    mailFrom: FROM,
+    requireEmailVerification: true,
+    rateLimit: { perIp: { max: 10_000, windowSeconds: 900 } },
+  })
+  const base = () => suite.server.url
+  const signUpRaw = (email: string) => postJson(base(), '/auth/sign-up', { email, password: PASSWORD, device: 'd' })
+
+  test('sign-up answers alike for a new and a taken address; the owner of the taken one is told by email', async () => {
+    const email = uniqueEmail()
+    const first = await signUpRaw(email)
+    const second = await signUpRaw(email)
+    expect(first.status).toBe(202)
+    expect(second.status).toBe(first.status)
+    expect(await second.text()).toBe(await first.text())
+    expect(codeOf(await smtp.waitFor(email, 1))).toMatch(/^\d{8}$/)
+    expect((await smtp.waitFor(email, 2)).raw).toMatch(/someone tried to sign up/i)
+  })
+
+  test('sign-in is refused until the code is given; then it works', async () => {
+    const email = uniqueEmail()
+    expect((await signUpRaw(email)).status).toBe(202)
+    const refused = await postJson(base(), '/auth/sign-in', { email, password: PASSWORD })
+    expect(refused.status).toBe(403)
+    expect(await refused.json()).toMatchObject({ error: 'email_not_verified' })
+    // A wrong password says nothing about verification.
+    expect((await postJson(base(), '/auth/sign-in', { email, password: 'wrong password 123' })).status).toBe(401)
+    const code = codeOf(await smtp.waitFor(email, 1))
+    expect((await postJson(base(), '/auth/verify-email', { email, code: code === '00000000' ? '00000001' : '00000000' })).status).toBe(400)
+    expect((await postJson(base(), '/auth/verify-email', { email: uniqueEmail('nobody'), code })).status).toBe(400)
+    expect((await postJson(base(), '/auth/verify-email', { email, code })).status).toBe(200)
+    const ok = await postJson(base(), '/auth/sign-in', { email, password: PASSWORD })
+    expect(ok.status).toBe(200)
+    const pair = (await ok.json()) as Pair
+    expect(await (await getMe(base(), pair.access_token)).json()).toMatchObject({ email, email_verified: true })
+  })
+
+  test('a new verification code without a session: the same answer for any address', async () => {
+    const email = uniqueEmail()
+    expect((await signUpRaw(email)).status).toBe(202)
+    await smtp.waitFor(email, 1)
+    const r1 = await postJson(base(), '/auth/verify-email/request', { email })
+    const r2 = await postJson(base(), '/auth/verify-email/request', { email: uniqueEmail('nobody') })
+    expect(r1.status).toBe(202)
+    expect(r2.status).toBe(202)
+    expect(await r2.text()).toBe(await r1.text())
+    const code = codeOf(await smtp.waitFor(email, 2))
+    expect((await postJson(base(), '/auth/verify-email', { email, code })).status).toBe(200)
+  })
+})

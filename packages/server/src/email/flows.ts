@@ -7,7 +7,8 @@ import { hitRateLimit, type RateRule } from '../store/rate-limit.js'
 import { revokeUserSessions } from '../store/sessions.js'
 import { CODE_MINUTES, CodeMac, consumeCode, newCode, storeCode } from './codes.js'
 import { enqueueMail, type OutboxWorker } from './outbox.js'
-import { passwordResetMail, verifyEmailMail } from './templates.js'
+import { passwordResetMail, signUpAttemptMail, verifyEmailMail } from './templates.js'
+import { insertUser } from '../store/users.js'
 
 /** Reset and verification requests per email address (whether or not it has an account). */
 export const REQUESTS_PER_ADDRESS: RateRule = { max: 5, windowSeconds: 3600 }
@@ -145,6 +146,73 @@ export class EmailFlows {
       return true
     })
     if (ok === undefined) throw sessionEnded()
+    if (!ok) throw invalidCode()
+  }
+
+  /**
+   * POST /auth/sign-up while verification is required: 202 and the same body whether or not the
+   * address has an account (OWASP Authentication Cheat Sheet, "Authentication and Error Messages":
+   * account creation must not reveal existing accounts). A new account gets a verification code; an
+   * existing one a message saying someone tried to sign up with it. Both pay the policy check, the
+   * limits and one Argon2id hash before the table is looked at (as sign-up always does).
+   */
+  async signUpWithVerification(input: { email: string; password: string; ip: string | null }): Promise<void> {
+    const o = this.service.o
+    this.service.refuseIfBusy()
+    const now = o.now()
+    const email = normalizeEmail(input.email)
+    const password = await enforcePasswordPolicy(input.password, { ...o.passwordPolicy, email })
+    if (o.rateLimit) {
+      await this.#limit(`ip:${input.ip ?? 'unknown'}`, o.rateLimit.perIp, now)
+      await this.#limit(`signup:${email}`, o.rateLimit.perAccount, now)
+    }
+    const passwordHash = await o.passwords.hash(password).catch(busy)
+    await o.db.transaction().execute(async (trx) => {
+      const user = await insertUser(trx, { email, passwordHash, now })
+      if (user) {
+        await audit(trx, { type: 'sign_up', userId: user.id, ip: input.ip, detail: { verificationRequired: true }, now })
+        await this.queueVerification(trx, { id: user.id, email }, input.ip, now)
+        return
+      }
+      const existing = await trx.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst()
+      await enqueueMail(trx, email, signUpAttemptMail({ appName: this.appName }), now)
+      await audit(trx, { type: 'sign_up_existing', userId: existing?.id ?? null, ip: input.ip, now })
+    })
+    this.outbox.wake()
+  }
+
+  /** POST /auth/verify-email/request without a session: `{email}`; the same answer whatever the address. */
+  async requestVerificationByEmail(input: { email: string; ip: string | null }): Promise<void> {
+    const o = this.service.o
+    const now = o.now()
+    const email = normalizeEmail(input.email)
+    const perIp = this.#perIp()
+    if (perIp) await this.#limit(`verify-request-ip:${input.ip ?? 'unknown'}`, perIp, now)
+    await this.#limit(`verify-request-email:${email}`, REQUESTS_PER_ADDRESS, now)
+    const queued = await o.db.transaction().execute(async (trx) => {
+      const user = await trx.selectFrom('users').select(['id', 'email', 'email_verified']).where('email', '=', email).forUpdate().executeTakeFirst()
+      if (!user || user.email_verified) return false
+      await this.queueVerification(trx, user, input.ip, now)
+      return true
+    })
+    if (queued) this.outbox.wake()
+  }
+
+  /** POST /auth/verify-email without a session: `{email, code}` (before the first sign-in when verification is required). */
+  async verifyEmailByAddress(input: { email: string; code: string; ip: string | null }): Promise<void> {
+    const o = this.service.o
+    const now = o.now()
+    const email = normalizeEmail(input.email)
+    const perIp = this.#perIp()
+    if (perIp) await this.#limit(`verify-ip:${input.ip ?? 'unknown'}`, perIp, now)
+    const ok = await o.db.transaction().execute(async (trx) => {
+      const user = await trx.selectFrom('users').select(['id', 'email_verified']).where('email', '=', email).forUpdate().executeTakeFirst()
+      if (!user || user.email_verified) return false
+      if (!(await consumeCode(trx, this.#mac, { userId: user.id, purpose: 'verify_email', code: input.code, now }))) return false
+      await trx.updateTable('users').set({ email_verified: true }).where('id', '=', user.id).execute()
+      await audit(trx, { type: 'email_verified', userId: user.id, ip: input.ip, now })
+      return true
+    })
     if (!ok) throw invalidCode()
   }
 }

@@ -18,6 +18,7 @@ export function startEmail(o: { service: AuthService; config: ServerConfig; logg
   const outbox = new OutboxWorker({ db: service.o.db, transport, now: service.o.now, logger })
   outbox.start()
   const flows = new EmailFlows(service, outbox, config.appName)
+  service.requireEmailVerification = config.requireEmailVerification
   // A verification code at sign-up, queued in the transaction that creates the account.
   service.onSignUp = { inTransaction: (trx, user, ip, now) => flows.queueVerification(trx, user, ip, now), committed: () => outbox.wake() }
   return { outbox, flows }

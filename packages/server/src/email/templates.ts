@@ -37,3 +37,13 @@ export function verifyEmailMail(o: { appName: string; code: string; minutes: num
     html: html(subject, lines, o.code).replace('</body>', `<p>${escapeHtml(after)}</p></body>`),
   }
 }
+
+/** Sign-up with an address that has an account, while verification is required: told to the owner instead of answered (no enumeration). */
+export function signUpAttemptMail(o: { appName: string }): Rendered {
+  const subject = `${o.appName}: someone tried to sign up with your address`
+  const lines = [
+    `Someone (maybe you) tried to create a ${o.appName} account with this address, which already has one.`,
+    'If it was you, sign in instead, or reset your password if you forgot it. If not, ignore this message: nothing changed.',
+  ]
+  return { subject, text: `${lines.join('\n\n')}\n`, html: html(subject, lines) }
+}

@@ -32,6 +32,7 @@ export type HttpErrorCode =
   | 'invalid_password'
   // email/flows.ts: a reset or verification code that is wrong, expired, used or dead.
   | 'invalid_code'
+  | 'email_not_verified'
 
 /** The RFC 6749 §5.2 body of an error answer. */
 export const errorBody = (error: HttpErrorCode, description: string) => ({ error, error_description: description })

@@ -1,8 +1,8 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
 import type { EmailFlows } from '../email/flows.js'
-import { emailSchema, passwordSchema, readBody, validate } from '../http/body.js'
-import { requireCaller, type AppEnv } from '../http/context.js'
+import { credentialsSchema, emailSchema, passwordSchema, readBody, validate } from '../http/body.js'
+import { bearerToken, type AppEnv } from '../http/context.js'
 
 const codeSchema = z
   .string({ error: 'must be a string' })
@@ -12,6 +12,7 @@ const codeSchema = z
 const requestSchema = z.object({ email: emailSchema }, { error: 'must be an object' })
 const resetSchema = z.object({ email: emailSchema, code: codeSchema, new_password: passwordSchema }, { error: 'must be an object' })
 const verifySchema = z.object({ code: codeSchema }, { error: 'must be an object' })
+const verifyByEmailSchema = z.object({ email: emailSchema, code: codeSchema }, { error: 'must be an object' })
 
 /** Password reset by emailed code and email verification (email/flows.ts), under /auth. */
 export function emailFlowRoutes(flows: EmailFlows) {
@@ -30,15 +31,46 @@ export function emailFlowRoutes(flows: EmailFlows) {
     return c.json({ ok: true, ...result })
   })
 
-  r.post('/verify-email/request', requireCaller({ live: true }), async (c) => {
-    const result = await flows.requestVerification(c.get('caller'), c.var.ipBlock)
+  // With a session (Bearer): the signed-in account. Without one: `{email}` (the same 202 for any
+  // address), for accounts that cannot sign in before verifying (requireEmailVerification).
+  r.post('/verify-email/request', async (c) => {
+    if (c.req.header('authorization') === undefined) {
+      const body = validate(requestSchema, await readBody(c, ['json', 'form']))
+      await flows.requestVerificationByEmail({ email: body.email, ip: c.var.ipBlock })
+      return c.json({ ok: true, message: 'if this address has an account that is not verified yet, a code was sent to it' }, 202)
+    }
+    const caller = await c.get('service').authenticate(bearerToken(c.req.header('authorization')), { live: true })
+    const result = await flows.requestVerification(caller, c.var.ipBlock)
     return c.json({ ok: true, ...result }, result.alreadyVerified ? 200 : 202)
   })
 
-  r.post('/verify-email', requireCaller({ live: true }), async (c) => {
+  r.post('/verify-email', async (c) => {
+    if (c.req.header('authorization') === undefined) {
+      const body = validate(verifyByEmailSchema, await readBody(c, ['json', 'form']))
+      await flows.verifyEmailByAddress({ email: body.email, code: body.code, ip: c.var.ipBlock })
+      return c.json({ ok: true, email_verified: true })
+    }
+    const caller = await c.get('service').authenticate(bearerToken(c.req.header('authorization')), { live: true })
     const body = validate(verifySchema, await readBody(c, ['json', 'form']))
-    await flows.verifyEmail(c.get('caller'), body.code, c.var.ipBlock)
+    await flows.verifyEmail(caller, body.code, c.var.ipBlock)
     return c.json({ ok: true, email_verified: true })
+  })
+
+  return r
+}
+
+/**
+ * POST /auth/sign-up when verification is required (registered before the ordinary sign-up): 202
+ * without tokens, the same for new and taken addresses; the code arrives by email, then
+ * POST /auth/verify-email `{email, code}`, then sign-in.
+ */
+export function verifiedSignUpRoutes(flows: EmailFlows) {
+  const r = new Hono<AppEnv>()
+  r.post('/sign-up', async (c) => {
+    const raw = await readBody(c, ['json', 'form'], false, ['resource'])
+    const body = validate(credentialsSchema, raw)
+    await flows.signUpWithVerification({ email: body.email, password: body.password, ip: c.var.ipBlock })
+    return c.json({ ok: true, verification_required: true, message: 'check your email for a code to confirm your address, then sign in' }, 202)
   })
 
   return r

@@ -20,6 +20,7 @@ export type AuditType =
   | 'password_reset_failed'
   | 'email_verification_requested'
   | 'email_verified'
+  | 'sign_up_existing'
 
 export interface AuditInput {
   type: AuditType
