@@ -246,7 +246,7 @@ export function resolveConfig(options: ConfigOptions = {}): ServerConfig {
 /** `SMTP_URL` and `MAIL_FROM` (email/transport.ts): a sender is required once mail is really sent. */
 function mail(smtpUrl: string | undefined, from: string | undefined): { smtpUrl: string | undefined; mailFrom: string } {
   if (smtpUrl !== undefined) parseUrl('SMTP_URL', smtpUrl, ['smtp:', 'smtps:'])
-  if (from !== undefined && !/^(?:[^<>\r\n]*<[^\s<>@]+@[^\s<>@]+\.[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+\.[^\s<>@]+)$/.test(from)) {
+  if (from !== undefined && !/^(?:[^<>\r\n]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/.test(from)) {
     throw new ConfigError(`MAIL_FROM must be an address or "Name <address>"; got ${JSON.stringify(from)}`)
   }
   if (smtpUrl !== undefined && from === undefined) throw new ConfigError('MAIL_FROM is required with SMTP_URL (the sender address of the messages)')
