@@ -32,6 +32,19 @@ describe('createEmailApi', () => {
     expect(done.requests[0]!.body).toEqual({ email: 'a@example.com', code: '1', new_password: 'pw' })
   })
 
+  it('verification with `email` goes without the session', async () => {
+    const plain = recorder(() => json(202, { ok: true }))
+    const authed = recorder(() => json(200, { ok: true }))
+    const api = createEmailApi({ baseUrl: 'https://auth.example', fetch: plain.f as typeof fetch, session: { fetch: authed.f } })
+    await api.requestEmailVerification({ email: 'a@example.com' })
+    await api.verifyEmail({ email: 'a@example.com', code: '12345678' })
+    expect(authed.requests).toEqual([])
+    expect(plain.requests).toEqual([
+      { url: 'https://auth.example/auth/verify-email/request', body: { email: 'a@example.com' } },
+      { url: 'https://auth.example/auth/verify-email', body: { email: 'a@example.com', code: '12345678' } },
+    ])
+  })
+
   it.each([
     ['a wrong code', 400, { error: 'invalid_code' }, 'invalid_code'],
     ['a policy reason', 400, { error: 'invalid_password', reason: 'password_common' }, 'password_common'],

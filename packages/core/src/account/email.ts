@@ -26,10 +26,17 @@ export interface EmailApi {
    * (`invalid_code`: ask for a new code; a password-policy reason; `rate_limited`; `invalid_request`).
    */
   resetPassword(input: { email: string; code: string; newPassword: string }): Promise<{ signedOut: number }>
-  /** POST /auth/verify-email/request: a new verification code to the signed-in account's address. */
-  requestEmailVerification(): Promise<{ alreadyVerified: boolean }>
-  /** POST /auth/verify-email: the code from the verification message. Rejects with `AccountError` (`invalid_code`, `session_ended`, …). */
-  verifyEmail(input: { code: string }): Promise<void>
+  /**
+   * POST /auth/verify-email/request: a new verification code to the signed-in account's address; with
+   * `email`, without a session (an account that may not sign in before verifying; the answer is the
+   * same for any address, `alreadyVerified` false).
+   */
+  requestEmailVerification(input?: { email?: string }): Promise<{ alreadyVerified: boolean }>
+  /**
+   * POST /auth/verify-email: the code from the verification message, for the signed-in account, or
+   * with `email` without a session. Rejects with `AccountError` (`invalid_code`, `session_ended`, …).
+   */
+  verifyEmail(input: { code: string; email?: string }): Promise<void>
 }
 
 /** The email flows of issue 13: password reset by code (no session) and email verification (with one). */
@@ -64,12 +71,13 @@ export function createEmailApi(options: EmailApiOptions): EmailApi {
       const answer = await post('/auth/password-reset/complete', { email, code, new_password: newPassword }, false)
       return { signedOut: typeof answer.signedOut === 'number' ? answer.signedOut : 0 }
     },
-    async requestEmailVerification() {
-      const answer = await post('/auth/verify-email/request', {}, true)
+    async requestEmailVerification(input) {
+      const email = input?.email
+      const answer = await post('/auth/verify-email/request', email === undefined ? {} : { email }, email === undefined)
       return { alreadyVerified: answer.alreadyVerified === true }
     },
-    async verifyEmail({ code }) {
-      await post('/auth/verify-email', { code }, true)
+    async verifyEmail({ code, email }) {
+      await post('/auth/verify-email', email === undefined ? { code } : { email, code }, email === undefined)
     },
   }
 }
