@@ -1,7 +1,7 @@
 // Issue 13: password reset and email verification by a code sent over real SMTP (an in-process
 // `smtp-server`), and the outbox that loses nothing when SMTP is down or the server restarts.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { testBackends } from '../test-support/databases.js'
+import { pgliteBackend, testBackends } from '../test-support/databases.js'
 import { PASSWORD, TestClock, getMe, postJson, refresh, serverForSuite, signUp, startTestServer, uniqueEmail, type Pair } from '../test-support/server.js'
 import { TestSmtp, codeOf } from '../test-support/smtp.js'
 import { CODE_ATTEMPTS, CODE_MINUTES } from './codes.js'
@@ -260,5 +260,31 @@ describe.each(testBackends())('requireEmailVerification on $name', (backend) => 
     expect(await r2.text()).toBe(await r1.text())
     const code = codeOf(await smtp.waitFor(email, 2))
     expect((await postJson(base(), '/auth/verify-email', { email, code })).status).toBe(200)
+  })
+})
+
+describe('without SMTP_URL (npm start)', () => {
+  test('messages go to the server log, readable, with the code; the reset completes with it', async () => {
+    const lines: string[] = []
+    const logger = { info: (m: string) => void lines.push(m), warn: (m: string) => void lines.push(m), error: (m: string) => void lines.push(m) }
+    const db = await pgliteBackend.create()
+    const server = await startTestServer(db, { logger, rateLimit: false })
+    try {
+      expect(lines.some((l) => /SMTP_URL is not set/.test(l))).toBe(true)
+      const a = await signUp(server.url)
+      expect((await postJson(server.url, '/auth/password-reset/request', { email: a.email })).status).toBe(202)
+      await server.email.outbox.idle()
+      let logged: string | undefined
+      while (!(logged = lines.find((l) => l.includes(`To: ${a.email}`) && /password reset/.test(l)))) {
+        await new Promise((r) => setTimeout(r, 20))
+        await server.email.outbox.idle()
+      }
+      const code = /^ {4}(\d{8})$/m.exec(logged)?.[1]
+      expect(code).toMatch(/^\d{8}$/)
+      expect((await postJson(server.url, '/auth/password-reset/complete', { email: a.email, code, new_password: NEW_PASSWORD })).status).toBe(200)
+    } finally {
+      await server.close()
+      await db.cleanup()
+    }
   })
 })
