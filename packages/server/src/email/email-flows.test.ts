@@ -190,8 +190,10 @@ describe.each(testBackends())('the outbox on $name', (backend) => {
         const reset = await smtp.waitFor(email, 2)
         await smtp.waitFor(email, 2)
         await second.email.outbox.idle()
-        const rows = await second.db.selectFrom('email_outbox').select(['sent_at', 'lease_until']).where('to_address', '=', email).execute()
+        const rows = await second.db.selectFrom('email_outbox').select(['sent_at', 'lease_until', 'text_body', 'html_body']).where('to_address', '=', email).execute()
         expect(rows.every((r) => r.sent_at !== null && r.lease_until === null)).toBe(true)
+        // A sent message's code is not kept in clear.
+        expect(rows.every((r) => r.text_body === '' && r.html_body === '')).toBe(true)
         expect(smtp.to(email)).toHaveLength(2)
         const code = codeOf(smtp.to(email).find((m) => /reset/.test(m.raw)) ?? reset)
         expect((await postJson(second.url, '/auth/password-reset/complete', { email, code, new_password: NEW_PASSWORD })).status).toBe(200)

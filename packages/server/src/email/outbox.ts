@@ -156,7 +156,8 @@ export class OutboxWorker {
       return
     }
     // Marked sent at once: the window in which a crash causes a second send is this one statement.
-    await db.updateTable('email_outbox').set({ sent_at: this.#o.now(), lease_until: null, last_error: null }).where('id', '=', m.id).where('lease_until', '=', leaseUntil).execute()
+    // The bodies are emptied: they hold the code in clear, needed only until the message is sent.
+    await db.updateTable('email_outbox').set({ sent_at: this.#o.now(), lease_until: null, last_error: null, text_body: '', html_body: '' }).where('id', '=', m.id).where('lease_until', '=', leaseUntil).execute()
   }
 
   async #msUntilNextDue(): Promise<number> {
