@@ -58,6 +58,7 @@ const ACCOUNT: Record<Exclude<AccountErrorReason, PolicyReason>, string> = {
   rate_limited: 'Too many attempts. Try again in a moment.',
   session_ended: 'Your session has ended. Please sign in again.',
   invalid_request: 'The request was refused. Check what you typed and try again.',
+  invalid_code: 'That code is not right, or it has expired. Ask for a new one.',
 }
 
 function describeAccountError(err: AccountError): string {

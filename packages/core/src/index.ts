@@ -50,3 +50,4 @@ export {
 } from './errors/errors.js'
 
 export { createAccountApi, type AccountApi, type AccountApiOptions, type EndSessions } from './account/account.js'
+export { createEmailApi, type EmailApi, type EmailApiOptions } from './account/email.js'

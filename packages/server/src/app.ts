@@ -34,6 +34,8 @@ import { serveSpa } from './static.js'
 import { startKeyRotation, type KeyRotation } from './key-rotation.js'
 import { scheduleRepeating } from './schedule.js'
 import { startRevocationFeed, type RevocationFeed } from './feed/revocation-feed.js'
+import { startEmail, type Email } from './email/start.js'
+import { emailFlowRoutes, verifiedSignUpRoutes } from './routes/email-flows.js'
 
 /**
  * Options of createApp: any part of the configuration (each field is described on `ServerConfig`;
@@ -58,6 +60,8 @@ export interface LatchkeyApp {
   keyRotation: KeyRotation
   /** The sessions ended recently, as this process knows them (feed/revocation-feed.ts). */
   revocations: RevocationFeed
+  /** The email outbox worker and the flows that send mail (issue 13, email/). */
+  email: Email
   /** Closes the database. */
   close(): Promise<void>
 }
@@ -136,15 +140,17 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
       now,
       logger,
     })
-    const app = buildRoutes(service, config, audiences, logger)
+    const email = startEmail({ service, config, logger })
+    const app = buildRoutes(service, config, audiences, logger, email)
     const stopPruning = schedulePrune(service, config.pruneInterval, logger)
     const close = async () => {
+      await email.outbox.close()
       await stopPruning()
       await rotation.close()
       await feed.close()
       await handle.close()
     }
-    return { app, db: handle.db, service, keyRotation: rotation, revocations: feed, close }
+    return { app, db: handle.db, service, keyRotation: rotation, revocations: feed, email, close }
   } catch (e) {
     await keyRotation?.close().catch(() => undefined)
     await revocations?.close().catch(() => undefined)
@@ -184,7 +190,7 @@ function routeMethods(app: Hono<AppEnv>): (path: string) => string[] {
   }
 }
 
-function buildRoutes(service: AuthService, config: ServerConfig, audiences: AudiencePolicy, logger: Logger): Hono<AppEnv> {
+function buildRoutes(service: AuthService, config: ServerConfig, audiences: AudiencePolicy, logger: Logger, email: Email): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
   const cookieMaxAge = service.o.life.idle
   const refreshCookie = refreshCookiePolicy(service.o.issuer)
@@ -237,10 +243,12 @@ function buildRoutes(service: AuthService, config: ServerConfig, audiences: Audi
   app.use(secureHeaders({ crossOriginEmbedderPolicy: false, crossOriginResourcePolicy: false }))
   app.use(bodyLimit({ maxBytes: config.maxBodyBytes }))
 
+  if (config.requireEmailVerification) app.route('/auth', verifiedSignUpRoutes(email.flows))
   app.route('/auth', authRoutes({ cookieMaxAge, audiences }))
   app.route('/auth/sessions', sessionRoutes())
   app.route('/auth', accountRoutes())
   app.route('/auth', identityRoutes({ cookieMaxAge, audiences, verifier: new IdTokenVerifier(config.identityProviders, { now: service.o.now }) }))
+  app.route('/auth', emailFlowRoutes(email.flows))
   app.route('/account', accountPageRoutes())
   app.route('/oauth', oauthRoutes({ cookieMaxAge, audiences }))
   app.route('/me', meRoutes())

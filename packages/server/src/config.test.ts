@@ -42,6 +42,7 @@ describe('loadConfig', () => {
       LATCHKEY_SESSION_CHECK: 'off', LATCHKEY_CORS_ORIGINS: 'https://app.example.com, http://localhost:8081/', LATCHKEY_KEY_ROTATION: '30d',
       LATCHKEY_RESOURCES: 'https://orders.example.com, urn:example:billing,https://orders.example.com',
       LATCHKEY_PASSWORD_MIN_LENGTH: '15', LATCHKEY_PASSWORD_MAX_LENGTH: '128', LATCHKEY_APP_NAME: 'Acme', LATCHKEY_DPOP_NONCE: 'off',
+      SMTP_URL: 'smtps://user:pw@smtp.example.com:465', MAIL_FROM: 'Acme <no-reply@acme.example>', LATCHKEY_REQUIRE_EMAIL_VERIFICATION: 'on',
     })
     expect(c).toEqual({
       port: 9000, host: '0.0.0.0', dataDir: '/tmp/x', databaseUrl: 'postgres://u@h/db', issuer: 'https://auth.example.com', audience: undefined,
@@ -50,6 +51,7 @@ describe('loadConfig', () => {
       resources: ['https://orders.example.com', 'urn:example:billing'],
       maxBodyBytes: DEFAULTS.maxBodyBytes, pruneInterval: DEFAULTS.pruneInterval, keyRotation: 2592000, shutdownTimeoutMs: DEFAULTS.shutdownTimeoutMs,
       passwordMinLength: 15, passwordMaxLength: 128, appName: 'Acme', dpopNonce: false, identityProviders: [],
+      smtpUrl: 'smtps://user:pw@smtp.example.com:465', mailFrom: 'Acme <no-reply@acme.example>', requireEmailVerification: true,
     })
   })
 
@@ -77,6 +79,11 @@ describe('loadConfig', () => {
     [{ LATCHKEY_HASH_CONCURRENCY: '0' }, /LATCHKEY_HASH_CONCURRENCY/],
     [{ LATCHKEY_HASH_CONCURRENCY: 'many' }, /LATCHKEY_HASH_CONCURRENCY/],
     [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL/],
+    [{ SMTP_URL: 'http://mail.example.com' }, /SMTP_URL/],
+    [{ SMTP_URL: 'not a url' }, /SMTP_URL/],
+    [{ SMTP_URL: 'smtp://mail.example.com' }, /MAIL_FROM is required/],
+    [{ MAIL_FROM: 'not an address' }, /MAIL_FROM/],
+    [{ MAIL_FROM: 'Name <a@b.example' }, /MAIL_FROM/],
     [{ DATABASE_URL: 'not a url' }, /DATABASE_URL/],
     [{ LATCHKEY_ISSUER: 'ftp://x' }, /LATCHKEY_ISSUER/],
     [{ LATCHKEY_SECRET: 'short' }, /LATCHKEY_SECRET/],

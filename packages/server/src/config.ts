@@ -124,6 +124,18 @@ export interface ServerConfig {
    * `LATCHKEY_OIDC_CLIENT_IDS` (comma-separated client ids). Default none.
    */
   identityProviders: IdentityProvider[]
+  /**
+   * `SMTP_URL`: where email is sent (nodemailer SMTP URL, `smtp://` with STARTTLS when offered, or
+   * `smtps://`; credentials in the URL). Unset: messages go to the server log (development only).
+   */
+  smtpUrl: string | undefined
+  /** `MAIL_FROM`: the sender, `address` or `Name <address>`; required with `SMTP_URL`. */
+  mailFrom: string
+  /**
+   * `LATCHKEY_REQUIRE_EMAIL_VERIFICATION`: sign-in is refused until the address is verified, and
+   * sign-up answers 202 without tokens, alike for new and taken addresses. Default off.
+   */
+  requireEmailVerification: boolean
 }
 
 /** What startServer/createApp accept: any part of the configuration; `rateLimit` may be partial. */
@@ -245,7 +257,19 @@ export function resolveConfig(options: ConfigOptions = {}): ServerConfig {
     ...passwordLengths(o.passwordMinLength ?? DEFAULTS.passwordMinLength, o.passwordMaxLength ?? DEFAULTS.passwordMaxLength),
     appName: o.appName?.trim() || DEFAULTS.appName,
     identityProviders: resolveIdentityProviders(o.identityProviders ?? [], o.production ?? false),
+    ...mail(o.smtpUrl || undefined, o.mailFrom?.trim() || undefined),
+    requireEmailVerification: o.requireEmailVerification ?? false,
   }
+}
+
+/** `SMTP_URL` and `MAIL_FROM` (email/transport.ts): a sender is required once mail is really sent. */
+function mail(smtpUrl: string | undefined, from: string | undefined): { smtpUrl: string | undefined; mailFrom: string } {
+  if (smtpUrl !== undefined) parseUrl('SMTP_URL', smtpUrl, ['smtp:', 'smtps:'])
+  if (from !== undefined && !/^(?:[^<>\r\n]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/.test(from)) {
+    throw new ConfigError(`MAIL_FROM must be an address or "Name <address>"; got ${JSON.stringify(from)}`)
+  }
+  if (smtpUrl !== undefined && from === undefined) throw new ConfigError('MAIL_FROM is required with SMTP_URL (the sender address of the messages)')
+  return { smtpUrl, mailFrom: from ?? 'Latchkey <no-reply@localhost>' }
 }
 
 /** NIST SP 800-63B-4 §3.1.1.2: a minimum of at least 8, and at least 64 characters allowed. */
@@ -345,6 +369,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     passwordMaxLength: int('LATCHKEY_PASSWORD_MAX_LENGTH'),
     appName: get('LATCHKEY_APP_NAME'),
     identityProviders: identityProvidersFromEnv(get),
+    smtpUrl: get('SMTP_URL'),
+    mailFrom: get('MAIL_FROM'),
+    requireEmailVerification: flag('LATCHKEY_REQUIRE_EMAIL_VERIFICATION', false),
   })
 }
 

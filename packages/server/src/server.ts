@@ -4,7 +4,7 @@ import { createAdaptorServer } from '@hono/node-server'
 import type { Hono } from 'hono'
 import type { Kysely } from 'kysely'
 import { startAdminChannel, type AdminChannel } from './admin/socket.js'
-import { createApp, consoleLogger, type AppOptions } from './app.js'
+import { createApp, consoleLogger, type AppOptions, type LatchkeyApp } from './app.js'
 import { parseRolesCommand, runRolesCommand } from './roles/admin.js'
 import { hostForUrl, resolveConfig } from './config.js'
 import type { Database } from './db/schema.js'
@@ -28,6 +28,8 @@ export interface RunningServer {
   db: Kysely<Database>
   app: Hono<AppEnv>
   service: AuthService
+  /** The email outbox worker and flows (issue 13). */
+  email: LatchkeyApp['email']
   /** Stops accepting connections, lets requests in flight finish, then closes the database. */
   close(): Promise<void>
 }
@@ -99,5 +101,5 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       await admin?.close()
       await built.close()
     })())
-  return { url, port, issuer: service.o.issuer, db, app, service, close }
+  return { url, port, issuer: service.o.issuer, db, app, service, email: built.email, close }
 }

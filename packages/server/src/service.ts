@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { Database, SessionRow } from './db/schema.js'
 import { DEFAULT_CLOCK_TOLERANCE, signAccessToken, verifyAccessTokenWith, keyStoreResolver, InvalidAccessTokenError, type AccessTokenClaims } from './crypto/jwt.js'
 import { VerifiedTokens } from './crypto/verified-tokens.js'
@@ -131,6 +131,12 @@ export class AuthService {
   /** DPoP (RFC 9449): proof verification, nonces and the key binding of access tokens. */
   readonly dpop: DpopBinding
 
+  /** Issue 13: work done in the sign-up's transaction (the verification email), and after it commits. */
+  onSignUp: { inTransaction(trx: Transaction<Database>, user: { id: string; email: string }, ip: string | null, now: Date): Promise<void>; committed(): void } | undefined
+
+  /** Issue 13: sign-in refused until the email is verified (set from the configuration by email/start.ts). */
+  requireEmailVerification = false
+
   constructor(readonly o: ServiceOptions) {
     this.#digestKey = createHmac('sha256', o.macKey).update('latchkey-audit-account-v1').digest()
     this.dpop = new DpopBinding({ db: o.db, serverKey: o.macKey, issuer: o.issuer, now: o.now, requireNonce: o.dpopNonce ?? true })
@@ -227,7 +233,16 @@ export class AuthService {
     }
     // Hash before looking at the table, so a taken email answers in the same time as a new one.
     const passwordHash = await this.o.passwords.hash(password).catch(busy)
-    const user = await insertUser(this.o.db, { email, passwordHash, now })
+    // Issue 13: the verification message is queued in the transaction that creates the account (email/flows.ts).
+    const hook = this.onSignUp
+    const user = hook
+      ? await this.o.db.transaction().execute(async (trx) => {
+          const created = await insertUser(trx, { email, passwordHash, now })
+          if (created) await hook.inTransaction(trx, { id: created.id, email }, input.ip, now)
+          return created
+        })
+      : await insertUser(this.o.db, { email, passwordHash, now })
+    if (user) hook?.committed()
     if (!user) throw new HttpError(409, 'account_exists', 'an account with this email already exists')
     const session = await createSession(this.o.db, { userId: user.id, device: input.device, now, dpopJkt: input.dpopJkt })
     await this.#audit({ type: 'sign_up', userId: user.id, sessionId: session.id, ip: input.ip, now })
@@ -238,6 +253,10 @@ export class AuthService {
     this.refuseIfBusy()
     const now = this.o.now()
     const user = await this.checkPassword({ email: input.email, password: input.password, ip: input.ip, now, purpose: 'sign_in' })
+    // Issue 13: with LATCHKEY_REQUIRE_EMAIL_VERIFICATION, no session before the address is proved (after the password, so it tells nothing to a guesser).
+    if (this.requireEmailVerification && !(await this.o.db.selectFrom('users').select('email_verified').where('id', '=', user.id).executeTakeFirst())?.email_verified) {
+      throw new HttpError(403, 'email_not_verified', 'confirm your email address first (the code sent to it)')
+    }
     // The account can be deleted between the check and the insert (a foreign-key violation): then
     // the credentials are no longer valid.
     const session = await createSession(this.o.db, { userId: user.id, device: input.device, now, dpopJkt: input.dpopJkt }).catch((e: unknown) => {

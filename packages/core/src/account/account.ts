@@ -74,7 +74,7 @@ export function createAccountApi(options: AccountApiOptions): AccountApi {
 const numberOf = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0)
 
 /** The server's RFC 6749 §5.2-shaped refusal as an `AccountError`; 5xx and unreadable answers are network-class. */
-function errorFrom(response: Response, answer: unknown): Error {
+export function errorFrom(response: Response, answer: unknown): Error {
   const status = response.status
   const body = (typeof answer === 'object' && answer !== null ? answer : {}) as { error?: unknown; error_description?: unknown; reason?: unknown }
   const description = typeof body.error_description === 'string' ? body.error_description : undefined
@@ -87,6 +87,7 @@ function errorFrom(response: Response, answer: unknown): Error {
   let reason: AccountErrorReason = 'invalid_request'
   if (body.error === 'invalid_password' && typeof body.reason === 'string' && POLICY_REASONS.has(body.reason)) reason = body.reason as AccountErrorReason
   else if (body.error === 'invalid_credentials') reason = 'wrong_password'
+  else if (body.error === 'invalid_code') reason = 'invalid_code'
   else if (status === 401) reason = 'session_ended'
   else if (answer === undefined) return new NetworkError('malformed_response', `the server answered ${status} without a JSON body`, { status })
   return new AccountError(reason, { status, ...withDescription })

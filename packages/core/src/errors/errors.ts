@@ -156,6 +156,8 @@ export type AccountErrorReason =
   | 'rate_limited'
   | 'session_ended'
   | 'invalid_request'
+  /** A password-reset or email-verification code that is wrong, expired, used up or dead after too many guesses: ask for a new one. */
+  | 'invalid_code'
 
 /** A password change or account deletion the server refused; `reason` says why (switch on it). */
 export class AccountError extends BaseError<'LK_ACCOUNT'> {

@@ -86,6 +86,9 @@ export async function deleteAccountData(
       ]),
     )
     .execute()
+  // Issue 13: messages to the address (email/outbox.ts) are personal data too: the queued ones
+  // (a reset code, a verification code) and the record of the sent ones. (email_codes cascade.)
+  await trx.deleteFrom('email_outbox').where('to_address', '=', input.email).execute()
   await trx.deleteFrom('users').where('id', '=', input.userId).execute()
   return ended
 }

@@ -143,6 +143,45 @@ export const MIGRATIONS: Migration[] = [
     },
   },
   {
+    version: 6,
+    name: 'email outbox and one-time codes',
+    async up(db) {
+      // Issue 13: messages are written here in the transaction of the change that needs them and
+      // sent by a worker in any process (email/outbox.ts): claimed with FOR UPDATE SKIP LOCKED and
+      // a lease, so one process sends each; retried with backoff until sent or given up.
+      await sql`
+        create table email_outbox (
+          id text primary key,
+          to_address text not null,
+          subject text not null,
+          text_body text not null,
+          html_body text not null,
+          created_at timestamptz not null,
+          next_attempt_at timestamptz not null,
+          attempts integer not null default 0,
+          lease_until timestamptz,
+          sent_at timestamptz,
+          failed_at timestamptz,
+          last_error text
+        )`.execute(db)
+      await sql`create index email_outbox_due on email_outbox (next_attempt_at) where sent_at is null and failed_at is null`.execute(db)
+      // One-time codes sent by email (password reset, email verification): only an HMAC is kept.
+      await sql`
+        create table email_codes (
+          id text primary key,
+          user_id text not null references users(id) on delete cascade,
+          purpose text not null,
+          code_hash text not null,
+          attempts integer not null default 0,
+          created_at timestamptz not null,
+          expires_at timestamptz not null,
+          used_at timestamptz
+        )`.execute(db)
+      await sql`create index email_codes_user on email_codes (user_id, purpose)`.execute(db)
+      await sql`alter table users add column email_verified boolean not null default false`.execute(db)
+    },
+  },
+  {
     version: 8,
     name: 'user roles',
     async up(db) {

@@ -8,6 +8,8 @@ export interface UsersTable {
   /** Null for an account made by an identity provider's ID token (migration 9): no password signs in. */
   password_hash: string | null
   created_at: Timestamp
+  /** Issue 13 (migration 6): the owner proved they read mail sent to `email`. */
+  email_verified: Generated<boolean>
 }
 
 /** An identity provider's account linked to ours: (issuer, subject) is the key (migration 9). */
@@ -84,6 +86,38 @@ export interface AuditEventsTable {
   created_at: Timestamp
 }
 
+/** Issue 13 (migration 6): a message waiting to be sent, or sent (email/outbox.ts). */
+export interface EmailOutboxTable {
+  id: string
+  to_address: string
+  subject: string
+  text_body: string
+  html_body: string
+  created_at: Timestamp
+  next_attempt_at: Timestamp
+  attempts: Generated<number>
+  /** A worker claimed it until then; another may claim it once it passes (a crashed worker). */
+  lease_until: Timestamp | null
+  sent_at: Timestamp | null
+  /** Given up after too many attempts. */
+  failed_at: Timestamp | null
+  last_error: string | null
+}
+
+export type EmailCodePurpose = 'password_reset' | 'verify_email'
+
+/** Issue 13 (migration 6): a one-time code sent by email, kept as an HMAC only (email/codes.ts). */
+export interface EmailCodesTable {
+  id: string
+  user_id: string
+  purpose: EmailCodePurpose
+  code_hash: string
+  attempts: Generated<number>
+  created_at: Timestamp
+  expires_at: Timestamp
+  used_at: Timestamp | null
+}
+
 /** Issue 15: one row per role a user holds (migration 8). */
 export interface UserRolesTable {
   user_id: string
@@ -116,6 +150,8 @@ export interface Database {
   id_token_uses: IdTokenUsesTable
   latchkey_migrations: MigrationsTable
   user_roles: UserRolesTable
+  email_outbox: EmailOutboxTable
+  email_codes: EmailCodesTable
 }
 
 export type SessionRow = Selectable<SessionsTable>

@@ -40,6 +40,8 @@ export type HttpErrorCode =
   | 'last_sign_in_method'
   | 'invalid_id_token'
   | 'identity_provider_unavailable'
+  // email/flows.ts: a reset or verification code that is wrong, expired, used or dead.
+  | 'invalid_code'
 
 /** The RFC 6749 §5.2 body of an error answer. */
 export const errorBody = (error: HttpErrorCode, description: string) => ({ error, error_description: description })

@@ -64,12 +64,13 @@ export async function signInWithIdToken(
   const email = t.verifiedEmail
   const taken = await db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst()
   if (taken) throw accountExists()
+  // The provider verified the address (checked above): `email_verified` (issue 13) is true from the start.
   // Apple gives the user's name only on the first authorization, and outside the ID token: the
   // app sends it as `name`, kept only here (when the identity is created), ignored afterwards.
   const userId = await db
     .transaction()
     .execute(async (trx) => {
-      const user = await trx.insertInto('users').values({ id: randomUUID(), email, password_hash: null, created_at: now }).onConflict((oc) => oc.column('email').doNothing()).returning('id').executeTakeFirst()
+      const user = await trx.insertInto('users').values({ id: randomUUID(), email, password_hash: null, created_at: now, email_verified: true }).onConflict((oc) => oc.column('email').doNothing()).returning('id').executeTakeFirst()
       if (!user) return undefined
       const linked = await trx
         .insertInto('user_identities')

@@ -21,6 +21,12 @@ export type AuditType =
   | 'identity_sign_in'
   | 'identity_linked'
   | 'identity_unlinked'
+  | 'password_reset_requested'
+  | 'password_reset'
+  | 'password_reset_failed'
+  | 'email_verification_requested'
+  | 'email_verified'
+  | 'sign_up_existing'
 
 export interface AuditInput {
   type: AuditType
