@@ -27,7 +27,9 @@ export interface IdentityView {
  * false when it was used already. The primary key is the check, shared by every process.
  */
 async function consume(db: Kysely<Database> | Transaction<Database>, t: VerifiedIdToken, now: Date): Promise<boolean> {
-  await db.deleteFrom('id_token_uses').where('expires_at', '<', now).execute()
+  // Only rows past any clock skew: a token is accepted until exp + skew (verify.ts), and its
+  // record must outlive that, or the token could be replayed in the skew window after exp.
+  await db.deleteFrom('id_token_uses').where('expires_at', '<', new Date(now.getTime() - 3600_000)).execute()
   const r = await db.insertInto('id_token_uses').values({ token_hash: t.tokenHash, expires_at: t.expiresAt }).onConflict((oc) => oc.doNothing()).executeTakeFirst()
   return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1
 }
@@ -63,7 +65,13 @@ export async function signInWithIdToken(
   if (!t.verifiedEmail) throw new HttpError(403, 'email_not_verified', 'the identity provider gave no verified email address; an account cannot be created without one')
   const email = t.verifiedEmail
   const taken = await db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst()
-  if (taken) throw accountExists()
+  if (taken) {
+    // Taken by this identity's own first sign-in a moment ago (it committed after `known` was read)?
+    const winner = await db.selectFrom('user_identities').select(['user_id']).where('issuer', '=', t.provider.issuer).where('subject', '=', t.subject).executeTakeFirst()
+    if (!winner) throw accountExists()
+    const pair = await service.startSession({ userId: winner.user_id, device: input.device, dpopJkt: input.dpopJkt, ip: input.ip, audience: input.audience, type: 'identity_sign_in', detail: { provider: t.provider.name } })
+    return { pair, created: false }
+  }
   // Apple gives the user's name only on the first authorization, and outside the ID token: the
   // app sends it as `name`, kept only here (when the identity is created), ignored afterwards.
   const userId = await db
@@ -76,13 +84,31 @@ export async function signInWithIdToken(
         .values({ id: randomBytes(16).toString('base64url'), issuer: t.provider.issuer, subject: t.subject, user_id: user.id, provider: t.provider.name, email, name: sanitizeName(input.name), created_at: now })
         .onConflict((oc) => oc.columns(['issuer', 'subject']).doNothing())
         .executeTakeFirst()
-      if (Number(linked.numInsertedOrUpdatedRows ?? 0n) !== 1) throw new HttpError(409, 'identity_in_use', 'this identity was just linked by another request; sign in again')
+      if (Number(linked.numInsertedOrUpdatedRows ?? 0n) !== 1) throw new IdentityRace()
       return user.id
     })
-  if (!userId) throw accountExists()
+    .catch((e: unknown) => {
+      if (!(e instanceof IdentityRace)) throw e
+      return undefined
+    })
+    .then(async (id) => {
+      if (id !== undefined) return id
+      // The email was taken while this ran (PostgreSQL: the other insert committed first), or the
+      // identity was: if the same identity won, sign in to its account, else the email is another's.
+      const winner = await db.selectFrom('user_identities').select(['user_id']).where('issuer', '=', t.provider.issuer).where('subject', '=', t.subject).executeTakeFirst()
+      if (winner) return { existing: winner.user_id }
+      throw accountExists()
+    })
+  if (typeof userId === 'object') {
+    // The same identity's first sign-in at the same moment (another token) made the account.
+    const pair = await service.startSession({ userId: userId.existing, device: input.device, dpopJkt: input.dpopJkt, ip: input.ip, audience: input.audience, type: 'identity_sign_in', detail: { provider: t.provider.name } })
+    return { pair, created: false }
+  }
   const pair = await service.startSession({ userId, device: input.device, dpopJkt: input.dpopJkt, ip: input.ip, audience: input.audience, type: 'identity_sign_up', detail: { provider: t.provider.name, private_email: t.privateEmail } })
   return { pair, created: true }
 }
+
+class IdentityRace extends Error {}
 
 const accountExists = () =>
   new HttpError(409, 'account_exists_sign_in_to_link', 'an account with this email already exists; sign in to it (with its password) and link this identity from the account settings')

@@ -146,6 +146,7 @@ for (const backend of testBackends()) {
         ['no nonce in the token', async () => ({ id_token: await good({ clientId: 'app-web', sub, email }), nonce: n })],
         ['several audiences, no azp', async () => ({ id_token: await forge({ ...claims, aud: ['app-web', 'other'] }), nonce: n })],
         ['azp not ours', async () => ({ id_token: await forge({ ...claims, azp: 'other' }), nonce: n })],
+        ['an untrusted extra audience (azp ours)', async () => ({ id_token: await forge({ ...claims, aud: ['app-web', 'other'], azp: 'app-web' }), nonce: n })],
         ['unknown key', async () => ({ id_token: await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'nope' }).sign(stranger), nonce: n })],
         ['unknown key, known kid', async () => ({ id_token: await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: jwk.kid }).sign(stranger), nonce: n })],
         ['alg none', async () => ({ id_token: `${b64({ alg: 'none' })}.${b64(claims)}.`, nonce: n })],
@@ -193,6 +194,33 @@ for (const backend of testBackends()) {
       } finally {
         clock.advance(120)
       }
+    })
+
+    test('a token used in the skew window after its exp cannot be replayed there', async () => {
+      const email = uniqueEmail('replay-skew')
+      const n = nonce()
+      const token = await generic.idToken({ clientId: 'app-web', sub: `rs-${email}`, nonce: n, email })
+      clock.advance(600 + 30) // past exp (ttl 600), inside the 60 s skew: still accepted once
+      try {
+        expect((await signInIdp({ id_token: token, nonce: n })).status).toBe(201)
+        expect((await signInIdp({ id_token: token, nonce: n })).status).toBe(401)
+      } finally {
+        clock.advance(-(600 + 30))
+      }
+    })
+
+    test('simultaneous first sign-ins of one identity (different tokens) make one account: no 409, no 500', async () => {
+      const email = uniqueEmail('race')
+      const bodies = await Promise.all(
+        Array.from({ length: 6 }, async () => {
+          const n = nonce()
+          return { id_token: await generic.idToken({ clientId: 'app-web', sub: `race-${email}`, nonce: n, email }), nonce: n }
+        }),
+      )
+      const answers = await Promise.all(bodies.map((b) => signInIdp(b)))
+      expect(answers.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 201])
+      const ids = new Set(await Promise.all(answers.map(async (r) => ((await (await getMe(base(), ((await r.json()) as { access_token: string }).access_token)).json()) as { id: string }).id)))
+      expect(ids.size).toBe(1)
     })
 
     test('a replayed ID token is refused', async () => {
