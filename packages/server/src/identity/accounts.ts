@@ -5,6 +5,9 @@ import { HttpError } from '../http/errors.js'
 import type { AuthService, Caller, TokenResponse } from '../service.js'
 import { audit } from '../store/audit.js'
 import { whileSessionLive } from '../store/sessions.js'
+import { hitRateLimit } from '../store/rate-limit.js'
+import { deleteInTransaction } from '../accounts/accounts.js'
+import { whileAccountLive } from '../accounts/store.js'
 import type { IdTokenVerifier, VerifiedIdToken } from './verify.js'
 
 /**
@@ -34,6 +37,18 @@ async function consume(db: Kysely<Database> | Transaction<Database>, t: Verified
   return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1
 }
 
+/**
+ * Anti-automation per client address (OWASP ASVS 5.0 6.1.1): every ID-token attempt (sign-in,
+ * link, deletion) counts against sign-in's per-address rule, on a key of its own; each costs a
+ * signature check and may cost a JWKS fetch.
+ */
+async function limitAttempts(service: AuthService, ip: string | null, now: Date): Promise<void> {
+  const limits = service.o.rateLimit
+  if (!limits) return
+  const { count, retryAfter } = await hitRateLimit(service.o.db, `id-token-ip:${ip ?? 'unknown'}`, limits.perIp, now)
+  if (count > limits.perIp.max) throw new HttpError(429, 'rate_limited', 'too many attempts; try again later', { 'Retry-After': String(retryAfter) })
+}
+
 async function verifyOnce(verifier: IdTokenVerifier, db: Kysely<Database>, idToken: unknown, nonce: unknown, now: Date): Promise<VerifiedIdToken> {
   const t = await verifier.verify(idToken, nonce)
   if (!(await consume(db, t, now))) throw new HttpError(401, 'invalid_id_token', 'the ID token was already used; sign in with the provider again')
@@ -55,6 +70,7 @@ export async function signInWithIdToken(
 ): Promise<{ pair: TokenResponse; created: boolean }> {
   const db = service.o.db
   const now = service.o.now()
+  await limitAttempts(service, input.ip, now)
   const t = await verifyOnce(verifier, db, input.idToken, input.nonce, now)
   const known = await db.selectFrom('user_identities').select(['user_id']).where('issuer', '=', t.provider.issuer).where('subject', '=', t.subject).executeTakeFirst()
   if (known) {
@@ -117,6 +133,7 @@ const accountExists = () =>
 export async function linkIdentity(service: AuthService, verifier: IdTokenVerifier, caller: Caller, input: { idToken: unknown; nonce: unknown; ip: string | null }): Promise<IdentityView> {
   const db = service.o.db
   const now = service.o.now()
+  await limitAttempts(service, input.ip, now)
   const t = await verifyOnce(verifier, db, input.idToken, input.nonce, now)
   const existing = await db.selectFrom('user_identities').selectAll().where('issuer', '=', t.provider.issuer).where('subject', '=', t.subject).executeTakeFirst()
   if (existing) {
@@ -171,4 +188,27 @@ export async function unlinkIdentity(service: AuthService, caller: Caller, id: s
   if (result === 'missing') throw new HttpError(404, 'not_found', 'no such identity on this account')
   if (result === 'last') throw new HttpError(409, 'last_sign_in_method', 'this is the only way to sign in to this account; link another identity first')
   await audit(db, { type: 'identity_unlinked', userId: caller.userId, sessionId: caller.sessionId, ip, now, detail: { provider: result } })
+}
+
+/**
+ * POST /auth/delete-account/id-token: deletes the caller's account with a fresh ID token of one of
+ * its identities as the proof of ownership. An account made by a provider has no password to give
+ * POST /auth/delete-account, and App Store Review Guideline 5.1.1(v) asks that every account can be
+ * deleted in the app. The same transaction as password deletion (accounts/accounts.ts); the ended
+ * sessions are announced to every process.
+ */
+export async function deleteAccountWithIdToken(service: AuthService, verifier: IdTokenVerifier, caller: Caller, input: { idToken: unknown; nonce: unknown; ip: string | null }): Promise<{ signedOut: number }> {
+  const db = service.o.db
+  const now = service.o.now()
+  await limitAttempts(service, input.ip, now)
+  const t = await verifyOnce(verifier, db, input.idToken, input.nonce, now)
+  const done = await whileAccountLive(db, { userId: caller.userId, sessionId: caller.sessionId, life: service.o.life, now }, async (trx, user) => {
+    const identity = await trx.selectFrom('user_identities').select(['user_id']).where('issuer', '=', t.provider.issuer).where('subject', '=', t.subject).executeTakeFirst()
+    if (!identity || identity.user_id !== caller.userId) return undefined
+    return deleteInTransaction(service, trx, user, 'id_token', now)
+  })
+  if (!done) throw new HttpError(401, 'invalid_token', 'the session has ended')
+  if (!done.value) throw new HttpError(403, 'invalid_credentials', 'this identity is not linked to the account')
+  service.o.revocations.ended(done.value)
+  return { signedOut: done.value.length }
 }

@@ -38,7 +38,8 @@ for (const backend of testBackends()) {
       { type: 'oidc' as const, name: 'applelike', issuer: applelike.issuer, jwksUri: applelike.jwksUri, clientIds: ['com.example.app'], nonce: 'sha256' as const, algorithms: ['ES256' as const], jwksCooldownSeconds: 0 },
     ]
     // serverForSuite's beforeAll runs after ours: the providers are up when the config is read.
-    const options: Record<string, unknown> = { now: clock.now }
+    // Many attempts from one address: the per-address limit is tested on its own below.
+    const options: Record<string, unknown> = { now: clock.now, rateLimit: { perIp: { max: 100_000, windowSeconds: 900 } } }
     beforeAll(async () => {
       await ready
       options.identityProviders = providers()
@@ -221,6 +222,27 @@ for (const backend of testBackends()) {
       expect(answers.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 201])
       const ids = new Set(await Promise.all(answers.map(async (r) => ((await (await getMe(base(), ((await r.json()) as { access_token: string }).access_token)).json()) as { id: string }).id)))
       expect(ids.size).toBe(1)
+    })
+
+    test('an account made by a provider (no password) is deleted with a fresh ID token of its own identity', async () => {
+      const email = uniqueEmail('idp-delete')
+      const sub = `d-${email}`
+      const fresh = async (subject = sub) => {
+        const n = nonce()
+        return { id_token: await generic.idToken({ clientId: 'app-web', sub: subject, nonce: n, email }), nonce: n }
+      }
+      const made = (await (await signInIdp(await fresh())).json()) as { access_token: string; refresh_token: string }
+      const del = (body: Record<string, unknown>) => fetch(`${base()}/auth/delete-account/id-token`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${made.access_token}` }, body: JSON.stringify(body) })
+      // The password route has nothing to check.
+      expect((await fetch(`${base()}/auth/delete-account`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${made.access_token}` }, body: JSON.stringify({ password: PASSWORD }) })).status).toBe(403)
+      // Another identity's token is no proof.
+      expect((await del(await fresh(`other-${email}`))).status).toBe(403)
+      const ok = await del(await fresh())
+      expect(ok.status).toBe(200)
+      expect(await ok.json()).toMatchObject({ deleted: true, signedOut: 1 })
+      expect(await suite.server.db.selectFrom('users').select('id').where('email', '=', email).execute()).toHaveLength(0)
+      expect(await suite.server.db.selectFrom('user_identities').select('id').where('subject', '=', sub).execute()).toHaveLength(0)
+      expect((await postJson(base(), '/oauth/token', { grant_type: 'refresh_token', refresh_token: made.refresh_token })).status).toBe(400)
     })
 
     test('a replayed ID token is refused', async () => {
