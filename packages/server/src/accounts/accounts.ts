@@ -111,7 +111,8 @@ export async function deleteAccountWithPassword(service: AuthService, input: { e
   return { signedOut: ended.length }
 }
 
-async function deleteInTransaction(service: AuthService, trx: Transaction<Database>, user: { id: string; email: string }, via: 'app' | 'web', now: Date): Promise<string[]> {
+/** The deletion itself, inside the caller's transaction (also identity/: deletion proven by an ID token). */
+export async function deleteInTransaction(service: AuthService, trx: Transaction<Database>, user: { id: string; email: string }, via: 'app' | 'web' | 'id_token', now: Date): Promise<string[]> {
   const pseudonym = `deleted-${randomUUID()}`
   const ended = await deleteAccountData(trx, { userId: user.id, email: user.email, emailDigest: service.accountDigest(user.email), pseudonym, now })
   // The deletion itself, under the pseudonym and without the address (see deleteAccountData).

@@ -5,6 +5,9 @@ import { HttpError } from '../http/errors.js'
 import type { AuthService, Caller, TokenResponse } from '../service.js'
 import { audit } from '../store/audit.js'
 import { whileSessionLive } from '../store/sessions.js'
+import { hitRateLimit } from '../store/rate-limit.js'
+import { deleteInTransaction } from '../accounts/accounts.js'
+import { whileAccountLive } from '../accounts/store.js'
 import type { IdTokenVerifier, VerifiedIdToken } from './verify.js'
 
 /**
@@ -27,9 +30,23 @@ export interface IdentityView {
  * false when it was used already. The primary key is the check, shared by every process.
  */
 async function consume(db: Kysely<Database> | Transaction<Database>, t: VerifiedIdToken, now: Date): Promise<boolean> {
-  await db.deleteFrom('id_token_uses').where('expires_at', '<', now).execute()
+  // Only rows past any clock skew: a token is accepted until exp + skew (verify.ts), and its
+  // record must outlive that, or the token could be replayed in the skew window after exp.
+  await db.deleteFrom('id_token_uses').where('expires_at', '<', new Date(now.getTime() - 3600_000)).execute()
   const r = await db.insertInto('id_token_uses').values({ token_hash: t.tokenHash, expires_at: t.expiresAt }).onConflict((oc) => oc.doNothing()).executeTakeFirst()
   return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1
+}
+
+/**
+ * Anti-automation per client address (OWASP ASVS 5.0 6.1.1): every ID-token attempt (sign-in,
+ * link, deletion) counts against sign-in's per-address rule, on a key of its own; each costs a
+ * signature check and may cost a JWKS fetch.
+ */
+async function limitAttempts(service: AuthService, ip: string | null, now: Date): Promise<void> {
+  const limits = service.o.rateLimit
+  if (!limits) return
+  const { count, retryAfter } = await hitRateLimit(service.o.db, `id-token-ip:${ip ?? 'unknown'}`, limits.perIp, now)
+  if (count > limits.perIp.max) throw new HttpError(429, 'rate_limited', 'too many attempts; try again later', { 'Retry-After': String(retryAfter) })
 }
 
 async function verifyOnce(verifier: IdTokenVerifier, db: Kysely<Database>, idToken: unknown, nonce: unknown, now: Date): Promise<VerifiedIdToken> {
@@ -53,6 +70,7 @@ export async function signInWithIdToken(
 ): Promise<{ pair: TokenResponse; created: boolean }> {
   const db = service.o.db
   const now = service.o.now()
+  await limitAttempts(service, input.ip, now)
   const t = await verifyOnce(verifier, db, input.idToken, input.nonce, now)
   const known = await db.selectFrom('user_identities').select(['user_id']).where('issuer', '=', t.provider.issuer).where('subject', '=', t.subject).executeTakeFirst()
   if (known) {
@@ -63,7 +81,13 @@ export async function signInWithIdToken(
   if (!t.verifiedEmail) throw new HttpError(403, 'email_not_verified', 'the identity provider gave no verified email address; an account cannot be created without one')
   const email = t.verifiedEmail
   const taken = await db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst()
-  if (taken) throw accountExists()
+  if (taken) {
+    // Taken by this identity's own first sign-in a moment ago (it committed after `known` was read)?
+    const winner = await db.selectFrom('user_identities').select(['user_id']).where('issuer', '=', t.provider.issuer).where('subject', '=', t.subject).executeTakeFirst()
+    if (!winner) throw accountExists()
+    const pair = await service.startSession({ userId: winner.user_id, device: input.device, dpopJkt: input.dpopJkt, ip: input.ip, audience: input.audience, type: 'identity_sign_in', detail: { provider: t.provider.name } })
+    return { pair, created: false }
+  }
   // The provider verified the address (checked above): `email_verified` (issue 13) is true from the start.
   // Apple gives the user's name only on the first authorization, and outside the ID token: the
   // app sends it as `name`, kept only here (when the identity is created), ignored afterwards.
@@ -77,13 +101,31 @@ export async function signInWithIdToken(
         .values({ id: randomBytes(16).toString('base64url'), issuer: t.provider.issuer, subject: t.subject, user_id: user.id, provider: t.provider.name, email, name: sanitizeName(input.name), created_at: now })
         .onConflict((oc) => oc.columns(['issuer', 'subject']).doNothing())
         .executeTakeFirst()
-      if (Number(linked.numInsertedOrUpdatedRows ?? 0n) !== 1) throw new HttpError(409, 'identity_in_use', 'this identity was just linked by another request; sign in again')
+      if (Number(linked.numInsertedOrUpdatedRows ?? 0n) !== 1) throw new IdentityRace()
       return user.id
     })
-  if (!userId) throw accountExists()
+    .catch((e: unknown) => {
+      if (!(e instanceof IdentityRace)) throw e
+      return undefined
+    })
+    .then(async (id) => {
+      if (id !== undefined) return id
+      // The email was taken while this ran (PostgreSQL: the other insert committed first), or the
+      // identity was: if the same identity won, sign in to its account, else the email is another's.
+      const winner = await db.selectFrom('user_identities').select(['user_id']).where('issuer', '=', t.provider.issuer).where('subject', '=', t.subject).executeTakeFirst()
+      if (winner) return { existing: winner.user_id }
+      throw accountExists()
+    })
+  if (typeof userId === 'object') {
+    // The same identity's first sign-in at the same moment (another token) made the account.
+    const pair = await service.startSession({ userId: userId.existing, device: input.device, dpopJkt: input.dpopJkt, ip: input.ip, audience: input.audience, type: 'identity_sign_in', detail: { provider: t.provider.name } })
+    return { pair, created: false }
+  }
   const pair = await service.startSession({ userId, device: input.device, dpopJkt: input.dpopJkt, ip: input.ip, audience: input.audience, type: 'identity_sign_up', detail: { provider: t.provider.name, private_email: t.privateEmail } })
   return { pair, created: true }
 }
+
+class IdentityRace extends Error {}
 
 const accountExists = () =>
   new HttpError(409, 'account_exists_sign_in_to_link', 'an account with this email already exists; sign in to it (with its password) and link this identity from the account settings')
@@ -92,6 +134,7 @@ const accountExists = () =>
 export async function linkIdentity(service: AuthService, verifier: IdTokenVerifier, caller: Caller, input: { idToken: unknown; nonce: unknown; ip: string | null }): Promise<IdentityView> {
   const db = service.o.db
   const now = service.o.now()
+  await limitAttempts(service, input.ip, now)
   const t = await verifyOnce(verifier, db, input.idToken, input.nonce, now)
   const existing = await db.selectFrom('user_identities').selectAll().where('issuer', '=', t.provider.issuer).where('subject', '=', t.subject).executeTakeFirst()
   if (existing) {
@@ -146,4 +189,27 @@ export async function unlinkIdentity(service: AuthService, caller: Caller, id: s
   if (result === 'missing') throw new HttpError(404, 'not_found', 'no such identity on this account')
   if (result === 'last') throw new HttpError(409, 'last_sign_in_method', 'this is the only way to sign in to this account; link another identity first')
   await audit(db, { type: 'identity_unlinked', userId: caller.userId, sessionId: caller.sessionId, ip, now, detail: { provider: result } })
+}
+
+/**
+ * POST /auth/delete-account/id-token: deletes the caller's account with a fresh ID token of one of
+ * its identities as the proof of ownership. An account made by a provider has no password to give
+ * POST /auth/delete-account, and App Store Review Guideline 5.1.1(v) asks that every account can be
+ * deleted in the app. The same transaction as password deletion (accounts/accounts.ts); the ended
+ * sessions are announced to every process.
+ */
+export async function deleteAccountWithIdToken(service: AuthService, verifier: IdTokenVerifier, caller: Caller, input: { idToken: unknown; nonce: unknown; ip: string | null }): Promise<{ signedOut: number }> {
+  const db = service.o.db
+  const now = service.o.now()
+  await limitAttempts(service, input.ip, now)
+  const t = await verifyOnce(verifier, db, input.idToken, input.nonce, now)
+  const done = await whileAccountLive(db, { userId: caller.userId, sessionId: caller.sessionId, life: service.o.life, now }, async (trx, user) => {
+    const identity = await trx.selectFrom('user_identities').select(['user_id']).where('issuer', '=', t.provider.issuer).where('subject', '=', t.subject).executeTakeFirst()
+    if (!identity || identity.user_id !== caller.userId) return undefined
+    return deleteInTransaction(service, trx, user, 'id_token', now)
+  })
+  if (!done) throw new HttpError(401, 'invalid_token', 'the session has ended')
+  if (!done.value) throw new HttpError(403, 'invalid_credentials', 'this identity is not linked to the account')
+  service.o.revocations.ended(done.value)
+  return { signedOut: done.value.length }
 }

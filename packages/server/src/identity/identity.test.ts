@@ -38,7 +38,8 @@ for (const backend of testBackends()) {
       { type: 'oidc' as const, name: 'applelike', issuer: applelike.issuer, jwksUri: applelike.jwksUri, clientIds: ['com.example.app'], nonce: 'sha256' as const, algorithms: ['ES256' as const], jwksCooldownSeconds: 0 },
     ]
     // serverForSuite's beforeAll runs after ours: the providers are up when the config is read.
-    const options: Record<string, unknown> = { now: clock.now }
+    // Many attempts from one address: the per-address limit is tested on its own below.
+    const options: Record<string, unknown> = { now: clock.now, rateLimit: { perIp: { max: 100_000, windowSeconds: 900 } } }
     beforeAll(async () => {
       await ready
       options.identityProviders = providers()
@@ -55,8 +56,9 @@ for (const backend of testBackends()) {
       expect(r1.status).toBe(201)
       const p1 = (await r1.json()) as { access_token: string; refresh_token: string; token_type: string }
       expect(p1.token_type).toBe('Bearer')
-      const me = (await (await getMe(base(), p1.access_token)).json()) as { email: string }
+      const me = (await (await getMe(base(), p1.access_token)).json()) as { email: string; email_verified: boolean }
       expect(me.email).toBe(email)
+      expect(me.email_verified).toBe(true) // the provider verified it (issue 13's flag)
       const n2 = nonce()
       const r2 = await signInIdp({ id_token: await generic.idToken({ clientId: 'app-ios', sub: `s-${email}`, nonce: n2, email }), nonce: n2 })
       expect(r2.status).toBe(200)
@@ -146,6 +148,7 @@ for (const backend of testBackends()) {
         ['no nonce in the token', async () => ({ id_token: await good({ clientId: 'app-web', sub, email }), nonce: n })],
         ['several audiences, no azp', async () => ({ id_token: await forge({ ...claims, aud: ['app-web', 'other'] }), nonce: n })],
         ['azp not ours', async () => ({ id_token: await forge({ ...claims, azp: 'other' }), nonce: n })],
+        ['an untrusted extra audience (azp ours)', async () => ({ id_token: await forge({ ...claims, aud: ['app-web', 'other'], azp: 'app-web' }), nonce: n })],
         ['unknown key', async () => ({ id_token: await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'nope' }).sign(stranger), nonce: n })],
         ['unknown key, known kid', async () => ({ id_token: await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: jwk.kid }).sign(stranger), nonce: n })],
         ['alg none', async () => ({ id_token: `${b64({ alg: 'none' })}.${b64(claims)}.`, nonce: n })],
@@ -193,6 +196,54 @@ for (const backend of testBackends()) {
       } finally {
         clock.advance(120)
       }
+    })
+
+    test('a token used in the skew window after its exp cannot be replayed there', async () => {
+      const email = uniqueEmail('replay-skew')
+      const n = nonce()
+      const token = await generic.idToken({ clientId: 'app-web', sub: `rs-${email}`, nonce: n, email })
+      clock.advance(600 + 30) // past exp (ttl 600), inside the 60 s skew: still accepted once
+      try {
+        expect((await signInIdp({ id_token: token, nonce: n })).status).toBe(201)
+        expect((await signInIdp({ id_token: token, nonce: n })).status).toBe(401)
+      } finally {
+        clock.advance(-(600 + 30))
+      }
+    })
+
+    test('simultaneous first sign-ins of one identity (different tokens) make one account: no 409, no 500', async () => {
+      const email = uniqueEmail('race')
+      const bodies = await Promise.all(
+        Array.from({ length: 6 }, async () => {
+          const n = nonce()
+          return { id_token: await generic.idToken({ clientId: 'app-web', sub: `race-${email}`, nonce: n, email }), nonce: n }
+        }),
+      )
+      const answers = await Promise.all(bodies.map((b) => signInIdp(b)))
+      expect(answers.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 201])
+      const ids = new Set(await Promise.all(answers.map(async (r) => ((await (await getMe(base(), ((await r.json()) as { access_token: string }).access_token)).json()) as { id: string }).id)))
+      expect(ids.size).toBe(1)
+    })
+
+    test('an account made by a provider (no password) is deleted with a fresh ID token of its own identity', async () => {
+      const email = uniqueEmail('idp-delete')
+      const sub = `d-${email}`
+      const fresh = async (subject = sub) => {
+        const n = nonce()
+        return { id_token: await generic.idToken({ clientId: 'app-web', sub: subject, nonce: n, email }), nonce: n }
+      }
+      const made = (await (await signInIdp(await fresh())).json()) as { access_token: string; refresh_token: string }
+      const del = (body: Record<string, unknown>) => fetch(`${base()}/auth/delete-account/id-token`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${made.access_token}` }, body: JSON.stringify(body) })
+      // The password route has nothing to check.
+      expect((await fetch(`${base()}/auth/delete-account`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${made.access_token}` }, body: JSON.stringify({ password: PASSWORD }) })).status).toBe(403)
+      // Another identity's token is no proof.
+      expect((await del(await fresh(`other-${email}`))).status).toBe(403)
+      const ok = await del(await fresh())
+      expect(ok.status).toBe(200)
+      expect(await ok.json()).toMatchObject({ deleted: true, signedOut: 1 })
+      expect(await suite.server.db.selectFrom('users').select('id').where('email', '=', email).execute()).toHaveLength(0)
+      expect(await suite.server.db.selectFrom('user_identities').select('id').where('subject', '=', sub).execute()).toHaveLength(0)
+      expect((await postJson(base(), '/oauth/token', { grant_type: 'refresh_token', refresh_token: made.refresh_token })).status).toBe(400)
     })
 
     test('a replayed ID token is refused', async () => {

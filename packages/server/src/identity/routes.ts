@@ -5,7 +5,8 @@ import { sendDpopNonce, tokenRequestProof } from '../http/dpop.js'
 import { requireCaller, tokenResponse, type AppEnv } from '../http/context.js'
 import { HttpError } from '../http/errors.js'
 import type { AudiencePolicy } from '../resource-indicators.js'
-import { linkIdentity, listIdentities, signInWithIdToken, unlinkIdentity } from './accounts.js'
+import { deleteAccountWithIdToken, linkIdentity, listIdentities, signInWithIdToken, unlinkIdentity } from './accounts.js'
+import { clearRefreshCookie, wantsCookie } from '../http/cookies.js'
 import type { IdTokenVerifier } from './verify.js'
 
 export interface IdentityRouteOptions {
@@ -65,6 +66,14 @@ export function identityRoutes(o: IdentityRouteOptions) {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new HttpError(404, 'not_found', 'no such identity on this account')
     await unlinkIdentity(c.get('service'), c.get('caller'), id, c.var.ipBlock)
     return c.json({ ok: true })
+  })
+  // Deletion of an account made by a provider (no password): a fresh ID token of its own identity.
+  r.post('/delete-account/id-token', requireCaller({ live: true }), async (c) => {
+    if (o.verifier.providers.length === 0) throw noProviders()
+    const body = validate(idTokenBody.loose(), await readBody(c, ['json', 'form']))
+    const result = await deleteAccountWithIdToken(c.get('service'), o.verifier, c.get('caller'), { idToken: body.id_token, nonce: body.nonce, ip: c.var.ipBlock })
+    if (wantsCookie(c)) clearRefreshCookie(c)
+    return c.json({ ok: true, deleted: true, ...result })
   })
   return r
 }

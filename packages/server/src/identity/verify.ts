@@ -126,6 +126,8 @@ export class IdTokenVerifier {
     if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 255) throw bad('the ID token has no usable sub')
     // Steps 4-5: several audiences need azp; an azp present must be one of our client ids.
     const aud = Array.isArray(payload.aud) ? payload.aud : [payload.aud]
+    // Step 3: "MUST be rejected if ... it contains additional audiences not trusted by the Client".
+    if (aud.some((a) => typeof a !== 'string' || !provider.clientIds.includes(a))) throw bad('the ID token has an audience that is not one of this app\'s client ids')
     if (aud.length > 1 && payload.azp === undefined) throw bad('the ID token has several audiences and no azp')
     if (payload.azp !== undefined && (typeof payload.azp !== 'string' || !provider.clientIds.includes(payload.azp))) {
       throw bad("the ID token's azp is not one of this app's client ids")
