@@ -13,13 +13,13 @@ const suite = serverForSuite(pgliteBackend, { resources: [API] })
 const opts = () => ({ issuer: suite.server.issuer, audience: API })
 const signUpForApi = () => signUp(suite.server.url, undefined, undefined, API)
 
-test('verifyAccessToken with jwksUrl and with keys: claims iss aud sub sid iat exp jti roles', async () => {
+test('verifyAccessToken with jwksUrl and with keys: claims iss aud sub sid iat exp jti roles email_verified', async () => {
   const pair = await signUpForApi()
   const viaUrl = await verifyAccessToken(pair.access_token, { jwksUrl: `${suite.server.url}/.well-known/jwks.json`, ...opts() })
   const keys = (await (await fetch(`${suite.server.url}/.well-known/jwks.json`)).json()) as { keys: never[] }
   const viaKeys = await verifyAccessToken(pair.access_token, { keys, ...opts() })
   expect(viaKeys).toEqual(viaUrl)
-  expect(Object.keys(viaUrl).sort()).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'roles', 'sid', 'sub'])
+  expect(Object.keys(viaUrl).sort()).toEqual(['aud', 'email_verified', 'exp', 'iat', 'iss', 'jti', 'roles', 'sid', 'sub'])
   expect(viaUrl.roles).toEqual([])
   expect(viaUrl.exp - viaUrl.iat).toBe(600)
   expect(viaUrl.sid).toBe(sidOf(pair.access_token))

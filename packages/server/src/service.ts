@@ -148,15 +148,19 @@ export class AuthService {
   }
 
   /** A pair whose access token is for `audience` (an RFC 8707 resource; default this server's own). */
-  async #pair(session: SessionRow, now: Date, audience = this.o.audience, roles?: unknown): Promise<TokenResponse> {
+  async #pair(session: SessionRow, now: Date, audience = this.o.audience, facts?: { roles: unknown; email_verified: unknown }): Promise<TokenResponse> {
     this.#secrets.set(session.id, session.secret)
+    const known = facts && Array.isArray(facts.roles) && facts.roles.every((r) => typeof r === 'string') && typeof facts.email_verified === 'boolean'
+    const { roles, emailVerified } = known ? { roles: facts.roles as string[], emailVerified: facts.email_verified as boolean } : await this.#tokenFacts(session.user_id)
     const access = await signAccessToken(this.o.keys, {
       issuer: this.o.issuer,
       audience,
       userId: session.user_id,
       sessionId: session.id,
       // Issue 15: the user's roles as they are now; a change reaches the claim at the next refresh.
-      roles: Array.isArray(roles) && roles.every((r) => typeof r === 'string') ? roles : await rolesOf(this.o.db, session.user_id),
+      roles,
+      // Issue 13: likewise whether the address was verified.
+      emailVerified,
       ttlSeconds: this.o.accessTtl,
       now,
       dpopJkt: session.dpop_jkt,
@@ -167,6 +171,15 @@ export class AuthService {
       expires_in: this.o.accessTtl,
       refresh_token: formatRefreshToken(this.o.macKey, session.id, session.counter, session.secret),
     }
+  }
+
+  /** What an access token says about its user besides the ids: roles and `email_verified` (one read). */
+  async #tokenFacts(userId: string): Promise<{ roles: string[]; emailVerified: boolean }> {
+    const [roles, user] = await Promise.all([
+      rolesOf(this.o.db, userId),
+      this.o.db.selectFrom('users').select('email_verified').where('id', '=', userId).executeTakeFirst(),
+    ])
+    return { roles, emailVerified: user?.email_verified ?? false }
   }
 
   /** 503 before any database work when the password queue is already full (it would refuse this request's hash anyway). */
@@ -397,7 +410,7 @@ export class AuthService {
     if (outcome === 'rotate') {
       // The `refresh` audit row is written by the rotating statement itself.
       const rotated = await rotateSession(this.o.db, { id: parts.sessionId, counter: parts.counter, now, life: this.o.life, ip, proofJkt })
-      if (rotated) return this.#pair(rotated, now, audience, rotated.roles)
+      if (rotated) return this.#pair(rotated, now, audience, rotated)
       // Another request rotated (or ended) the session since it was read, or this token is not the current one.
       current = await getSession(this.o.db, parts.sessionId)
       outcome = decide(current)

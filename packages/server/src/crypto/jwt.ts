@@ -19,6 +19,8 @@ export interface AccessTokenClaims extends JWTPayload {
   jti: string
   /** The user's roles when the token was issued (issue 15); absent in tokens from before roles. */
   roles?: string[]
+  /** Issue 13: whether the owner proved the account's email address when the token was issued. */
+  email_verified?: boolean
   /** RFC 9449 §6.1 confirmation: the token is bound to the DPoP key with this RFC 7638 thumbprint. */
   cnf?: { jkt?: string }
 }
@@ -30,6 +32,8 @@ export interface IssueAccessTokenInput {
   sessionId: string
   /** The `roles` claim (signed with the rest, so it cannot be changed without breaking the signature). */
   roles?: readonly string[]
+  /** The `email_verified` claim (OpenID Connect Core §5.1's name): the address was proved when the token was issued. */
+  emailVerified?: boolean
   ttlSeconds: number
   now: Date
   /** RFC 9449 §6.1: bind the token to this DPoP key thumbprint (`cnf.jkt`). */
@@ -39,7 +43,7 @@ export interface IssueAccessTokenInput {
 export async function signAccessToken(keys: KeyStore, input: IssueAccessTokenInput): Promise<string> {
   const { kid, key } = await keys.signingKey()
   const iat = Math.floor(input.now.getTime() / 1000)
-  return new SignJWT({ sid: input.sessionId, ...(input.roles ? { roles: input.roles } : {}), ...(input.dpopJkt ? { cnf: { jkt: input.dpopJkt } } : {}) })
+  return new SignJWT({ sid: input.sessionId, ...(input.roles ? { roles: input.roles } : {}), ...(input.emailVerified !== undefined ? { email_verified: input.emailVerified } : {}), ...(input.dpopJkt ? { cnf: { jkt: input.dpopJkt } } : {}) })
     .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, kid, typ: ACCESS_TOKEN_TYP })
     .setIssuer(input.issuer)
     .setAudience(input.audience)

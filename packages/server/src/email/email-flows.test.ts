@@ -1,5 +1,6 @@
 // Issue 13: password reset and email verification by a code sent over real SMTP (an in-process
 // `smtp-server`), and the outbox that loses nothing when SMTP is down or the server restarts.
+import { decodeJwt } from 'jose'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { pgliteBackend, testBackends } from '../test-support/databases.js'
 import { PASSWORD, TestClock, getMe, postJson, refresh, serverForSuite, signUp, startTestServer, uniqueEmail, type Pair } from '../test-support/server.js'
@@ -134,6 +135,11 @@ describe.each(testBackends())('email flows on $name', (backend) => {
     expect((await postJson(base(), '/auth/verify-email', { code: 'abc' }, bearer)).status).toBe(400)
     expect((await postJson(base(), '/auth/verify-email', { code }, bearer)).status).toBe(200)
     expect(await (await getMe(base(), a.access_token)).json()).toMatchObject({ email_verified: true })
+    // The access-token claim: false in the token from sign-up, true from the next refresh on.
+    expect(decodeJwt(a.access_token).email_verified).toBe(false)
+    const refreshed = await refresh(base(), a.refresh_token)
+    expect(refreshed.status).toBe(200)
+    expect(decodeJwt(((await refreshed.json()) as { access_token: string }).access_token).email_verified).toBe(true)
     const again = await postJson(base(), '/auth/verify-email/request', {}, bearer)
     expect(again.status).toBe(200)
     expect(await again.json()).toMatchObject({ alreadyVerified: true })

@@ -69,7 +69,7 @@ export function liveSession(life: Lifetimes, now: Date) {
 export async function rotateSession(
   db: Kysely<Database>,
   input: { id: string; counter: number; now: Date; life: Lifetimes; ip: string | null; proofJkt?: string | undefined },
-): Promise<(SessionRow & { roles: unknown }) | undefined> {
+): Promise<(SessionRow & { roles: unknown; email_verified: unknown }) | undefined> {
   const { now, life } = input
   return db
     .with('rotated', (qb) =>
@@ -106,6 +106,8 @@ export async function rotateSession(
     .selectAll()
     // Issue 15: the user's roles for the new access token, in the same statement (a refresh stays one).
     .select(sql<unknown>`coalesce((select json_agg(r.role order by r.role) from user_roles r where r.user_id = rotated.user_id), '[]'::json)`.as('roles'))
+    // Issue 13: and whether the address was verified (the `email_verified` claim).
+    .select(sql<unknown>`(select u.email_verified from users u where u.id = rotated.user_id)`.as('email_verified'))
     .executeTakeFirst()
 }
 
