@@ -35,9 +35,16 @@ describe.each(testBackends())('retention on $name', (backend) => {
     const auditBefore = await countAuditEvents(suite.server.db, 'sign_up')
     expect(auditBefore).toBeGreaterThanOrEqual(2)
 
+    // The sign-ups' verification messages (issue 13) are sent (to the log here) before time moves.
+    await suite.server.email.outbox.idle()
+    const mail = (to: string[]) => suite.server.db.selectFrom('email_outbox').select('id').where('to_address', 'in', to).execute()
+    const codes = (to: string[]) => suite.server.db.selectFrom('email_codes').innerJoin('users', 'users.id', 'email_codes.user_id').select('email_codes.id').where('users.email', 'in', to).execute()
+    expect(await mail([live.email, ended.email])).toHaveLength(2)
+    expect(await codes([live.email, ended.email])).toHaveLength(2)
+
     // Inside every window: nothing goes.
     clock.advance(WINDOW / 2)
-    expect(await suite.server.service.prune()).toEqual({ rateLimits: 0, auditEvents: 0, sessions: 0, dpopProofs: 0 })
+    expect(await suite.server.service.prune()).toEqual({ rateLimits: 0, auditEvents: 0, sessions: 0, dpopProofs: 0, emailOutbox: 0, emailCodes: 0 })
     expect((await rateRow(victim))?.count).toBe(2)
 
     // The rate-limit window and the one after it (the sliding estimate) have passed; the ended
@@ -59,6 +66,9 @@ describe.each(testBackends())('retention on $name', (backend) => {
     expect(second.auditEvents).toBeGreaterThanOrEqual(auditBefore)
     expect(await sessionExists(sidOf(ended.access_token))).toBe(false)
     expect(await sessionExists(sidOf(live.access_token))).toBe(true)
+    // The sent verification messages (they name the address) and the expired codes are gone too.
+    expect(await mail([live.email, ended.email])).toHaveLength(0)
+    expect(await codes([live.email, ended.email])).toHaveLength(0)
     // What is gone answers as any ended session: 400 invalid_grant, never 500.
     const gone = await refresh(base, ended.refresh_token)
     expect(gone.status).toBe(400)

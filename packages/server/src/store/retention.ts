@@ -17,6 +17,10 @@ export interface PruneCounts {
   sessions: number
   /** DPoP proof jtis past their window (dpop/jti-store.ts). */
   dpopProofs: number
+  /** Outbox messages sent or given up on longer than the retention ago (email/outbox.ts): they name the address. */
+  emailOutbox: number
+  /** One-time codes (email/codes.ts) used or expired: nothing can accept them any more. */
+  emailCodes: number
 }
 
 /**
@@ -42,6 +46,19 @@ export async function pruneExpired(db: Kysely<Database>, rules: RetentionRules, 
     )
     .executeTakeFirst()
   const dpopProofs = await pruneDpopProofs(db, now)
-  return { rateLimits: Number(rateLimits.numDeletedRows), auditEvents: Number(auditEvents.numDeletedRows), sessions: Number(sessions.numDeletedRows), dpopProofs }
+  // Issue 13: a message's row names its recipient (personal data) once its bodies are emptied: kept
+  // as long as the audit trail, then gone; a message still being retried stays.
+  const emailOutbox = await db
+    .deleteFrom('email_outbox')
+    .where((eb) => eb.or([eb('sent_at', '<', ago(rules.retentionSeconds)), eb('failed_at', '<', ago(rules.retentionSeconds))]))
+    .executeTakeFirst()
+  const emailCodes = await db
+    .deleteFrom('email_codes')
+    .where((eb) => eb.or([eb('expires_at', '<', now), eb('used_at', 'is not', null)]))
+    .executeTakeFirst()
+  return {
+    rateLimits: Number(rateLimits.numDeletedRows), auditEvents: Number(auditEvents.numDeletedRows), sessions: Number(sessions.numDeletedRows), dpopProofs,
+    emailOutbox: Number(emailOutbox.numDeletedRows), emailCodes: Number(emailCodes.numDeletedRows),
+  }
 }
 
