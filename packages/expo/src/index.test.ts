@@ -39,10 +39,11 @@ const asyncStorage = () => native.fakes.asyncStorage as Fake<typeof import('./te
 describe('@latchkey/expo entry', () => {
   it('exports exactly the documented names', () => {
     expect(Object.keys(lk).sort()).toEqual([
-      'SecureStoreError', 'SessionGuard', 'SessionProvider', 'TOKEN_DELIVERY_HEADER', 'accountApi', 'assertSecureStoreKey', 'authRequestInit', 'biometricGate',
+      'IdpSignInError', 'SecureStoreError', 'SessionGuard', 'SessionProvider', 'TOKEN_DELIVERY_HEADER', 'accountApi', 'assertSecureStoreKey', 'authRequestInit', 'biometricGate',
       'biometricLockPreference', 'classifySecureStoreError', 'clearSecureItemsOnReinstall', 'containsSecret', 'cookieDelivery', 'createBiometricGate',
-      'createLockPreference', 'createNativeDpopKeyStore', 'createSecureStoreStorage', 'createWebDpopKeyStore', 'expoEnvironment', 'expoSessionOptions', 'guardStatus', 'insecureLocalStorage', 'isLatchkeyExpoError',
-      'migrateFromAsyncStorage', 'nativeBiometricMode', 'nativeDpopKeyStore', 'registerQueryClient', 'resolveBiometricMode', 'runAsyncStorageMigration', 'secureStoreStorage', 'useAuthFetch',
+      'createLockPreference', 'createNativeDpopKeyStore', 'createRawNonce', 'createSecureStoreStorage', 'createWebDpopKeyStore', 'expoEnvironment', 'expoSessionOptions', 'guardStatus', 'insecureLocalStorage', 'isLatchkeyExpoError',
+      'migrateFromAsyncStorage', 'nativeBiometricMode', 'nativeDpopKeyStore', 'postIdToken', 'registerQueryClient', 'resolveBiometricMode', 'runAsyncStorageMigration', 'secureStoreStorage', 'sha256Hex',
+      'signInWithApple', 'signInWithIdProvider', 'useAuthFetch',
       'useQueryClientCleanup', 'useSession', 'useSessionClient', 'useSessionGuard', 'webSessionOptions', 'webStorage',
       'wireAppState', 'wireNetInfo', 'withReinstallCheck',
     ])
