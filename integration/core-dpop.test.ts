@@ -5,7 +5,7 @@
 // the server performed whose answer never reached the device, retried 1 minute, 1 hour and 1 day
 // later by the reopened app, gets the current pair; the previous token with another key gets nothing.
 import {
-  createForegroundManager, createOnlineManager, createSessionClient, memoryStorage, oauth2Refresh, oauth2Revoke, silentLogger,
+  accessTokenHash, jwkThumbprint, createForegroundManager, createOnlineManager, createSessionClient, memoryStorage, oauth2Refresh, oauth2Revoke, silentLogger,
   type FetchLike, type SessionStorage,
 } from '@latchkey/core'
 import { createFakeTime } from '@latchkey/core/testing'
@@ -90,7 +90,7 @@ describe.each(testBackends())('@latchkey/core with DPoP against the Latchkey ser
     })
     expect(res.status).toBe(201)
     const pair = (await res.json()) as Pair
-    await client.signIn(pair)
+    await client.signIn({ ...pair })
     return { client, keys, storage, net, pair }
   }
 
@@ -102,7 +102,7 @@ describe.each(testBackends())('@latchkey/core with DPoP against the Latchkey ser
     expect(claimsOf(signUps[0]!.dpop!).nonce).toBeUndefined()
     expect(claimsOf(signUps[1]!.dpop!).nonce).toEqual(expect.any(String))
     // Bound to the key the store saved.
-    const jkt = keys.saved() && (await import('@latchkey/core')).jwkThumbprint(keys.saved()!.publicJwk)
+    const jkt = jwkThumbprint(keys.saved()!.publicJwk)
     expect(pair.token_type).toBe('DPoP')
     expect(claimsOf(pair.access_token).cnf).toEqual({ jkt })
     expect((await sessionRow(sidOf(pair.access_token))).dpop_jkt).toBe(jkt)
@@ -113,7 +113,6 @@ describe.each(testBackends())('@latchkey/core with DPoP against the Latchkey ser
     const meReq = net.seen.filter((s) => s.path === '/me')
     expect(meReq).toHaveLength(1)
     expect(meReq[0]!.authorization).toBe(`DPoP ${pair.access_token}`)
-    const { accessTokenHash } = await import('@latchkey/core')
     expect(claimsOf(meReq[0]!.dpop!)).toMatchObject({ htm: 'GET', htu: `${suite.server.issuer}/me`, ath: accessTokenHash(pair.access_token) })
 
     // The session list says the session is bound (the example app's devices screen reads `bound`).
