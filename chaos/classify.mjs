@@ -41,8 +41,11 @@ export function slimRecord(r) {
  * reached the server more than `grace` after t_rot, and in between the app was closed, offline or
  * in the background.
  */
-export function isByDesign(install, records, signOut, graceMs) {
+export function isByDesign(install, records, signOut, graceMs, { dpop = false } = {}) {
   if (signOut.reason !== 'refresh_rejected') return { byDesign: false, why: `reason ${signOut.reason}` }
+  // A DPoP-bound session (RFC 9449) has no window: the previous token with a proof by the device's
+  // key gets the current pair at any time, so no lost answer excuses a sign-out.
+  if (dpop) return { byDesign: false, why: 'DPoP-bound session: a lost answer is retryable at any time, nothing is by design' }
   const refreshes = records.filter((r) => r.install === install.id && r.path === '/oauth/token' && r.at <= signOut.at)
   const lost = refreshes.findLast((r) => r.forwardedAt !== null && !r.delivered)
   if (!lost) return { byDesign: false, why: 'no refresh answer was lost before the sign-out' }
@@ -63,7 +66,7 @@ export function isByDesign(install, records, signOut, graceMs) {
 
 /**
  * @param {{ installs: any[], records: any[], crashes: any[], reuse: {sessionId: string, at: number, server: string}[],
- *   reuseGaps: string[], graceMs: number, recovery: any[], now: number }} run
+ *   reuseGaps: string[], graceMs: number, recovery: any[], now: number, dpop?: boolean }} run
  */
 export function classify(run) {
   const violations = []
@@ -74,7 +77,7 @@ export function classify(run) {
 
   for (const inst of run.installs) {
     for (const so of inst.signOuts) {
-      const verdict = isByDesign(inst, run.records, so, run.graceMs)
+      const verdict = isByDesign(inst, run.records, so, run.graceMs, { dpop: run.dpop ?? false })
       const entry = { class: 1, install: inst.id, kind: kindAt(inst, so.at), at: new Date(so.at).toISOString(), reason: so.reason, code: so.code, ...verdict, history: historyOf(inst, run.records, so.at) }
       if (verdict.byDesign) byDesign.push(entry)
       else violations.push(entry)

@@ -32,4 +32,8 @@ describe('chaos classifier: the grace window runs from the rotation', () => {
     const early = records.map((r, i) => (i === records.length - 1 ? { ...r, at: t0 + 59_000, forwardedAt: t0 + 59_000 } : r))
     expect(isByDesign(install, early, { ...signOut, at: t0 + 59_100 }, 60_000)).toMatchObject({ byDesign: false })
   })
+
+  it('with --dpop the same sign-out is a violation: a bound session has no window, its lost answer is retryable at any time', () => {
+    expect(isByDesign(install, records, signOut, 60_000, { dpop: true })).toMatchObject({ byDesign: false, why: expect.stringMatching(/DPoP/) })
+  })
 })

@@ -1,6 +1,7 @@
 // An app install on a device: persistent storage that survives restarts, a device clock whose wall
 // part can jump, connectivity and foreground that the scenario drives, and the app process
 // (an *incarnation*: one session client) that can be killed and reopened.
+import { webcrypto } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { INSTALL_HEADER } from './proxy.mjs'
@@ -11,14 +12,26 @@ const { createSessionClient, oauth2Refresh, oauth2Revoke, createForegroundManage
 // Must pass the server's password policy: no context word (the email's local part, `chaos-…`).
 export const PASSWORD = 'correct horse battery staple 42'
 const never = () => new Promise(() => {})
+const DPOP_KEY = 'dpop-key'
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 /** Session id of a Latchkey refresh token `<sessionId>.<counter>.<mac>`. */
 export const sessionIdOf = (refreshToken) => (typeof refreshToken === 'string' ? refreshToken.split('.')[0] : null)
 
+/** A P-256 DPoP key (RFC 9449) on WebCrypto, its private half non-extractable, as a device keeps it. */
+async function deviceKey() {
+  const pair = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify'])
+  const { kty, crv, x, y } = await webcrypto.subtle.exportKey('jwk', pair.publicKey)
+  return {
+    alg: 'ES256',
+    publicJwk: { kty, crv, x, y },
+    sign: async (input) => new Uint8Array(await webcrypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, pair.privateKey, input)),
+  }
+}
+
 /**
  * @param {{ id: string, index: number, group: string, proxyUrl: string, rng: ReturnType<import('./rng.mjs').createRng>,
- *   direct: (group: string) => Promise<string>, onSignedOut: (install: object, payload: object) => void }} o
+ *   direct: (group: string) => Promise<string>, onSignedOut: (install: object, payload: object) => void, dpop?: boolean }} o
  */
 export function createInstall(o) {
   /** Survives app restarts; each call is atomic. */
@@ -82,6 +95,21 @@ export function createInstall(o) {
         disk.delete(k)
       },
     }
+    // `--dpop`: the session's device key is on the disk too (the secure store of a real device).
+    const dpop = o.dpop
+      ? {
+          generate: deviceKey,
+          load: async () => disk.get(DPOP_KEY) ?? null,
+          save: async (key) => {
+            if (!me.alive) return never()
+            disk.set(DPOP_KEY, key)
+          },
+          delete: async () => {
+            if (!me.alive) return never()
+            disk.delete(DPOP_KEY)
+          },
+        }
+      : undefined
     me.fg = createForegroundManager({ web: false })
     me.online = createOnlineManager({ web: false })
     me.fg.setForeground(device.foreground)
@@ -97,6 +125,7 @@ export function createInstall(o) {
       foreground: me.fg,
       online: me.online,
       random: () => o.rng.next(),
+      ...(dpop ? { dpop } : {}),
     })
     me.client = client
     client.on('refreshed', (p) => me.alive && log('refreshed', { inc: me.n, source: p.source }))
@@ -114,11 +143,17 @@ export function createInstall(o) {
     return me
   }
 
+  /**
+   * Sign-up and sign-in, straight to a live server. With `--dpop` they go through the proxy
+   * instead (a proof's `htu` must be the issuer's URI, RFC 9449 §4.3; the proxy injects no fault
+   * on them) by the app's `signInFetch`, which proves the new session's key.
+   */
   async function directPost(path, body) {
     for (let attempt = 0; attempt < 60; attempt++) {
-      const base = await o.direct(o.group)
+      const base = o.dpop ? o.proxyUrl : await o.direct(o.group)
+      const post = o.dpop ? (url, init) => inc.client.signInFetch(url, init) : fetch
       try {
-        const res = await fetch(`${base}${path}`, {
+        const res = await post(`${base}${path}`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'x-forwarded-for': xff },
           body: JSON.stringify(body),

@@ -4,6 +4,7 @@
 // background and have their clocks jumped, while server processes are killed with SIGKILL.
 // Usage: node chaos/run.mjs [--seed N] [--quick] [--installs N] [--scenarios N per install] [--grace S]
 //        [--pglite-only] [--only KIND (every scenario of one kind, for debugging)]
+//        [--dpop (every install's session is bound to a device key, RFC 9449: no sign-out is by design)]
 // Last line: `chaos: N scenarios, V violations (…)`; exit 1 when V > 0.
 import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -25,6 +26,7 @@ const { values: args } = parseArgs({
     grace: { type: 'string' },
     'pglite-only': { type: 'boolean', default: false },
     only: { type: 'string' },
+    dpop: { type: 'boolean', default: false },
   },
 })
 const seed = Number(args.seed)
@@ -32,6 +34,7 @@ const quick = args.quick
 const installCount = Number(args.installs ?? (quick ? 32 : 40))
 const perInstall = args.scenarios ? Number(args.scenarios) : Math.ceil((quick ? 64 : 520) / installCount)
 const pgliteOnly = args['pglite-only']
+const dpop = args.dpop
 const ACCESS_TTL = 2
 const began = Date.now()
 const log = (line) => process.stderr.write(`[chaos ${((Date.now() - began) / 1000).toFixed(1)}s] ${line}\n`)
@@ -67,6 +70,7 @@ const proxy = await startProxy({
   faultFor(installId, path) {
     const plan = byId.get(installId)?.plan
     if (!plan || plan.remaining <= 0) return null
+    if (path === '/auth/sign-up' || path === '/auth/sign-in') return null // --dpop signs in through the proxy; never faulted
     if (plan.target === 'token' && path !== '/oauth/token') return null
     if (plan.target === 'any' && !plan.rng.chance(plan.p)) return null
     plan.remaining--
@@ -84,7 +88,7 @@ const proxy = await startProxy({
   },
 })
 
-log(`seed ${seed}${quick ? ' (quick)' : ''}: ${installCount} installs × ${perInstall} scenarios; access TTL ${ACCESS_TTL} s, grace ${graceS} s; ${pgliteOnly ? 'PGlite only' : `PostgreSQL ${PG_URL.replace(/\/\/[^@]*@/, '//')} + PGlite`}`)
+log(`seed ${seed}${quick ? ' (quick)' : ''}: ${installCount} installs × ${perInstall} scenarios; access TTL ${ACCESS_TTL} s, grace ${graceS} s; ${pgliteOnly ? 'PGlite only' : `PostgreSQL ${PG_URL.replace(/\/\/[^@]*@/, '//')} + PGlite`}${dpop ? '; DPoP-bound sessions' : ''}`)
 servers = await startServers({ pgCount: pgliteOnly ? 0 : 2, pglite: true, issuer: proxy.url, accessTtl: ACCESS_TTL, grace: args.grace !== undefined ? graceS : undefined, log })
 log(`servers up: ${servers.slots.map((s) => `${s.name} ${s.url}`).join(', ')}; proxy ${proxy.url}`)
 
@@ -101,7 +105,7 @@ const deal = args.only ? Array.from({ length: installCount }, () => Array(perIns
 for (let i = 0; i < installCount; i++) {
   const group = pgliteOnly || i % 4 === 3 ? 'pglite' : 'pg'
   const irng = rng.fork(i)
-  const inst = createInstall({ id: `i${String(i).padStart(2, '0')}`, index: i, group, proxyUrl: proxy.url, rng: irng, direct, onSignedOut: () => undefined })
+  const inst = createInstall({ id: `i${String(i).padStart(2, '0')}`, index: i, group, proxyUrl: proxy.url, rng: irng, direct, onSignedOut: () => undefined, dpop })
   inst.scenarios = deal[i].map((kind, index) => ({ install: inst.id, index, kind, params: planScenario(irng, kind, { quick, graceMs: graceS * 1000 }) }))
   inst.rng = irng
   installs.push(inst)
@@ -168,13 +172,13 @@ try {
     }
   }
   const scenarios = installs.flatMap((i) => i.scenarios)
-  const { violations, byDesign } = classify({ installs, records: proxy.records, crashes: servers.crashes, reuse, reuseGaps, graceMs: graceS * 1000, recovery, now })
+  const { violations, byDesign } = classify({ installs, records: proxy.records, crashes: servers.crashes, reuse, reuseGaps, graceMs: graceS * 1000, recovery, now, dpop })
   const seconds = Math.round((Date.now() - began) / 1000)
   const out = table(scenarios, violations, byDesign)
   process.stdout.write(`${out}\n`)
-  process.stdout.write(`seed ${seed}${quick ? ' --quick' : ''}: ${installs.length} installs, ${proxy.records.length} proxied requests, ${serverEvents.filter((e) => e.type === 'kill').length} server kills, ${reuse.length} reuse revocations, ${seconds} s${reuseGaps.length ? `; ${reuseGaps.join('; ')}` : ''}\n`)
+  process.stdout.write(`seed ${seed}${quick ? ' --quick' : ''}${dpop ? ' --dpop' : ''}: ${installs.length} installs, ${proxy.records.length} proxied requests, ${serverEvents.filter((e) => e.type === 'kill').length} server kills, ${reuse.length} reuse revocations, ${seconds} s${reuseGaps.length ? `; ${reuseGaps.join('; ')}` : ''}\n`)
   writeReport(new URL('./results/', import.meta.url), seed, {
-    seed, quick, installs: installs.length, graceS, accessTtlS: ACCESS_TTL, seconds, pgliteOnly,
+    seed, quick, dpop, installs: installs.length, graceS, accessTtlS: ACCESS_TTL, seconds, pgliteOnly,
     table: out,
     summary: lastLine(scenarios, violations, byDesign),
     violations, byDesign, recovery, reuse, reuseGaps, serverEvents, crashes: servers.crashes,

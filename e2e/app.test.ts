@@ -182,6 +182,11 @@ describe('the example app in Chromium against the real server', () => {
 
     await page.goto('/sessions')
     await expect.poll(() => page.getByTestId('session-row').count(), { timeout: 15_000 }).toBe(2)
+    // The app signs in with DPoP (RFC 9449) by default, and the server says each session is bound.
+    await expect.poll(() => page.locator('[data-testid^="binding-"]').allTextContents(), { timeout: 15_000 }).toEqual([
+      expect.stringMatching(/^Bound to the device.s key \(DPoP\)/),
+      expect.stringMatching(/^Bound to the device.s key \(DPoP\)/),
+    ])
     await page.screenshot({ path: join(screenshots, 'sessions.png') })
     await page.locator('[data-testid^="revoke-"]').first().click()
     await expect.poll(() => page.getByTestId('session-row').count(), { timeout: 15_000 }).toBe(1)

@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import { cors } from 'hono/cors'
+import { dateFromServerClock } from './http/date-header.js'
 import { HTTPException } from 'hono/http-exception'
 import { secureHeaders } from 'hono/secure-headers'
 import type { Kysely } from 'kysely'
@@ -227,6 +228,7 @@ function buildRoutes(service: AuthService, config: ServerConfig, audiences: Audi
   })
   app.use(clientIp({ trustProxy: config.trustProxy, trustedHops: config.trustedHops }))
   app.use(noStoreWhenAuthenticated())
+  app.use(dateFromServerClock(() => service.o.now()))
   if (config.corsOrigins.length > 0) {
     app.use(
       cors({

@@ -574,6 +574,8 @@ export class AuthService {
       createdAt: s.created_at.toISOString(),
       lastUsedAt: s.last_used_at.toISOString(),
       current: s.id === caller.sessionId,
+      /** Bound to a device key (DPoP, RFC 9449): the example app's devices screen shows it. */
+      bound: s.dpop_jkt !== null,
     }))
   }
 
