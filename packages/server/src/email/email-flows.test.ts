@@ -4,6 +4,7 @@ import { decodeJwt } from 'jose'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { pgliteBackend, testBackends } from '../test-support/databases.js'
 import { PASSWORD, TestClock, getMe, postJson, refresh, serverForSuite, signUp, startTestServer, uniqueEmail, type Pair } from '../test-support/server.js'
+import { DpopKey } from '../test-support/dpop.js'
 import { TestSmtp, codeOf } from '../test-support/smtp.js'
 import { CODE_ATTEMPTS, CODE_MINUTES } from './codes.js'
 import { REQUESTS_PER_ADDRESS } from './flows.js'
@@ -143,6 +144,32 @@ describe.each(testBackends())('email flows on $name', (backend) => {
     const again = await postJson(base(), '/auth/verify-email/request', {}, bearer)
     expect(again.status).toBe(200)
     expect(await again.json()).toMatchObject({ alreadyVerified: true })
+  })
+
+  test('a DPoP-bound session (RFC 9449 §7.1) requests and confirms verification with its key; Bearer and another key are refused', async () => {
+    const a = await signUp(base())
+    const key = await DpopKey.create()
+    const htu = (path: string) => `${suite.server.issuer}${path}`
+    const signIn1 = async (nonce?: string) =>
+      fetch(`${base()}/auth/sign-in`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', dpop: await key.proof('POST', htu('/auth/sign-in'), clock.now(), { nonce }) },
+        body: JSON.stringify({ email: a.email, password: PASSWORD, device: 'phone' }),
+      })
+    let res = await signIn1()
+    if (res.status === 400 && res.headers.get('dpop-nonce')) res = await signIn1(res.headers.get('dpop-nonce')!)
+    expect(res.status).toBe(200)
+    const pair = (await res.json()) as Pair
+    expect(pair.token_type).toBe('DPoP')
+    const withKey = async (path: string, body: Record<string, string>, k: DpopKey = key) =>
+      postJson(base(), path, body, { authorization: `DPoP ${pair.access_token}`, dpop: await k.proof('POST', htu(path), clock.now(), { accessToken: pair.access_token }) })
+    expect((await postJson(base(), '/auth/verify-email/request', {}, { authorization: `Bearer ${pair.access_token}` })).status).toBe(401)
+    expect((await withKey('/auth/verify-email/request', {}, await DpopKey.create())).status).toBe(401)
+    expect((await withKey('/auth/verify-email/request', {})).status).toBe(202)
+    const code = codeOf(await smtp.waitFor(a.email, 2))
+    expect((await withKey('/auth/verify-email', { code })).status).toBe(200)
+    const me = await fetch(`${base()}/me`, { headers: { authorization: `DPoP ${pair.access_token}`, dpop: await key.proof('GET', htu('/me'), clock.now(), { accessToken: pair.access_token }) } })
+    expect(await me.json()).toMatchObject({ email_verified: true })
   })
 
   test('a verification code requested again replaces the first', async () => {

@@ -2,7 +2,8 @@ import { Hono } from 'hono'
 import { z } from 'zod'
 import type { EmailFlows } from '../email/flows.js'
 import { credentialsSchema, emailSchema, passwordSchema, readBody, validate } from '../http/body.js'
-import { bearerToken, type AppEnv } from '../http/context.js'
+import type { AppEnv } from '../http/context.js'
+import { accessCredentials } from '../http/dpop.js'
 
 const codeSchema = z
   .string({ error: 'must be a string' })
@@ -39,7 +40,7 @@ export function emailFlowRoutes(flows: EmailFlows) {
       await flows.requestVerificationByEmail({ email: body.email, ip: c.var.ipBlock })
       return c.json({ ok: true, message: 'if this address has an account that is not verified yet, a code was sent to it' }, 202)
     }
-    const caller = await c.get('service').authenticate(bearerToken(c.req.header('authorization')), { live: true })
+    const caller = await c.get('service').authenticate(accessCredentials(c), { live: true })
     const result = await flows.requestVerification(caller, c.var.ipBlock)
     return c.json({ ok: true, ...result }, result.alreadyVerified ? 200 : 202)
   })
@@ -50,7 +51,7 @@ export function emailFlowRoutes(flows: EmailFlows) {
       await flows.verifyEmailByAddress({ email: body.email, code: body.code, ip: c.var.ipBlock })
       return c.json({ ok: true, email_verified: true })
     }
-    const caller = await c.get('service').authenticate(bearerToken(c.req.header('authorization')), { live: true })
+    const caller = await c.get('service').authenticate(accessCredentials(c), { live: true })
     const body = validate(verifySchema, await readBody(c, ['json', 'form']))
     await flows.verifyEmail(caller, body.code, c.var.ipBlock)
     return c.json({ ok: true, email_verified: true })
