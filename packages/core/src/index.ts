@@ -51,3 +51,4 @@ export {
 
 export { createAccountApi, type AccountApi, type AccountApiOptions, type EndSessions } from './account/account.js'
 export { createEmailApi, type EmailApi, type EmailApiOptions } from './account/email.js'
+export { completeSignUp, type SignUpResult } from './account/sign-up.js'

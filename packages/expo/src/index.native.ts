@@ -6,7 +6,7 @@ import { createBindings } from './native/bindings.js'
 import { nativeModules } from './native/modules.js'
 
 export const {
-  secureStoreStorage, expoSessionOptions, expoEnvironment, biometricGate, biometricLockPreference, nativeBiometricMode, migrateFromAsyncStorage, authRequestInit, accountApi, nativeDpopKeyStore,
+  secureStoreStorage, expoSessionOptions, expoEnvironment, biometricGate, biometricLockPreference, nativeBiometricMode, migrateFromAsyncStorage, authRequestInit, accountApi, emailApi, nativeDpopKeyStore,
 } = createBindings(nativeModules)
 
 export { webSessionOptions, cookieDelivery, webStorage, insecureLocalStorage, containsSecret } from './native/web-stubs.js'

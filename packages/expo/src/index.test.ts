@@ -41,7 +41,7 @@ describe('@latchkey/expo entry', () => {
     expect(Object.keys(lk).sort()).toEqual([
       'IdpSignInError', 'SecureStoreError', 'SessionGuard', 'SessionProvider', 'TOKEN_DELIVERY_HEADER', 'accountApi', 'assertSecureStoreKey', 'authRequestInit', 'biometricGate',
       'biometricLockPreference', 'classifySecureStoreError', 'clearSecureItemsOnReinstall', 'containsSecret', 'cookieDelivery', 'createBiometricGate',
-      'createLockPreference', 'createNativeDpopKeyStore', 'createRawNonce', 'createSecureStoreStorage', 'createWebDpopKeyStore', 'expoEnvironment', 'expoSessionOptions', 'guardStatus', 'insecureLocalStorage', 'isLatchkeyExpoError',
+      'createLockPreference', 'createNativeDpopKeyStore', 'createRawNonce', 'createSecureStoreStorage', 'createWebDpopKeyStore', 'emailApi', 'expoEnvironment', 'expoSessionOptions', 'guardStatus', 'insecureLocalStorage', 'isLatchkeyExpoError',
       'migrateFromAsyncStorage', 'nativeBiometricMode', 'nativeDpopKeyStore', 'postIdToken', 'registerQueryClient', 'resolveBiometricMode', 'runAsyncStorageMigration', 'secureStoreStorage', 'sha256Hex',
       'signInWithApple', 'signInWithIdProvider', 'useAuthFetch',
       'useQueryClientCleanup', 'useSession', 'useSessionClient', 'useSessionGuard', 'webSessionOptions', 'webStorage',

@@ -9,7 +9,7 @@ import { webMode } from './web/expo-web-options.js'
 
 // Defaults on the real native modules (expo-secure-store, expo-local-authentication, AsyncStorage, AppState, NetInfo).
 export const {
-  secureStoreStorage, expoSessionOptions, expoEnvironment, biometricGate, biometricLockPreference, nativeBiometricMode, migrateFromAsyncStorage, authRequestInit, accountApi, nativeDpopKeyStore,
+  secureStoreStorage, expoSessionOptions, expoEnvironment, biometricGate, biometricLockPreference, nativeBiometricMode, migrateFromAsyncStorage, authRequestInit, accountApi, emailApi, nativeDpopKeyStore,
 } = createBindings({ ...nativeModules, web: webMode })
 
 // Web.

@@ -7,7 +7,7 @@ import { webModules } from './native/web-modules.js'
 import { webMode } from './web/expo-web-options.js'
 
 export const {
-  secureStoreStorage, expoSessionOptions, expoEnvironment, biometricGate, biometricLockPreference, nativeBiometricMode, migrateFromAsyncStorage, authRequestInit, accountApi, nativeDpopKeyStore,
+  secureStoreStorage, expoSessionOptions, expoEnvironment, biometricGate, biometricLockPreference, nativeBiometricMode, migrateFromAsyncStorage, authRequestInit, accountApi, emailApi, nativeDpopKeyStore,
 } = createBindings({ ...webModules, web: webMode })
 
 export { webSessionOptions, cookieDelivery } from './web/web-mode.js'

@@ -1,6 +1,6 @@
 import {
-  DEFAULT_STORAGE_KEY, createAccountApi, createForegroundManager, sessionStorageKeys, createOnlineManager,
-  type AccountApi, type AccountApiOptions, type DpopKeyStore, type ForegroundManager, type OnlineManager, type SessionStorage,
+  DEFAULT_STORAGE_KEY, createAccountApi, createEmailApi, createForegroundManager, sessionStorageKeys, createOnlineManager,
+  type AccountApi, type AccountApiOptions, type EmailApi, type EmailApiOptions, type DpopKeyStore, type ForegroundManager, type OnlineManager, type SessionStorage,
 } from '@latchkey/core'
 import { createBiometricGate, type BiometricGate, type BiometricGateOptions } from '../biometric/biometric-gate.js'
 import { createLockPreference, type LockPreference, type LockPreferenceOptions } from '../biometric/lock-preference.js'
@@ -171,5 +171,13 @@ export function createBindings(p: PlatformModules) {
     return createAccountApi({ ...options, requestInit: authRequestInit })
   }
 
-  return { secureStoreStorage, expoEnvironment, expoSessionOptions, biometricGate, biometricLockPreference, nativeBiometricMode, migrateFromAsyncStorage, authRequestInit, accountApi, nativeDpopKeyStore }
+  /**
+   * `createEmailApi` (password reset by code, email verification) with this platform's request
+   * options, like `accountApi`.
+   */
+  function emailApi(options: Omit<EmailApiOptions, 'requestInit'>): EmailApi {
+    return createEmailApi({ ...options, requestInit: authRequestInit })
+  }
+
+  return { secureStoreStorage, expoEnvironment, expoSessionOptions, biometricGate, biometricLockPreference, nativeBiometricMode, migrateFromAsyncStorage, authRequestInit, accountApi, emailApi, nativeDpopKeyStore }
 }
