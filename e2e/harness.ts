@@ -19,7 +19,7 @@ export interface E2eHarness {
  * Chromium; after each test closes its contexts and fails it if a page threw an uncaught error.
  * Call once at the top of a test file.
  */
-export function e2eHarness(options: { name: string; accessTtl: number }): E2eHarness {
+export function e2eHarness(options: { name: string; accessTtl: number; smtpUrl?: () => string }): E2eHarness {
   let server: E2eServer | undefined
   let browser: Browser | undefined
   let dataDir: string | undefined
@@ -30,7 +30,7 @@ export function e2eHarness(options: { name: string; accessTtl: number }): E2eHar
     buildPackages(['core', 'expo', 'server'])
     const staticDir = buildWebApp()
     dataDir = mkdtempSync(join(tmpdir(), `latchkey-e2e-${options.name}-`))
-    server = await startE2eServer({ dataDir, staticDir, accessTtl: options.accessTtl })
+    server = await startE2eServer({ dataDir, staticDir, accessTtl: options.accessTtl, ...(options.smtpUrl ? { smtpUrl: options.smtpUrl() } : {}) })
     browser = await launchChromium()
   }, 600_000)
 

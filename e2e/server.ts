@@ -10,7 +10,7 @@ export interface E2eServer {
 }
 
 /** The real server on a free loopback port, serving the example app's web build. */
-export async function startE2eServer(options: { dataDir: string; staticDir: string; accessTtl: number }): Promise<E2eServer> {
+export async function startE2eServer(options: { dataDir: string; staticDir: string; accessTtl: number; smtpUrl?: string }): Promise<E2eServer> {
   const server = await startServer({
     port: 0,
     host: '127.0.0.1',
@@ -20,6 +20,8 @@ export async function startE2eServer(options: { dataDir: string; staticDir: stri
     logger: silentLogger,
     // Many accounts are made from one IP in one run; the limits themselves are tested in the server package.
     rateLimit: false,
+    // Issue 13: mail goes to a real SMTP server of the test when one is given.
+    ...(options.smtpUrl ? { smtpUrl: options.smtpUrl, mailFrom: 'Latchkey e2e <no-reply@example.test>' } : {}),
   })
   return {
     url: server.url,

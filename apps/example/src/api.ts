@@ -1,5 +1,5 @@
-import type { TokenResponse } from '@latchkey/core'
-import { accountApi, authRequestInit } from '@latchkey/expo'
+import { completeSignUp, type SignUpResult, type TokenResponse } from '@latchkey/core'
+import { accountApi, authRequestInit, emailApi } from '@latchkey/expo'
 import { errorFromResponse } from './api-errors'
 import { apiUrl } from './config'
 import { session } from './session'
@@ -7,6 +7,8 @@ import { session } from './session'
 export interface Me {
   id: string
   email: string
+  /** Whether the owner has confirmed the address with an emailed code (issue 13). */
+  email_verified?: boolean
 }
 
 export interface DeviceSession {
@@ -19,9 +21,9 @@ export interface DeviceSession {
   bound?: boolean
 }
 
-async function credentials(path: '/auth/sign-in' | '/auth/sign-up', email: string, password: string, device: string) {
-  // signInFetch: with DPoP on, the request proves the new session's device key (RFC 9449 §5).
-  const res = await session.signInFetch(
+/** The request of a sign-in or sign-up; signInFetch: with DPoP on, it proves the new session's device key (RFC 9449 §5). */
+function credentials(path: '/auth/sign-in' | '/auth/sign-up', email: string, password: string, device: string) {
+  return session.signInFetch(
     `${apiUrl}${path}`,
     authRequestInit({
       method: 'POST',
@@ -29,12 +31,23 @@ async function credentials(path: '/auth/sign-in' | '/auth/sign-up', email: strin
       body: JSON.stringify({ email, password, device }),
     }),
   )
+}
+
+export async function signIn(email: string, password: string, device: string): Promise<void> {
+  const res = await credentials('/auth/sign-in', email, password, device)
   if (!res.ok) throw await errorFromResponse(res)
   await session.signIn((await res.json()) as TokenResponse)
 }
 
-export const signIn = (email: string, password: string, device: string) => credentials('/auth/sign-in', email, password, device)
-export const signUp = (email: string, password: string, device: string) => credentials('/auth/sign-up', email, password, device)
+/**
+ * Signed in at once, or (a server with LATCHKEY_REQUIRE_EMAIL_VERIFICATION) `verification_required`:
+ * nothing is stored until the emailed code is given and the user signs in.
+ */
+export async function signUp(email: string, password: string, device: string): Promise<SignUpResult> {
+  const res = await credentials('/auth/sign-up', email, password, device)
+  if (!res.ok) throw await errorFromResponse(res)
+  return completeSignUp(session, res)
+}
 
 async function authJson<T>(path: string, init?: RequestInit): Promise<T> {
   const res = await session.fetch(`${apiUrl}${path}`, init)
@@ -72,3 +85,9 @@ export async function signOutOthers(): Promise<void> {
  * cookie; after a deletion the session is signed out locally (reason `account_deleted`).
  */
 export const account = accountApi({ session, baseUrl: apiUrl })
+
+/**
+ * Password reset by emailed code (signed out) and email verification (signed in, or by address
+ * after a sign-up that requires it): POST /auth/password-reset/*, /auth/verify-email*.
+ */
+export const email = emailApi({ session, baseUrl: apiUrl })

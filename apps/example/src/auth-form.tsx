@@ -1,5 +1,5 @@
 import { useSession } from '@latchkey/expo'
-import { Link } from 'expo-router'
+import { Link, router } from 'expo-router'
 import { useState } from 'react'
 import { Platform, Text } from 'react-native'
 import { describeError } from './api-errors'
@@ -44,7 +44,12 @@ export function AuthForm({ mode }: { mode: 'sign-in' | 'sign-up' }) {
     if (next.email || next.password) return
     setBusy(true)
     try {
-      await (mode === 'sign-in' ? signIn : signUp)(email.trim(), password, deviceName())
+      if (mode === 'sign-in') await signIn(email.trim(), password, deviceName())
+      else {
+        const result = await signUp(email.trim(), password, deviceName())
+        // A server that requires a verified address first: the code is on its way.
+        if (result.status === 'verification_required') router.push({ pathname: '/verify-email', params: { email: email.trim() } })
+      }
     } catch (err) {
       setFailure(describeError(err))
     } finally {
@@ -61,6 +66,11 @@ export function AuthForm({ mode }: { mode: 'sign-in' | 'sign-up' }) {
       <Field label="Password" testID="password" value={password} onChangeText={setPassword} secureTextEntry autoComplete={mode === 'sign-in' ? 'current-password' : 'new-password'} error={errors.password} onSubmitEditing={submit} />
       {failure ? <Message kind="error">{failure}</Message> : null}
       <Button testID="submit" title={mode === 'sign-in' ? 'Sign in' : 'Sign up'} busy={busy} onPress={submit} />
+      {mode === 'sign-in' ? (
+        <Link testID="forgot-password-link" href={{ pathname: '/forgot-password', params: email.trim() ? { email: email.trim() } : {} }} style={{ color: colors.accent }}>
+          Forgot your password?
+        </Link>
+      ) : null}
       <Text style={{ color: colors.muted }}>
         {mode === 'sign-in' ? 'No account yet? ' : 'Already have an account? '}
         <Link href={mode === 'sign-in' ? '/sign-up' : '/sign-in'} style={{ color: colors.accent }}>

@@ -6,6 +6,7 @@ import { describeError } from '../../src/api-errors'
 import { fetchMe } from '../../src/api'
 import { StateBadge } from '../../src/state-badge'
 import { Message, Screen, Title, colors } from '../../src/ui'
+import { VerifyEmailBanner } from '../../src/verify-banner'
 
 export default function Home() {
   const { status, hasRole } = useSession()
@@ -23,6 +24,8 @@ export default function Home() {
       ) : (
         <Message kind="info">Loading your account…</Message>
       )}
+      {me.data?.email_verified === false ? <VerifyEmailBanner /> : null}
+      {me.data?.email_verified ? <Text testID="email-verified" style={{ color: colors.ok }}>Email address confirmed</Text> : null}
       <View style={{ gap: 8, marginTop: 8 }}>
         <Link href="/sessions" style={{ color: colors.accent, fontSize: 16 }}>Devices signed in</Link>
         <Link href="/settings" style={{ color: colors.accent, fontSize: 16 }}>Settings</Link>
