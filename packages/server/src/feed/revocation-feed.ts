@@ -71,6 +71,10 @@ export interface RevocationFeed {
  * PGlite is one process (the data folder is locked): every revocation is made here and reported
  * through `ended` once committed, so the feed is always live. In a PostgreSQL process `ended` makes
  * its own revocations known before their notification comes back.
+ *
+ * The same connection hears 'latchkey_users_changed' (migration 10: a user's email,
+ * email_verified or roles changed, or the user was deleted) and tells `onUsersChanged` listeners
+ * (feed/user-facts.ts); on PGlite the in-process backend's own notifications do (`onNotification`).
  */
 export async function startRevocationFeed(o: RevocationFeedOptions): Promise<RevocationFeed> {
   const keepMs = (o.accessTtl + ENDED_LEEWAY_SECONDS) * 1000
