@@ -120,7 +120,7 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
     keyRotation = await startKeyRotation({ db: handle.db, keys, cipher, databaseUrl: config.databaseUrl, rotateAfter: config.keyRotation, now, logger })
     const rotation = keyRotation
     // Issue 14: every process hears every revocation (PostgreSQL LISTEN), so the session check needs no read.
-    revocations = await startRevocationFeed({ db: handle.db, databaseUrl: config.databaseUrl, accessTtl: config.accessTtl, now, logger })
+    revocations = await startRevocationFeed({ db: handle.db, databaseUrl: config.databaseUrl, accessTtl: config.accessTtl, now, logger, onNotification: handle.onNotification })
     const feed = revocations
     const service = new AuthService({
       db: handle.db,

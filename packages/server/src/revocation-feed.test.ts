@@ -66,7 +66,7 @@ describe.each(testBackends())('the session check with the revocation feed live, 
     expect((await getMe(base, b.access_token)).status).toBe(401)
     expect((await fetch(`${base}/auth/sign-out-others`, { method: 'POST', headers: bearer(a) })).status).toBe(200)
     expect((await getMe(base, c.access_token)).status).toBe(401)
-    expect(await (await getMe(base, a.access_token)).json()).toEqual({ id: expect.any(String), email: a.email, email_verified: false })
+    expect(await (await getMe(base, a.access_token)).json()).toEqual({ id: expect.any(String), email: a.email, email_verified: false, roles: [] })
   })
 
   test('a session unused past its idle lifetime is refused though its access token has not expired (the token alone cannot vouch for it)', async () => {

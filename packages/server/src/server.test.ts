@@ -103,7 +103,7 @@ describe.each(testBackends())('server on $name', (backend) => {
     const pair = await signUp(base)
     const me = await getMe(base, pair.access_token)
     expect(me.status).toBe(200)
-    expect(await me.json()).toEqual({ id: expect.any(String), email: pair.email, email_verified: false })
+    expect(await me.json()).toEqual({ id: expect.any(String), email: pair.email, email_verified: false, roles: [] })
     for (const headers of <Record<string, string>[]>[{}, { authorization: 'Bearer nope' }, { authorization: `Basic ${pair.access_token}` }]) {
       const r = await fetch(`${base}/me`, { headers })
       expect(r.status).toBe(401)

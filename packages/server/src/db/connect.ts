@@ -10,6 +10,11 @@ export interface DatabaseHandle {
   db: Kysely<Database>
   kind: 'pglite' | 'postgres'
   close(): Promise<void>
+  /**
+   * PGlite: every notification this in-process backend receives (on channels it LISTENs to),
+   * delivered before the notifying transaction's COMMIT resolves. Unset on PostgreSQL (db/listen.ts).
+   */
+  onNotification?: (callback: (channel: string, payload: string) => void) => () => void
 }
 
 export interface DatabaseOptions {
@@ -45,8 +50,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   }
   const dataDir = options.dataDir ?? 'memory://'
   if (dataDir.startsWith('memory://')) {
-    const db = new Kysely<Database>({ dialect: new PGliteDialect(await PGlite.create(dataDir)) })
-    return { db, kind: 'pglite', close: () => db.destroy() }
+    const pglite = await PGlite.create(dataDir)
+    const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) })
+    return { db, kind: 'pglite', close: () => db.destroy(), onNotification: (cb) => pglite.onNotification(cb) }
   }
   mkdirSync(dataDir, { recursive: true })
   const lock = lockDataFolder(dataDir)
@@ -69,7 +75,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
         lock.release()
       }
     })())
-  return { db, kind: 'pglite', close }
+  return { db, kind: 'pglite', close, onNotification: (cb) => pglite.onNotification(cb) }
 }
 
 /** The URL without its password, for messages. */

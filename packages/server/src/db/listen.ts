@@ -7,8 +7,10 @@ export interface Listener {
 export interface ListenOptions {
   databaseUrl: string
   channel: string
-  /** Called with each notification's payload, and with undefined after a reconnect (notifications may have been missed meanwhile). */
-  onNotify: (payload: string | undefined) => void
+  /** Further channels heard on the same connection (their notifications also go to `onNotify`, with their channel). */
+  moreChannels?: readonly string[]
+  /** Called with each notification's payload and channel, and with undefined after a reconnect (notifications may have been missed meanwhile). */
+  onNotify: (payload: string | undefined, channel?: string) => void
   onError: (message: string) => void
   /**
    * Called with true once LISTEN is in place (first time and after each reconnect) and with false
@@ -27,7 +29,7 @@ export interface ListenOptions {
  * background): a server that says it is listening hears the next notification.
  */
 export async function listen(options: ListenOptions): Promise<Listener> {
-  const { databaseUrl, channel, onNotify, onError, onState, applicationName, retryMs = 2_000 } = options
+  const { databaseUrl, channel, moreChannels = [], onNotify, onError, onState, applicationName, retryMs = 2_000 } = options
   let closed = false
   let client: pg.Client | undefined
   let retry: NodeJS.Timeout | undefined
@@ -49,7 +51,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     const c = new pg.Client({ connectionString: databaseUrl, keepAlive: true, ...(applicationName ? { application_name: applicationName } : {}) })
     c.on('error', () => undefined) // followed by 'end'
     c.on('notification', (m) => {
-      if (m.channel === channel) onNotify(m.payload)
+      if (m.channel === channel || moreChannels.includes(m.channel)) onNotify(m.payload, m.channel)
     })
     c.on('end', () => {
       if (client === c) {
@@ -60,8 +62,8 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     })
     try {
       await c.connect()
-      // The channel name is a constant of ours, quoted as an identifier.
-      await c.query(`listen "${channel.replace(/"/g, '""')}"`)
+      // The channel names are constants of ours, quoted as identifiers.
+      for (const ch of [channel, ...moreChannels]) await c.query(`listen "${ch.replace(/"/g, '""')}"`)
     } catch (e) {
       onError(`cannot listen on ${channel}: ${(e as Error).message}`)
       await c.end().catch(() => undefined)

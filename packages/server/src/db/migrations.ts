@@ -226,6 +226,40 @@ export const MIGRATIONS: Migration[] = [
       await sql`create index id_token_uses_expires_at on id_token_uses (expires_at)`.execute(db)
     },
   },
+  {
+    version: 10,
+    name: 'user facts notifications',
+    async up(db) {
+      // Issue 14/15: what /me answers about a user (email, email_verified, roles) is cached per
+      // process (feed/user-facts.ts) and forgotten when the database announces a change on
+      // 'latchkey_users_changed' (store/users-changed.ts), from inside the changing transaction,
+      // whoever makes it (the server, the roles command, an operator's SQL, a cascade). Payload:
+      // one user id; PostgreSQL folds identical notifications of one transaction into one.
+      await sql`
+        create function latchkey_users_changed() returns trigger language plpgsql as $$
+        begin
+          perform pg_notify('latchkey_users_changed', case when tg_op = 'DELETE' then old.id else new.id end);
+          return null;
+        end $$`.execute(db)
+      await sql`
+        create trigger users_facts_changed after update of email, email_verified on users for each row
+        when (old.email is distinct from new.email or old.email_verified is distinct from new.email_verified)
+        execute function latchkey_users_changed()`.execute(db)
+      await sql`create trigger users_deleted after delete on users for each row execute function latchkey_users_changed()`.execute(db)
+      await sql`
+        create function latchkey_user_roles_changed() returns trigger language plpgsql as $$
+        begin
+          perform pg_notify('latchkey_users_changed', case when tg_op = 'DELETE' then old.user_id else new.user_id end);
+          if tg_op = 'UPDATE' and old.user_id <> new.user_id then
+            perform pg_notify('latchkey_users_changed', old.user_id);
+          end if;
+          return null;
+        end $$`.execute(db)
+      await sql`
+        create trigger user_roles_changed after insert or update or delete on user_roles for each row
+        execute function latchkey_user_roles_changed()`.execute(db)
+    },
+  },
 ]
 
 /** Arbitrary constant naming the advisory lock that serialises migrations across processes. */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
-import { EmbeddedJWK, calculateJwkThumbprint, errors, jwtVerify, type JWK } from 'jose'
+import { EmbeddedJWK, calculateJwkThumbprint, errors, jwtVerify, type FlattenedJWSInput, type JWK, type JWSHeaderParameters } from 'jose'
+import { BoundedMap } from '../bounded-map.js'
 import { normalizeHtu } from './htu.js'
 import type { DpopNonces } from './nonce.js'
 
@@ -59,6 +60,22 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
 /** base64url(SHA-256(ASCII access token)): the `ath` claim (§4.2). */
 export const accessTokenHash = (token: string) => createHash('sha256').update(token, 'ascii').digest('base64url')
 
+/**
+ * §4.3 checks 6–7 with jose's EmbeddedJWK (a JSON object, a public key, `use`/`alg` consistent with
+ * the header), remembered per `alg` and exact JWK: a client signs every proof with one key, and
+ * importing it is more than half the cost of a proof check. The same alg and JWK always give the
+ * same key and pass the same checks, so a hit skips nothing. Bounded: a flood of keys only evicts.
+ */
+const embeddedKeys = new BoundedMap<string, Awaited<ReturnType<typeof EmbeddedJWK>>>(10_000)
+async function embeddedKey(protectedHeader: JWSHeaderParameters, token: FlattenedJWSInput) {
+  const id = `${String(protectedHeader.alg)}.${JSON.stringify(protectedHeader.jwk)}`
+  const known = embeddedKeys.touch(id)
+  if (known) return known
+  const key = await EmbeddedJWK(protectedHeader, token)
+  embeddedKeys.set(id, key)
+  return key
+}
+
 export class DpopProofVerifier {
   constructor(
     private readonly o: {
@@ -90,7 +107,7 @@ export class DpopProofVerifier {
       if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk)) throw invalid('the proof has no public key (jwk)')
       // §4.3 check 7: the header must not hold a private key; refused before anything imports it.
       if (PRIVATE_MEMBERS.some((m) => m in jwk)) throw invalid('the proof key must be a public key')
-      const r = await jwtVerify(header, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: [...DPOP_ALGS], currentDate: now })
+      const r = await jwtVerify(header, embeddedKey, { typ: 'dpop+jwt', algorithms: [...DPOP_ALGS], currentDate: now })
       protectedHeader = r.protectedHeader as Record<string, unknown>
       payload = r.payload as Record<string, unknown>
     } catch (e) {

@@ -102,6 +102,8 @@ export class EmailFlows {
       throw invalidCode()
     }
     o.revocations.ended(done.ended)
+    // email_verified may have changed: this process's /me knows before the notification returns (feed/user-facts.ts).
+    o.revocations.usersChanged([done.userId])
     return { signedOut: done.ended.length }
   }
 
@@ -145,6 +147,7 @@ export class EmailFlows {
       await audit(trx, { type: 'email_verified', userId: user.id, ip, now })
       return true
     })
+    if (ok) o.revocations.usersChanged([caller.userId]) // this process's /me at once (feed/user-facts.ts)
     if (ok === undefined) throw sessionEnded()
     if (!ok) throw invalidCode()
   }
@@ -211,8 +214,9 @@ export class EmailFlows {
       if (!(await consumeCode(trx, this.#mac, { userId: user.id, purpose: 'verify_email', code: input.code, now }))) return false
       await trx.updateTable('users').set({ email_verified: true }).where('id', '=', user.id).execute()
       await audit(trx, { type: 'email_verified', userId: user.id, ip: input.ip, now })
-      return true
+      return user.id
     })
     if (!ok) throw invalidCode()
+    o.revocations.usersChanged([ok]) // this process's /me at once (feed/user-facts.ts)
   }
 }

@@ -1,8 +1,9 @@
-import type { Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 import { listen, type Listener } from '../db/listen.js'
 import type { Database } from '../db/schema.js'
 import type { Logger } from '../service.js'
 import { SESSIONS_ENDED_CHANNEL, parseSessionsEnded, sessionsRevokedSince } from '../store/sessions-ended.js'
+import { USERS_CHANGED_CHANNEL } from '../store/users-changed.js'
 import { RecentlyEnded } from './recently-ended.js'
 
 /**
@@ -21,6 +22,12 @@ export interface RevocationFeedOptions {
   logger: Logger
   /** Delay before reconnecting the LISTEN connection, and before retrying a failed catch-up (default 1 s). */
   retryMs?: number
+  /**
+   * PGlite (DatabaseHandle.onNotification): the in-process backend's notifications, so user
+   * changes (migration 10's triggers) are heard whatever code path made them. Without it on
+   * PGlite, user changes are not heard and `onUsersChanged` listeners learn only of `usersChanged`.
+   */
+  onNotification?: ((callback: (channel: string, payload: string) => void) => () => void) | undefined
 }
 
 /** `live`: every session ended within the window is known here; otherwise sessions must be read from the table. */
@@ -37,6 +44,15 @@ export interface RevocationFeed {
   hasEnded(sessionId: string): boolean
   /** Sessions this process has just ended (after their revocation committed): known here at once, before the notification. */
   ended(sessionIds: readonly string[]): void
+  /**
+   * Calls `listener` with the ids of users whose facts (email, email_verified, roles, existence)
+   * changed, as heard on 'latchkey_users_changed' (migration 10) or told through `usersChanged`.
+   * Returns a function that stops it. A listener must also distrust what it learnt under an
+   * earlier `epoch()`: changes made while the feed was down were not heard.
+   */
+  onUsersChanged(listener: (userIds: readonly string[]) => void): () => void
+  /** Users this process has just changed (after the change committed): listeners learn it at once. */
+  usersChanged(userIds: readonly string[]): void
   close(): Promise<void>
 }
 
@@ -55,15 +71,39 @@ export interface RevocationFeed {
  * PGlite is one process (the data folder is locked): every revocation is made here and reported
  * through `ended` once committed, so the feed is always live. In a PostgreSQL process `ended` makes
  * its own revocations known before their notification comes back.
+ *
+ * The same connection hears 'latchkey_users_changed' (migration 10: a user's email,
+ * email_verified or roles changed, or the user was deleted) and tells `onUsersChanged` listeners
+ * (feed/user-facts.ts); on PGlite the in-process backend's own notifications do (`onNotification`).
  */
 export async function startRevocationFeed(o: RevocationFeedOptions): Promise<RevocationFeed> {
   const keepMs = (o.accessTtl + ENDED_LEEWAY_SECONDS) * 1000
   const recent = new RecentlyEnded(keepMs, () => o.now().getTime())
+  const userListeners = new Set<(userIds: readonly string[]) => void>()
+  const usersChanged = (ids: readonly string[]) => {
+    for (const l of userListeners) l(ids)
+  }
   const base = {
     hasEnded: (id: string) => recent.has(id),
     ended: (ids: readonly string[]) => recent.add(ids),
+    onUsersChanged: (listener: (userIds: readonly string[]) => void) => {
+      userListeners.add(listener)
+      return () => void userListeners.delete(listener)
+    },
+    usersChanged,
   }
-  if (!o.databaseUrl) return { ...base, state: () => 'live', epoch: () => 1, close: async () => undefined }
+  if (!o.databaseUrl) {
+    // PGlite: the triggers' notifications come from this process's own backend, synchronously
+    // before the changing COMMIT resolves, so a change is known here before its request answers.
+    let stop: (() => void) | undefined
+    if (o.onNotification) {
+      stop = o.onNotification((channel, payload) => {
+        if (channel === USERS_CHANGED_CHANNEL && payload) usersChanged([payload])
+      })
+      await sql`listen latchkey_users_changed`.execute(o.db)
+    }
+    return { ...base, state: () => 'live', epoch: () => 1, close: async () => stop?.() }
+  }
 
   const retryMs = o.retryMs ?? 1_000
   let state: FeedState = 'down'
@@ -95,10 +135,13 @@ export async function startRevocationFeed(o: RevocationFeedOptions): Promise<Rev
   const listener: Listener = await listen({
     databaseUrl: o.databaseUrl,
     channel: SESSIONS_ENDED_CHANNEL,
+    moreChannels: [USERS_CHANGED_CHANNEL],
     applicationName: `latchkey-revocations-${process.pid}`,
     retryMs,
-    onNotify: (payload) => {
-      if (payload) recent.add(parseSessionsEnded(payload))
+    onNotify: (payload, channel) => {
+      if (!payload) return
+      if (channel === USERS_CHANGED_CHANNEL) usersChanged([payload])
+      else recent.add(parseSessionsEnded(payload))
     },
     onState: (listening) => {
       generation++

@@ -38,8 +38,10 @@ export function rolesCommandFromArgv(argv: readonly string[]): RolesCommand {
  * Runs one roles command on the database: the same code whether the CLI opened the database itself
  * (PostgreSQL, or a PGlite folder no server holds) or a running server does it for the CLI over its
  * admin socket. Grants and revokes are audited (`role_granted`, `role_revoked`, by "cli").
- * Nothing to announce to other processes: the server's own role checks read the table on each
- * request (roles/routes.ts), and access tokens carry the new roles from their next refresh.
+ * Nothing to announce by hand: the server's own role checks read the table on each request
+ * (roles/routes.ts), /me's cached roles are forgotten through migration 10's notification (on
+ * PGlite heard by the server before this returns), and access tokens carry the new roles from
+ * their next refresh.
  */
 export async function runRolesCommand(db: Kysely<Database>, cmd: RolesCommand, now: Date): Promise<{ email: string; roles: string[]; changed?: boolean }> {
   if (cmd.action === 'list') {

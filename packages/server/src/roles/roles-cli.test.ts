@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { createPgliteDir, createPostgresDatabase, type TestDatabase } from '../test-support/databases.js'
 import { cliPath, ensureBuilt, spawnServer, type ServerProcess } from '../test-support/process.js'
-import { signUp } from '../test-support/server.js'
+import { getMe, signUp } from '../test-support/server.js'
 
 const pgUrl = process.env.LATCHKEY_TEST_DATABASE_URL
 /** How long a server process may take to become ready on a loaded machine (not a speed check). */
@@ -18,6 +18,13 @@ function cli(env: Record<string, string | undefined>, ...args: string[]): Promis
       resolve({ code, out: `${stdout}${stderr}` })
     })
   })
+}
+
+const rolesOnMe = async (base: string, token: string) => ((await (await getMe(base, token)).json()) as { roles: string[] }).roles
+
+/** Resolves once `condition` holds (no time bound: the test's timeout is the bound). */
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((r) => setTimeout(r, 5))
 }
 
 const adminUsers = (base: string, token: string) => fetch(`${base}/admin/users`, { headers: { authorization: `Bearer ${token}` } })
@@ -40,17 +47,21 @@ describe('roles CLI on a PGlite folder held by a running server (admin socket)',
   test('grant, list, revoke: the running server applies each, and its admin route follows at once', async () => {
     const user = await signUp(server.url)
     expect((await adminUsers(server.url, user.access_token)).status).toBe(403)
+    expect(await rolesOnMe(server.url, user.access_token)).toEqual([]) // now kept by the server (feed/user-facts.ts)
     const granted = await cli(env, 'roles', 'grant', user.email, 'admin')
     expect(granted.code, granted.out).toBe(0)
     expect(granted.out).toContain(`${user.email}: granted admin; roles now admin`)
     expect(granted.out).toMatch(/by the running server, pid \d+/)
     expect((await adminUsers(server.url, user.access_token)).status).toBe(200)
+    // Heard from PGlite's own notification (migration 10) before the command's answer: no waiting.
+    expect(await rolesOnMe(server.url, user.access_token)).toEqual(['admin'])
     const listed = await cli(env, 'roles', 'list', user.email)
     expect(listed.out).toContain(`${user.email}: admin`)
     const revoked = await cli(env, 'roles', 'revoke', user.email, 'admin')
     expect(revoked.code, revoked.out).toBe(0)
     expect(revoked.out).toContain('revoked admin; roles now (none)')
     expect((await adminUsers(server.url, user.access_token)).status).toBe(403)
+    expect(await rolesOnMe(server.url, user.access_token)).toEqual([])
   }, 120_000)
 
   test('bad input: exit code and a clear message, nothing changed', async () => {
@@ -112,6 +123,8 @@ describe.skipIf(!pgUrl)('roles CLI on PostgreSQL with two server processes', () 
 
   test('a grant and a revoke made by the command are checked by both processes on their next request', async () => {
     const user = await signUp(a.url)
+    expect(await rolesOnMe(a.url, user.access_token)).toEqual([])
+    expect(await rolesOnMe(b.url, user.access_token)).toEqual([])
     const granted = await cli(env, 'roles', 'grant', user.email, 'admin')
     expect(granted.code, granted.out).toBe(0)
     expect((await adminUsers(a.url, user.access_token)).status).toBe(200)
@@ -121,5 +134,19 @@ describe.skipIf(!pgUrl)('roles CLI on PostgreSQL with two server processes', () 
     // No waiting for a notification: the route reads the current roles.
     expect((await adminUsers(a.url, user.access_token)).status).toBe(403)
     expect((await adminUsers(b.url, user.access_token)).status).toBe(403)
+  }, 120_000)
+
+  test("/me on both processes follows the command's grant and revoke once the notification arrives (migration 10)", async () => {
+    const user = await signUp(a.url)
+    expect(await rolesOnMe(a.url, user.access_token)).toEqual([])
+    expect(await rolesOnMe(b.url, user.access_token)).toEqual([])
+    expect((await cli(env, 'roles', 'grant', user.email, 'editor')).code).toBe(0)
+    const granted = performance.now()
+    await until(async () => (await rolesOnMe(a.url, user.access_token)).includes('editor') && (await rolesOnMe(b.url, user.access_token)).includes('editor'))
+    const grantMs = performance.now() - granted
+    expect((await cli(env, 'roles', 'revoke', user.email, 'editor')).code).toBe(0)
+    const revoked = performance.now()
+    await until(async () => (await rolesOnMe(a.url, user.access_token)).length === 0 && (await rolesOnMe(b.url, user.access_token)).length === 0)
+    console.info(`/me on both processes showed the grant ${grantMs.toFixed(1)} ms and the revoke ${(performance.now() - revoked).toFixed(1)} ms after the command exited`)
   }, 120_000)
 })

@@ -7,10 +7,10 @@ export function meRoutes() {
   const r = new Hono<AppEnv>()
   r.get('/', async (c) => {
     const service = c.get('service')
-    const account = await service.me(accessCredentials(c))
-    // Issue 13: whether the owner proved the address (email/flows.ts).
-    const row = await service.o.db.selectFrom('users').select('email_verified').where('id', '=', account.id).executeTakeFirst()
-    return c.json({ ...account, email_verified: row?.email_verified ?? false })
+    // Issues 13 and 15: { id, email, email_verified, roles }, without a database read while the
+    // revocation feed is live (feed/user-facts.ts).
+    const { id, email, email_verified, roles } = await service.me(accessCredentials(c))
+    return c.json({ id, email, email_verified, roles })
   })
   return r
 }
