@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { IdpSignInError, signInWithApple, signInWithIdProvider, type AppleAuthenticationModule } from '../packages/expo/src/identity/idp-sign-in.js'
 import { testBackends } from '../packages/server/src/test-support/databases.js'
 import { getMe, signUp, serverForSuite, uniqueEmail } from '../packages/server/src/test-support/server.js'
+import { StandInApple } from '../packages/server/src/test-support/stand-in-apple.js'
 import { startStandInIdp, type StandInIdp } from '../packages/server/src/test-support/stand-in-idp.js'
 
 let apple: StandInIdp
@@ -23,7 +24,7 @@ afterAll(async () => {
 })
 
 /** A fake of expo-apple-authentication backed by the stand-in provider. */
-function fakeAppleModule(user: { sub: string; email: string; givenName: string; familyName: string }) {
+function fakeAppleModule(user: { sub: string; email: string; givenName: string; familyName: string }, authorizationCode: () => string = () => 'c.fake') {
   let authorizations = 0
   const calls: Array<{ nonce?: string }> = []
   const module: AppleAuthenticationModule & { cancelNext: boolean } = {
@@ -40,7 +41,7 @@ function fakeAppleModule(user: { sub: string; email: string; givenName: string; 
       return {
         user: user.sub,
         identityToken,
-        authorizationCode: 'c.fake',
+        authorizationCode: authorizationCode(),
         email: first ? user.email : null,
         fullName: first ? { givenName: user.givenName, familyName: user.familyName } : { givenName: null, familyName: null },
       }
@@ -105,3 +106,47 @@ describe.each(testBackends())('identity-provider sign-in from the app helpers on
     session.stop()
   })
 })
+
+describe.each(testBackends())("Sign in with Apple's code, then account deletion, from the app helpers on $name", (backend) => {
+  const appleTokens = new StandInApple()
+  const options: Record<string, unknown> = { secret: 'a test secret of more than thirty-two characters' }
+  beforeAll(async () => {
+    await ready
+    await appleTokens.start()
+    options.identityProviders = [{ type: 'oidc', name: 'apple', issuer: apple.issuer, jwksUri: apple.jwksUri, clientIds: ['com.example.app'], nonce: 'sha256' }]
+    options.appleTokens = { teamId: appleTokens.teamId, keyId: appleTokens.keyId, privateKeyPem: appleTokens.privateKeyPem, tokenEndpoint: appleTokens.tokenEndpoint, revokeEndpoint: appleTokens.revokeEndpoint }
+  })
+  afterAll(() => appleTokens.stop())
+  const suite = serverForSuite(backend, options)
+
+  test("signInWithApple sends Apple's authorization code; deleting the account revokes the token Apple gave for it", async () => {
+    const email = uniqueEmail('apple-code')
+    const sub = `a-${email}`
+    const { module } = fakeAppleModule({ sub, email, givenName: 'Grace', familyName: 'Hopper' }, () => appleTokens.code(sub, 'com.example.app'))
+    const session = createSessionClient({
+      refresh: oauth2Refresh({ tokenEndpoint: `${suite.server.url}/oauth/token` }),
+      storage: memoryStorage(),
+      logger: silentLogger,
+      foreground: createForegroundManager({ web: false }),
+      online: createOnlineManager({ web: false }),
+    })
+    await session.start()
+    expect(await signInWithApple({ session, baseUrl: suite.server.url, apple: module })).toEqual({ status: 'signed_in', created: true })
+    expect(appleTokens.issued).toHaveLength(1)
+    // Deletion of an account without a password: a fresh Apple ID token as the proof.
+    const { module: again } = fakeAppleModule({ sub, email, givenName: 'Grace', familyName: 'Hopper' })
+    const nonce = 'a raw nonce of the deletion attempt 0123456789'
+    const proof = await again.signInAsync({ nonce: await sha256(nonce) })
+    const del = await session.fetch(`${suite.server.url}/auth/delete-account/id-token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id_token: proof.identityToken, nonce }) })
+    expect(del.status).toBe(200)
+    await suite.server.providerTokenRevoker!.idle()
+    expect(appleTokens.revoked).toEqual(appleTokens.issued)
+    expect(appleTokens.refusals).toEqual([])
+    session.stop()
+  })
+})
+
+async function sha256(s: string): Promise<string> {
+  const d = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(s))
+  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, '0')).join('')
+}

@@ -36,6 +36,9 @@ import { startKeyRotation, type KeyRotation } from './key-rotation.js'
 import { scheduleRepeating } from './schedule.js'
 import { startRevocationFeed, type RevocationFeed } from './feed/revocation-feed.js'
 import { startEmail, type Email } from './email/start.js'
+import type { ProviderTokens } from './identity/accounts.js'
+import { startProviderTokens } from './identity/start-apple-tokens.js'
+import type { ProviderTokenRevoker } from './identity/apple-tokens.js'
 import { emailFlowRoutes, verifiedSignUpRoutes } from './routes/email-flows.js'
 
 /**
@@ -63,6 +66,8 @@ export interface LatchkeyApp {
   revocations: RevocationFeed
   /** The email outbox worker and the flows that send mail (issue 13, email/). */
   email: Email
+  /** The worker revoking Sign in with Apple tokens, when `appleTokens` is configured (issue 15). */
+  providerTokenRevoker: ProviderTokenRevoker | undefined
   /** Closes the database. */
   close(): Promise<void>
 }
@@ -142,16 +147,18 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
       logger,
     })
     const email = startEmail({ service, config, logger })
-    const app = buildRoutes(service, config, audiences, logger, email)
+    const apple = startProviderTokens({ service, config, logger })
+    const app = buildRoutes(service, config, audiences, logger, email, apple?.providerTokens)
     const stopPruning = schedulePrune(service, config.pruneInterval, logger)
     const close = async () => {
       await email.outbox.close()
+      await apple?.revoker.close()
       await stopPruning()
       await rotation.close()
       await feed.close()
       await handle.close()
     }
-    return { app, db: handle.db, service, keyRotation: rotation, revocations: feed, email, close }
+    return { app, db: handle.db, service, keyRotation: rotation, revocations: feed, email, providerTokenRevoker: apple?.revoker, close }
   } catch (e) {
     await keyRotation?.close().catch(() => undefined)
     await revocations?.close().catch(() => undefined)
@@ -191,7 +198,7 @@ function routeMethods(app: Hono<AppEnv>): (path: string) => string[] {
   }
 }
 
-function buildRoutes(service: AuthService, config: ServerConfig, audiences: AudiencePolicy, logger: Logger, email: Email): Hono<AppEnv> {
+function buildRoutes(service: AuthService, config: ServerConfig, audiences: AudiencePolicy, logger: Logger, email: Email, providerTokens: ProviderTokens | undefined): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
   const cookieMaxAge = service.o.life.idle
   const refreshCookie = refreshCookiePolicy(service.o.issuer)
@@ -249,7 +256,7 @@ function buildRoutes(service: AuthService, config: ServerConfig, audiences: Audi
   app.route('/auth', authRoutes({ cookieMaxAge, audiences }))
   app.route('/auth/sessions', sessionRoutes())
   app.route('/auth', accountRoutes())
-  app.route('/auth', identityRoutes({ cookieMaxAge, audiences, verifier: new IdTokenVerifier(config.identityProviders, { now: service.o.now }) }))
+  app.route('/auth', identityRoutes({ cookieMaxAge, audiences, verifier: new IdTokenVerifier(config.identityProviders, { now: service.o.now }), providerTokens }))
   app.route('/auth', emailFlowRoutes(email.flows))
   app.route('/account', accountPageRoutes())
   app.route('/oauth', oauthRoutes({ cookieMaxAge, audiences }))

@@ -5,6 +5,8 @@ import { isResourceIndicator } from './resource-indicators.js'
 import { DEFAULT_RATE_LIMITS, type RateLimitOptions } from './service.js'
 import { DEFAULT_PASSWORD_POLICY } from './accounts/password-policy.js'
 import { identityProvidersFromEnv, resolveIdentityProviders, type IdentityProvider, type IdentityProviderInput } from './identity/providers.js'
+import { appleTokensFromEnv, resolveAppleTokens, type AppleTokenInput } from './identity/apple-tokens-config.js'
+import type { AppleTokenConfig } from './identity/apple-tokens.js'
 
 /**
  * The server's configuration, every value resolved: what `loadConfig()` reads from the
@@ -125,6 +127,12 @@ export interface ServerConfig {
    */
   identityProviders: IdentityProvider[]
   /**
+   * Sign in with Apple's key, to exchange the app's authorization code and revoke Apple's tokens when
+   * an account is deleted or the identity unlinked (identity/apple-tokens.ts): `LATCHKEY_APPLE_TEAM_ID`,
+   * `LATCHKEY_APPLE_KEY_ID`, `LATCHKEY_APPLE_PRIVATE_KEY` (the .p8 contents). Default none.
+   */
+  appleTokens: AppleTokenConfig | undefined
+  /**
    * `SMTP_URL`: where email is sent (nodemailer SMTP URL, `smtp://` with STARTTLS when offered, or
    * `smtps://`; credentials in the URL). Unset: messages go to the server log (development only).
    */
@@ -139,9 +147,11 @@ export interface ServerConfig {
 }
 
 /** What startServer/createApp accept: any part of the configuration; `rateLimit` may be partial. */
-export type ConfigOptions = Partial<Omit<ServerConfig, 'rateLimit' | 'identityProviders'>> & {
+export type ConfigOptions = Partial<Omit<ServerConfig, 'rateLimit' | 'identityProviders' | 'appleTokens'>> & {
   /** The identity providers as configured (resolved and checked by `resolveConfig`). */
   identityProviders?: IdentityProviderInput[]
+  appleTokens?: AppleTokenInput
+
   rateLimit?: Partial<RateLimitOptions> | false
   /** `NODE_ENV=production`: no development defaults (today: the Expo dev server's CORS origins). Default false, as NODE_ENV unset. */
   production?: boolean
@@ -226,6 +236,7 @@ function rateLimits(given: ConfigOptions['rateLimit']): RateLimitOptions | false
 /** Every default filled in, once: the only place the server's defaults are applied. */
 export function resolveConfig(options: ConfigOptions = {}): ServerConfig {
   const o = options
+  const identityProviders = resolveIdentityProviders(o.identityProviders ?? [], o.production ?? false)
   return {
     port: o.port ?? DEFAULTS.port,
     host: o.host ?? DEFAULTS.host,
@@ -256,7 +267,8 @@ export function resolveConfig(options: ConfigOptions = {}): ServerConfig {
     shutdownTimeoutMs: o.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs,
     ...passwordLengths(o.passwordMinLength ?? DEFAULTS.passwordMinLength, o.passwordMaxLength ?? DEFAULTS.passwordMaxLength),
     appName: o.appName?.trim() || DEFAULTS.appName,
-    identityProviders: resolveIdentityProviders(o.identityProviders ?? [], o.production ?? false),
+    identityProviders,
+    appleTokens: resolveAppleTokens(o.appleTokens, identityProviders, o.production ?? false),
     ...mail(o.smtpUrl || undefined, o.mailFrom?.trim() || undefined),
     requireEmailVerification: o.requireEmailVerification ?? false,
   }
@@ -369,6 +381,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     passwordMaxLength: int('LATCHKEY_PASSWORD_MAX_LENGTH'),
     appName: get('LATCHKEY_APP_NAME'),
     identityProviders: identityProvidersFromEnv(get),
+    appleTokens: appleTokensFromEnv(get),
     smtpUrl: get('SMTP_URL'),
     mailFrom: get('MAIL_FROM'),
     requireEmailVerification: flag('LATCHKEY_REQUIRE_EMAIL_VERIFICATION', false),

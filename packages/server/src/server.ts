@@ -30,6 +30,8 @@ export interface RunningServer {
   service: AuthService
   /** The email outbox worker and flows (issue 13). */
   email: LatchkeyApp['email']
+  /** The worker revoking Sign in with Apple tokens (issue 15), when configured. */
+  providerTokenRevoker: LatchkeyApp['providerTokenRevoker']
   /** Stops accepting connections, lets requests in flight finish, then closes the database. */
   close(): Promise<void>
 }
@@ -101,5 +103,5 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       await admin?.close()
       await built.close()
     })())
-  return { url, port, issuer: service.o.issuer, db, app, service, email: built.email, close }
+  return { url, port, issuer: service.o.issuer, db, app, service, email: built.email, providerTokenRevoker: built.providerTokenRevoker, close }
 }

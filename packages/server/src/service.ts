@@ -138,6 +138,12 @@ export class AuthService {
   /** Issue 13: work done in the sign-up's transaction (the verification email), and after it commits. */
   onSignUp: { inTransaction(trx: Transaction<Database>, user: { id: string; email: string }, ip: string | null, now: Date): Promise<void>; committed(): void } | undefined
 
+  /**
+   * Issue 15: work done in an account deletion's transaction (queueing the revocation of Apple's
+   * tokens, identity/apple-tokens.ts), and after it commits (waking the worker that sends them).
+   */
+  onAccountDeleted: { inTransaction(trx: Transaction<Database>, userId: string, now: Date): Promise<void>; committed(): void } | undefined
+
   /** Issue 13: sign-in refused until the email is verified (set from the configuration by email/start.ts). */
   requireEmailVerification = false
 

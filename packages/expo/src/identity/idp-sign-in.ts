@@ -69,10 +69,12 @@ export async function sha256Hex(input: string): Promise<string> {
 }
 
 /** POST /auth/id-token, then adopts the token pair. */
-export async function postIdToken(o: IdpSignInOptions, input: { idToken: string; rawNonce: string; name?: string }): Promise<{ created: boolean }> {
+export async function postIdToken(o: IdpSignInOptions, input: { idToken: string; rawNonce: string; name?: string; authorizationCode?: string | null }): Promise<{ created: boolean }> {
   const base = o.baseUrl.replace(/\/+$/, '')
   const body: Record<string, string> = { id_token: input.idToken, nonce: input.rawNonce }
   if (input.name) body.name = input.name
+  // Sign in with Apple's one-time code: the server exchanges it for the token it revokes when the account is deleted.
+  if (input.authorizationCode) body.authorization_code = input.authorizationCode
   if (o.device) body.device = o.device
   const init: RequestInit = { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify(body) }
   const response = await o.session.signInFetch(`${base}/auth/id-token`, o.requestInit ? o.requestInit(init) : init)
@@ -94,7 +96,8 @@ const cancelled = (e: unknown) => {
 /**
  * Sign in with Apple (iOS; on the web Apple's JS SDK gives the same ID token: use `postIdToken`).
  * Apple returns the user's name only on the first authorization: it is sent as `name` (the
- * server keeps it only when the account is created).
+ * server keeps it only when the account is created). Apple's `authorizationCode` goes with it: a
+ * server with Apple's key exchanges it and revokes Apple's token when the account is deleted.
  */
 export async function signInWithApple(o: IdpSignInOptions & { apple: AppleAuthenticationModule }): Promise<IdpSignInResult> {
   const raw = createRawNonce(o.getRandomValues)
@@ -108,7 +111,7 @@ export async function signInWithApple(o: IdpSignInOptions & { apple: AppleAuthen
   }
   if (!credential.identityToken) throw new IdpSignInError('no_id_token', 'Apple returned no identity token')
   const name = [credential.fullName?.givenName, credential.fullName?.familyName].filter(Boolean).join(' ') || undefined
-  const { created } = await postIdToken(o, { idToken: credential.identityToken, rawNonce: raw, name })
+  const { created } = await postIdToken(o, { idToken: credential.identityToken, rawNonce: raw, name, authorizationCode: credential.authorizationCode })
   return { status: 'signed_in', created }
 }
 

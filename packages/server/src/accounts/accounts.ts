@@ -86,6 +86,7 @@ export async function deleteAccount(service: AuthService, caller: Caller, input:
   if (!done) throw sessionEnded()
   if (!done.value) throw passwordIncorrect()
   o.revocations.ended(done.value)
+  service.onAccountDeleted?.committed()
   return { signedOut: done.value.length }
 }
 
@@ -108,12 +109,15 @@ export async function deleteAccountWithPassword(service: AuthService, input: { e
   )
   if (!ended) throw new HttpError(403, 'invalid_credentials', 'the email or password is incorrect')
   o.revocations.ended(ended)
+  service.onAccountDeleted?.committed()
   return { signedOut: ended.length }
 }
 
 /** The deletion itself, inside the caller's transaction (also identity/: deletion proven by an ID token). */
 export async function deleteInTransaction(service: AuthService, trx: Transaction<Database>, user: { id: string; email: string }, via: 'app' | 'web' | 'id_token', now: Date): Promise<string[]> {
   const pseudonym = `deleted-${randomUUID()}`
+  // Before the identities go (deleteAccountData): their provider tokens are queued for revocation.
+  await service.onAccountDeleted?.inTransaction(trx, user.id, now)
   const ended = await deleteAccountData(trx, { userId: user.id, email: user.email, emailDigest: service.accountDigest(user.email), pseudonym, now })
   // The deletion itself, under the pseudonym and without the address (see deleteAccountData).
   await audit(trx, { type: 'account_deleted', userId: pseudonym, detail: { via, signedOut: ended.length }, now })

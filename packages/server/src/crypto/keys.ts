@@ -32,8 +32,9 @@ export class SigningKeyDecryptionError extends Error {
 
 export class KeyCipher {
   readonly #key: Buffer
-  constructor(secret: string) {
-    this.#key = Buffer.from(hkdfSync('sha256', secret, 'latchkey', HKDF_INFO, 32))
+  /** `info` separates the keys derived from one secret for different uses (RFC 5869 §3.2). */
+  constructor(secret: string, info = HKDF_INFO) {
+    this.#key = Buffer.from(hkdfSync('sha256', secret, 'latchkey', info, 32))
   }
 
   encrypt(kid: string, plaintext: string): string {

@@ -260,6 +260,33 @@ export const MIGRATIONS: Migration[] = [
         execute function latchkey_user_roles_changed()`.execute(db)
     },
   },
+  {
+    version: 12,
+    name: 'provider token revocations',
+    async up(db) {
+      // Issue 15: Sign in with Apple's refresh token (from exchanging the app's authorization code),
+      // encrypted when LATCHKEY_SECRET is set, kept only to revoke it when the account is deleted
+      // or the identity unlinked; the client id it was issued to goes with it.
+      await sql`alter table user_identities add column provider_token text`.execute(db)
+      await sql`alter table user_identities add column provider_client_id text`.execute(db)
+      // Revocations queued in the deleting transaction and sent by a worker with retries
+      // (identity/apple-tokens.ts): a deletion never waits for Apple, and none is lost to a restart.
+      await sql`
+        create table provider_token_revocations (
+          id text primary key,
+          provider text not null,
+          client_id text not null,
+          token text not null,
+          created_at timestamptz not null,
+          next_attempt_at timestamptz not null,
+          attempts integer not null default 0,
+          lease_until timestamptz,
+          last_error text,
+          failed_at timestamptz
+        )`.execute(db)
+      await sql`create index provider_token_revocations_due on provider_token_revocations (next_attempt_at) where failed_at is null`.execute(db)
+    },
+  },
 ]
 
 /** Arbitrary constant naming the advisory lock that serialises migrations across processes. */

@@ -26,6 +26,25 @@ export interface UserIdentitiesTable {
   /** The name the app sent with the first sign-in (Apple gives it only then). */
   name: string | null
   created_at: Timestamp
+  /** Sign in with Apple's refresh token (migration 12; `enc:v1:` when LATCHKEY_SECRET is set), kept to revoke it. */
+  provider_token: string | null
+  /** The client id (bundle id or services id) `provider_token` was issued to. */
+  provider_client_id: string | null
+}
+
+/** A provider token to revoke (migration 12), queued with the deletion or unlink that ends its use. */
+export interface ProviderTokenRevocationsTable {
+  id: string
+  provider: string
+  client_id: string
+  /** As stored on the identity (encrypted when LATCHKEY_SECRET is set); the row is deleted once revoked. */
+  token: string
+  created_at: Timestamp
+  next_attempt_at: Timestamp
+  attempts: Generated<number>
+  lease_until: Timestamp | null
+  last_error: string | null
+  failed_at: Timestamp | null
 }
 
 /** SHA-256 of ID tokens already used, until they expire (replay refusal). */
@@ -152,6 +171,7 @@ export interface Database {
   user_roles: UserRolesTable
   email_outbox: EmailOutboxTable
   email_codes: EmailCodesTable
+  provider_token_revocations: ProviderTokenRevocationsTable
 }
 
 export type SessionRow = Selectable<SessionsTable>

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Database } from '../db/schema.js'
+import { LeasedWorker, backoffMs } from '../jobs/leased-worker.js'
 import type { Logger } from '../service.js'
 import type { MailTransport } from './transport.js'
 import type { Rendered } from './templates.js'
@@ -47,70 +48,21 @@ export interface OutboxOptions {
  * Wakes at once when this process queues a message (`wake()`), when the earliest retry is due,
  * and every `pollMs` (what other processes queued); never runs twice at once, never busy-loops.
  */
-export class OutboxWorker {
+export class OutboxWorker extends LeasedWorker {
   readonly #o: Required<OutboxOptions>
-  #timer: NodeJS.Timeout | undefined
-  #running: Promise<void> | undefined
-  #again = false
-  #closed = false
 
   constructor(o: OutboxOptions) {
-    this.#o = { retryBaseMs: 2_000, retryMaxMs: 600_000, maxAttempts: 30, leaseMs: 300_000, pollMs: 30_000, ...o }
+    const options = { retryBaseMs: 2_000, retryMaxMs: 600_000, maxAttempts: 30, leaseMs: 300_000, pollMs: 30_000, ...o }
+    super({ logger: o.logger, name: 'email outbox', pollMs: options.pollMs })
+    this.#o = options
   }
 
-  /** Starts the first run now (messages left by a previous run of the server). */
-  start(): void {
-    this.wake()
-  }
-
-  /** Runs as soon as possible (a message was just queued, or the clock moved). */
-  wake(): void {
-    if (this.#closed) return
-    if (this.#running) {
-      this.#again = true
-      return
-    }
-    this.#clear()
-    this.#running = this.#runUntilIdle().finally(() => {
-      this.#running = undefined
-    })
-  }
-
-  /** Resolves once no run is in flight (tests). */
-  async idle(): Promise<void> {
-    while (this.#running) await this.#running
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true
-    this.#clear()
-    await this.#running
+  protected override onClose(): void {
     this.#o.transport.close()
   }
 
-  #clear() {
-    if (this.#timer) clearTimeout(this.#timer)
-    this.#timer = undefined
-  }
-
-  async #runUntilIdle(): Promise<void> {
-    let nextMs = this.#o.pollMs
-    try {
-      do {
-        this.#again = false
-        while (!this.#closed && (await this.#runOnce()) > 0);
-      } while (this.#again && !this.#closed)
-      nextMs = await this.#msUntilNextDue()
-    } catch (e) {
-      this.#o.logger.warn('email outbox run failed', { error: e instanceof Error ? e.message : String(e) })
-    }
-    if (this.#closed) return
-    this.#timer = setTimeout(() => this.wake(), Math.max(10, Math.min(nextMs, this.#o.pollMs)))
-    this.#timer.unref()
-  }
-
   /** Claims due messages and sends them; returns how many it claimed. */
-  async #runOnce(): Promise<number> {
+  protected async runOnce(): Promise<number> {
     const { db, now: clock, leaseMs } = this.#o
     const now = clock()
     const leaseUntil = new Date(now.getTime() + leaseMs)
@@ -127,7 +79,7 @@ export class OutboxWorker {
         for update skip locked)
       returning id, to_address, subject, text_body, html_body, attempts`.execute(db)
     for (const m of claimed.rows) {
-      if (this.#closed) {
+      if (this.closed) {
         // Shutting down: hand the claim back untried, for this or another process to send.
         await db.updateTable('email_outbox').set({ lease_until: null, attempts: sql`attempts - 1` }).where('id', '=', m.id).where('lease_until', '=', leaseUntil).execute()
         continue
@@ -145,7 +97,7 @@ export class OutboxWorker {
       const error = (e instanceof Error ? e.message : String(e)).slice(0, 500)
       const now = this.#o.now()
       const giveUp = m.attempts >= this.#o.maxAttempts
-      const delay = Math.min(this.#o.retryMaxMs, this.#o.retryBaseMs * 2 ** Math.min(30, m.attempts - 1))
+      const delay = backoffMs(m.attempts, this.#o.retryBaseMs, this.#o.retryMaxMs)
       await db
         .updateTable('email_outbox')
         .set({ lease_until: null, last_error: error, next_attempt_at: new Date(now.getTime() + delay), failed_at: giveUp ? now : null })
@@ -160,7 +112,7 @@ export class OutboxWorker {
     await db.updateTable('email_outbox').set({ sent_at: this.#o.now(), lease_until: null, last_error: null, text_body: '', html_body: '' }).where('id', '=', m.id).where('lease_until', '=', leaseUntil).execute()
   }
 
-  async #msUntilNextDue(): Promise<number> {
+  protected async msUntilNextDue(): Promise<number> {
     const row = await this.#o.db
       .selectFrom('email_outbox')
       .select((eb) => eb.fn.min(sql<Date>`greatest(next_attempt_at, coalesce(lease_until, next_attempt_at))`).as('next'))

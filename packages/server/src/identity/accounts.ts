@@ -8,7 +8,33 @@ import { whileSessionLive } from '../store/sessions.js'
 import { hitRateLimit } from '../store/rate-limit.js'
 import { deleteInTransaction } from '../accounts/accounts.js'
 import { whileAccountLive } from '../accounts/store.js'
+import { queueRevocations, type AppleTokens } from './apple-tokens.js'
 import type { IdTokenVerifier, VerifiedIdToken } from './verify.js'
+
+/** Sign in with Apple's tokens of this server, when configured (identity/apple-tokens.ts). */
+export interface ProviderTokens {
+  tokens: AppleTokens
+  /** Wakes the worker that sends queued revocations. */
+  wake(): void
+}
+
+type StoredToken = { provider_token: string; provider_client_id: string } | undefined
+
+/**
+ * Apple's authorization code, when the app sent one for a provider whose tokens this server keeps:
+ * exchanged now (a refused code is a 400 before any account is made), the refresh token stored.
+ */
+async function exchangeCode(providerTokens: ProviderTokens | undefined, t: VerifiedIdToken, code: unknown): Promise<StoredToken> {
+  if (code === undefined || code === null || !providerTokens?.tokens.handles(t.provider.name)) return undefined
+  const token = await providerTokens.tokens.exchange(code, { subject: t.subject, clientId: t.clientId })
+  return token === null ? undefined : { provider_token: token, provider_client_id: t.clientId }
+}
+
+/** Keeps the newest Apple token of an identity that already exists. */
+async function saveToken(db: Kysely<Database>, t: VerifiedIdToken, stored: StoredToken): Promise<void> {
+  if (!stored) return
+  await db.updateTable('user_identities').set(stored).where('issuer', '=', t.provider.issuer).where('subject', '=', t.subject).execute()
+}
 
 /**
  * Accounts and identities (issue 15): an identity is (issuer, sub) (OpenID Connect Core §2: `sub`
@@ -66,14 +92,16 @@ const sanitizeName = (name: unknown): string | null => {
 export async function signInWithIdToken(
   service: AuthService,
   verifier: IdTokenVerifier,
-  input: { idToken: unknown; nonce: unknown; name?: unknown; device: string | null; ip: string | null; audience?: string; dpopJkt?: string | undefined },
+  input: { idToken: unknown; nonce: unknown; name?: unknown; device: string | null; ip: string | null; audience?: string; dpopJkt?: string | undefined; authorizationCode?: unknown; providerTokens?: ProviderTokens | undefined },
 ): Promise<{ pair: TokenResponse; created: boolean }> {
   const db = service.o.db
   const now = service.o.now()
   await limitAttempts(service, input.ip, now)
   const t = await verifyOnce(verifier, db, input.idToken, input.nonce, now)
+  const stored = await exchangeCode(input.providerTokens, t, input.authorizationCode)
   const known = await db.selectFrom('user_identities').select(['user_id']).where('issuer', '=', t.provider.issuer).where('subject', '=', t.subject).executeTakeFirst()
   if (known) {
+    await saveToken(db, t, stored)
     const pair = await service.startSession({ userId: known.user_id, device: input.device, dpopJkt: input.dpopJkt, ip: input.ip, audience: input.audience, type: 'identity_sign_in', detail: { provider: t.provider.name } })
     return { pair, created: false }
   }
@@ -85,6 +113,7 @@ export async function signInWithIdToken(
     // Taken by this identity's own first sign-in a moment ago (it committed after `known` was read)?
     const winner = await db.selectFrom('user_identities').select(['user_id']).where('issuer', '=', t.provider.issuer).where('subject', '=', t.subject).executeTakeFirst()
     if (!winner) throw accountExists()
+    await saveToken(db, t, stored)
     const pair = await service.startSession({ userId: winner.user_id, device: input.device, dpopJkt: input.dpopJkt, ip: input.ip, audience: input.audience, type: 'identity_sign_in', detail: { provider: t.provider.name } })
     return { pair, created: false }
   }
@@ -98,7 +127,7 @@ export async function signInWithIdToken(
       if (!user) return undefined
       const linked = await trx
         .insertInto('user_identities')
-        .values({ id: randomBytes(16).toString('base64url'), issuer: t.provider.issuer, subject: t.subject, user_id: user.id, provider: t.provider.name, email, name: sanitizeName(input.name), created_at: now })
+        .values({ id: randomBytes(16).toString('base64url'), issuer: t.provider.issuer, subject: t.subject, user_id: user.id, provider: t.provider.name, email, name: sanitizeName(input.name), created_at: now, ...stored })
         .onConflict((oc) => oc.columns(['issuer', 'subject']).doNothing())
         .executeTakeFirst()
       if (Number(linked.numInsertedOrUpdatedRows ?? 0n) !== 1) throw new IdentityRace()
@@ -118,6 +147,7 @@ export async function signInWithIdToken(
     })
   if (typeof userId === 'object') {
     // The same identity's first sign-in at the same moment (another token) made the account.
+    await saveToken(db, t, stored)
     const pair = await service.startSession({ userId: userId.existing, device: input.device, dpopJkt: input.dpopJkt, ip: input.ip, audience: input.audience, type: 'identity_sign_in', detail: { provider: t.provider.name } })
     return { pair, created: false }
   }
@@ -131,7 +161,12 @@ const accountExists = () =>
   new HttpError(409, 'account_exists_sign_in_to_link', 'an account with this email already exists; sign in to it (with its password) and link this identity from the account settings')
 
 /** POST /auth/identities: links the identity of an ID token to the signed-in account (a live session). */
-export async function linkIdentity(service: AuthService, verifier: IdTokenVerifier, caller: Caller, input: { idToken: unknown; nonce: unknown; ip: string | null }): Promise<IdentityView> {
+export async function linkIdentity(
+  service: AuthService,
+  verifier: IdTokenVerifier,
+  caller: Caller,
+  input: { idToken: unknown; nonce: unknown; ip: string | null; authorizationCode?: unknown; providerTokens?: ProviderTokens | undefined },
+): Promise<IdentityView> {
   const db = service.o.db
   const now = service.o.now()
   await limitAttempts(service, input.ip, now)
@@ -139,8 +174,10 @@ export async function linkIdentity(service: AuthService, verifier: IdTokenVerifi
   const existing = await db.selectFrom('user_identities').selectAll().where('issuer', '=', t.provider.issuer).where('subject', '=', t.subject).executeTakeFirst()
   if (existing) {
     if (existing.user_id !== caller.userId) throw new HttpError(409, 'identity_in_use', 'this identity already signs in to another account')
+    await saveToken(db, t, await exchangeCode(input.providerTokens, t, input.authorizationCode))
     return view(existing)
   }
+  const stored = await exchangeCode(input.providerTokens, t, input.authorizationCode)
   const row = {
     id: randomBytes(16).toString('base64url'),
     issuer: t.provider.issuer,
@@ -150,6 +187,7 @@ export async function linkIdentity(service: AuthService, verifier: IdTokenVerifi
     email: t.verifiedEmail,
     name: null,
     created_at: now,
+    ...stored,
   }
   const done = await whileSessionLive(db, { id: caller.sessionId, userId: caller.userId, life: service.o.life, now }, async (trx) => {
     const r = await trx.insertInto('user_identities').values(row).onConflict((oc) => oc.columns(['issuer', 'subject']).doNothing()).executeTakeFirst()
@@ -171,7 +209,7 @@ export async function listIdentities(db: Kysely<Database>, userId: string): Prom
 }
 
 /** DELETE /auth/identities/:id: refused when it is the account's last way to sign in (no password, no other identity). */
-export async function unlinkIdentity(service: AuthService, caller: Caller, id: string, ip: string | null): Promise<void> {
+export async function unlinkIdentity(service: AuthService, caller: Caller, id: string, ip: string | null, providerTokens?: ProviderTokens): Promise<void> {
   const db = service.o.db
   const now = service.o.now()
   const result = await db.transaction().execute(async (trx) => {
@@ -182,12 +220,15 @@ export async function unlinkIdentity(service: AuthService, caller: Caller, id: s
     const target = ids.find((r) => r.id === id)
     if (!target) return 'missing' as const
     if (user.password_hash === null && ids.length === 1) return 'last' as const
+    // Apple's tokens of the identity are revoked once this commits (queued in this transaction).
+    await queueRevocations(trx, { userId: caller.userId, identityId: id }, now)
     await trx.deleteFrom('user_identities').where('id', '=', id).where('user_id', '=', caller.userId).execute()
     return target.provider
   })
   if (result === 'gone') throw new HttpError(401, 'invalid_token', 'the account no longer exists')
   if (result === 'missing') throw new HttpError(404, 'not_found', 'no such identity on this account')
   if (result === 'last') throw new HttpError(409, 'last_sign_in_method', 'this is the only way to sign in to this account; link another identity first')
+  providerTokens?.wake()
   await audit(db, { type: 'identity_unlinked', userId: caller.userId, sessionId: caller.sessionId, ip, now, detail: { provider: result } })
 }
 
@@ -211,5 +252,6 @@ export async function deleteAccountWithIdToken(service: AuthService, verifier: I
   if (!done) throw new HttpError(401, 'invalid_token', 'the session has ended')
   if (!done.value) throw new HttpError(403, 'invalid_credentials', 'this identity is not linked to the account')
   service.o.revocations.ended(done.value)
+  service.onAccountDeleted?.committed()
   return { signedOut: done.value.length }
 }

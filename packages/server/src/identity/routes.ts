@@ -5,7 +5,7 @@ import { sendDpopNonce, tokenRequestProof } from '../http/dpop.js'
 import { requireCaller, tokenResponse, type AppEnv } from '../http/context.js'
 import { HttpError } from '../http/errors.js'
 import type { AudiencePolicy } from '../resource-indicators.js'
-import { deleteAccountWithIdToken, linkIdentity, listIdentities, signInWithIdToken, unlinkIdentity } from './accounts.js'
+import { deleteAccountWithIdToken, linkIdentity, listIdentities, signInWithIdToken, unlinkIdentity, type ProviderTokens } from './accounts.js'
 import { clearRefreshCookie, wantsCookie } from '../http/cookies.js'
 import type { IdTokenVerifier } from './verify.js'
 
@@ -13,10 +13,20 @@ export interface IdentityRouteOptions {
   cookieMaxAge: number
   audiences: AudiencePolicy
   verifier: IdTokenVerifier
+  /** Sign in with Apple's code exchange and token revocation, when configured. */
+  providerTokens?: ProviderTokens | undefined
 }
 
 // Lengths are checked by the verifier (400 for an oversized token): here only the shape.
-const idTokenBody = z.object({ id_token: z.string({ error: 'id_token must be a string' }), nonce: z.string({ error: 'nonce must be the raw nonce the app generated' }) }, { error: 'must be an object' })
+const idTokenBody = z.object(
+  {
+    id_token: z.string({ error: 'id_token must be a string' }),
+    nonce: z.string({ error: 'nonce must be the raw nonce the app generated' }),
+    // Sign in with Apple's one-time code (identity/apple-tokens.ts); checked there.
+    authorization_code: z.string({ error: 'authorization_code must be a string' }).optional(),
+  },
+  { error: 'must be an object' },
+)
 const signInBody = idTokenBody.extend({ name: z.string().max(200, 'name must be at most 200 characters').optional(), device: deviceSchema }).loose()
 
 /**
@@ -44,6 +54,8 @@ export function identityRoutes(o: IdentityRouteOptions) {
       device: body.device ?? null,
       ip: c.var.ipBlock,
       audience: o.audiences.audienceFor(raw.resource),
+      authorizationCode: body.authorization_code,
+      providerTokens: o.providerTokens,
     })
     return tokenResponse(c, pair, created ? 201 : 200, o.cookieMaxAge)
   })
@@ -57,14 +69,14 @@ export function identityRoutes(o: IdentityRouteOptions) {
   r.post('/identities', requireCaller({ live: true }), async (c) => {
     if (o.verifier.providers.length === 0) throw noProviders()
     const body = validate(idTokenBody.loose(), await readBody(c, ['json', 'form']))
-    const identity = await linkIdentity(c.get('service'), o.verifier, c.get('caller'), { idToken: body.id_token, nonce: body.nonce, ip: c.var.ipBlock })
+    const identity = await linkIdentity(c.get('service'), o.verifier, c.get('caller'), { idToken: body.id_token, nonce: body.nonce, ip: c.var.ipBlock, authorizationCode: body.authorization_code, providerTokens: o.providerTokens })
     return c.json({ identity }, 201)
   })
 
   r.delete('/identities/:id', requireCaller({ live: true }), async (c) => {
     const id = c.req.param('id')
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new HttpError(404, 'not_found', 'no such identity on this account')
-    await unlinkIdentity(c.get('service'), c.get('caller'), id, c.var.ipBlock)
+    await unlinkIdentity(c.get('service'), c.get('caller'), id, c.var.ipBlock, o.providerTokens)
     return c.json({ ok: true })
   })
   // Deletion of an account made by a provider (no password): a fresh ID token of its own identity.

@@ -24,6 +24,8 @@ export interface VerifiedIdToken {
   unverifiedEmail: boolean
   /** Apple's private-relay address (`is_private_email`): an email like any other for us. */
   privateEmail: boolean
+  /** The client id the token was issued to (its `azp`, or its one `aud`): Apple's code exchange needs it. */
+  clientId: string
   /** SHA-256 (base64url) of the whole token: its single-use key. */
   tokenHash: string
   expiresAt: Date
@@ -145,6 +147,7 @@ export class IdTokenVerifier {
       verifiedEmail: verified ? email : null,
       unverifiedEmail: email !== null && !verified,
       privateEmail: truthy(payload.is_private_email),
+      clientId: typeof payload.azp === 'string' ? payload.azp : (aud[0] as string),
       tokenHash: createHash('sha256').update(idToken).digest('base64url'),
       expiresAt: new Date(payload.exp! * 1000),
     }
