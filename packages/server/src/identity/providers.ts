@@ -201,5 +201,38 @@ export function identityProvidersFromEnv(get: (name: string) => string | undefin
       jwksCooldownSeconds: cool === undefined ? undefined : Number(cool),
     })
   }
+  const json = get('LATCHKEY_OIDC_PROVIDERS')
+  if (json !== undefined) out.push(...oidcProvidersFromJson(json))
   return out
+}
+
+/**
+ * `LATCHKEY_OIDC_PROVIDERS`: several generic OpenID Connect providers as a JSON array of
+ * `{ name, issuer, clientIds, jwksUri?, nonce?, algorithms? }` (each checked like the others by
+ * `resolveIdentityProviders`). `npm start` uses it for the example app's development stand-ins.
+ */
+function oidcProvidersFromJson(json: string): IdentityProviderInput[] {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(json)
+  } catch {
+    throw new ConfigError('LATCHKEY_OIDC_PROVIDERS must be a JSON array of {name, issuer, clientIds, jwksUri?, nonce?, algorithms?}')
+  }
+  if (!Array.isArray(parsed)) throw new ConfigError('LATCHKEY_OIDC_PROVIDERS must be a JSON array')
+  return parsed.map((p: unknown, i) => {
+    const o = (typeof p === 'object' && p !== null ? p : {}) as Record<string, unknown>
+    const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined)
+    if (!str('name') || !str('issuer') || !Array.isArray(o.clientIds) || !o.clientIds.every((c) => typeof c === 'string')) {
+      throw new ConfigError(`LATCHKEY_OIDC_PROVIDERS[${i}] needs name, issuer and clientIds (an array of strings)`)
+    }
+    return {
+      type: 'oidc' as const,
+      name: str('name'),
+      issuer: str('issuer')!,
+      jwksUri: str('jwksUri'),
+      clientIds: o.clientIds as string[],
+      nonce: str('nonce') as NonceMode | undefined,
+      algorithms: Array.isArray(o.algorithms) ? (o.algorithms as IdTokenAlgorithm[]) : undefined,
+    }
+  })
 }

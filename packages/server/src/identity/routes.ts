@@ -39,6 +39,13 @@ export function identityRoutes(o: IdentityRouteOptions) {
   const r = new Hono<AppEnv>()
   const noProviders = () => new HttpError(404, 'not_found', 'no identity provider is configured')
 
+  // The providers this server accepts ID tokens from, so an app can show their buttons and start
+  // their flow (issuer for discovery, the public client ids, how the nonce is carried). Public facts.
+  r.get('/providers', (c) => {
+    c.header('Cache-Control', 'public, max-age=300')
+    return c.json({ providers: o.verifier.providers.map((p) => ({ name: p.name, issuer: p.issuer, client_ids: p.clientIds, nonce: p.nonce })) })
+  })
+
   r.post('/id-token', async (c) => {
     if (o.verifier.providers.length === 0) throw noProviders()
     // RFC 9449 §5, as password sign-in: with a valid `DPoP` proof the new session is bound to its key.
