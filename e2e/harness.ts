@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, expect } from 'vitest'
 import { buildPackages, buildWebApp } from '../scripts/build-if-stale.mjs'
 import { launchChromium } from './browser.js'
-import { startE2eServer, type E2eServer } from './server.js'
+import { startE2eServer, type E2eServer, type E2eServerOptions } from './server.js'
 
 export interface E2eHarness {
   /** The real server (started in beforeAll). */
@@ -19,7 +19,7 @@ export interface E2eHarness {
  * Chromium; after each test closes its contexts and fails it if a page threw an uncaught error.
  * Call once at the top of a test file.
  */
-export function e2eHarness(options: { name: string; accessTtl: number; smtpUrl?: () => string }): E2eHarness {
+export function e2eHarness(options: { name: string; accessTtl: number; smtpUrl?: () => string; server?: () => Promise<Partial<E2eServerOptions>> }): E2eHarness {
   let server: E2eServer | undefined
   let browser: Browser | undefined
   let dataDir: string | undefined
@@ -30,7 +30,7 @@ export function e2eHarness(options: { name: string; accessTtl: number; smtpUrl?:
     buildPackages(['core', 'expo', 'server'])
     const staticDir = buildWebApp()
     dataDir = mkdtempSync(join(tmpdir(), `latchkey-e2e-${options.name}-`))
-    server = await startE2eServer({ dataDir, staticDir, accessTtl: options.accessTtl, ...(options.smtpUrl ? { smtpUrl: options.smtpUrl() } : {}) })
+    server = await startE2eServer({ dataDir, staticDir, accessTtl: options.accessTtl, ...(options.smtpUrl ? { smtpUrl: options.smtpUrl() } : {}), ...(options.server ? await options.server() : {}) })
     browser = await launchChromium()
   }, 600_000)
 

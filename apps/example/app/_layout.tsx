@@ -36,6 +36,7 @@ function Routes() {
       <Stack.Protected guard={!signedIn}>
         <Stack.Screen name="sign-in" options={{ title: 'Sign in' }} />
         <Stack.Screen name="sign-up" options={{ title: 'Sign up' }} />
+        <Stack.Screen name="idp-callback" options={{ title: 'Signing in' }} />
         <Stack.Screen name="forgot-password" options={{ title: 'Reset your password' }} />
         <Stack.Screen name="verify-email" options={{ title: 'Confirm your email' }} />
       </Stack.Protected>

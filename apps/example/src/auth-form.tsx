@@ -4,6 +4,7 @@ import { useState } from 'react'
 import { Platform, Text } from 'react-native'
 import { describeError } from './api-errors'
 import { signIn, signUp } from './api'
+import { IdpButtons } from './idp-buttons'
 import { Button, Field, Message, Screen, Title, colors } from './ui'
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
@@ -66,6 +67,7 @@ export function AuthForm({ mode }: { mode: 'sign-in' | 'sign-up' }) {
       <Field label="Password" testID="password" value={password} onChangeText={setPassword} secureTextEntry autoComplete={mode === 'sign-in' ? 'current-password' : 'new-password'} error={errors.password} onSubmitEditing={submit} />
       {failure ? <Message kind="error">{failure}</Message> : null}
       <Button testID="submit" title={mode === 'sign-in' ? 'Sign in' : 'Sign up'} busy={busy} onPress={submit} />
+      <IdpButtons />
       {mode === 'sign-in' ? (
         <Link testID="forgot-password-link" href={{ pathname: '/forgot-password', params: email.trim() ? { email: email.trim() } : {} }} style={{ color: colors.accent }}>
           Forgot your password?
