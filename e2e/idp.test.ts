@@ -6,7 +6,7 @@
 import { createServer } from 'node:net'
 import type { Page } from 'playwright-core'
 import { afterAll, describe, expect, it } from 'vitest'
-import { DEV_IDP_CLIENT, startDevIdp } from '../scripts/dev-idp.mjs'
+import { DEV_IDP_CLIENT, DEV_IDP_NATIVE_CLIENT, startDevIdp } from '../scripts/dev-idp.mjs'
 import { e2eHarness } from './harness.js'
 
 const idps: Array<{ issuer: string; close(): Promise<void> }> = []
@@ -34,8 +34,8 @@ const harness = e2eHarness({
     return {
       port,
       identityProviders: [
-        { type: 'oidc', name: 'google', issuer: google.issuer, clientIds: [DEV_IDP_CLIENT], nonce: 'raw' },
-        { type: 'oidc', name: 'apple', issuer: apple.issuer, clientIds: [DEV_IDP_CLIENT], nonce: 'sha256' },
+        { type: 'oidc', name: 'google', issuer: google.issuer, clientIds: [DEV_IDP_CLIENT, DEV_IDP_NATIVE_CLIENT], nonce: 'raw' },
+        { type: 'oidc', name: 'apple', issuer: apple.issuer, clientIds: [DEV_IDP_CLIENT, DEV_IDP_NATIVE_CLIENT], nonce: 'sha256' },
       ],
     }
   },

@@ -8,6 +8,8 @@
 import { createServer } from 'node:http'
 
 export const DEV_IDP_CLIENT = 'latchkey-example-web'
+/** The example app on iOS and Android (a development build: its scheme, latchkey-example://). */
+export const DEV_IDP_NATIVE_CLIENT = 'latchkey-example-native'
 
 /**
  * Starts the stand-in on 127.0.0.1:`port` (0: any free port).
@@ -27,6 +29,15 @@ export async function startDevIdp(o) {
         grant_types: ['authorization_code'],
         response_types: ['code'],
         redirect_uris: o.appOrigins.map((origin) => `${origin}/idp-callback`),
+        id_token_signed_response_alg: 'RS256',
+      },
+      {
+        client_id: DEV_IDP_NATIVE_CLIENT,
+        application_type: 'native',
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        redirect_uris: ['latchkey-example://idp-callback'],
         id_token_signed_response_alg: 'RS256',
       },
     ],

@@ -5,7 +5,7 @@
 // stand-ins for Sign in with Apple and Google (scripts/dev-idp.mjs) and tells the server to trust
 // them, so the sign-in screen's buttons work with nothing to set up (LATCHKEY_DEV_IDP=off: none).
 import { buildPackages, buildWebApp } from './build-if-stale.mjs'
-import { DEV_IDP_CLIENT, startDevIdp } from './dev-idp.mjs'
+import { DEV_IDP_CLIENT, DEV_IDP_NATIVE_CLIENT, startDevIdp } from './dev-idp.mjs'
 import { runServer } from './run-server.mjs'
 
 buildPackages(['core', 'expo', 'server'])
@@ -18,9 +18,9 @@ if (process.env.NODE_ENV !== 'production' && process.env.LATCHKEY_DEV_IDP !== 'o
   const appOrigins = [`http://127.0.0.1:${port}`, `http://localhost:${port}`]
   const [google, apple] = await Promise.all([startDevIdp({ port: 0, appOrigins }), startDevIdp({ port: 0, appOrigins })])
   env.LATCHKEY_OIDC_PROVIDERS = JSON.stringify([
-    { name: 'google', issuer: google.issuer, clientIds: [DEV_IDP_CLIENT], nonce: 'raw' },
+    { name: 'google', issuer: google.issuer, clientIds: [DEV_IDP_CLIENT, DEV_IDP_NATIVE_CLIENT], nonce: 'raw' },
     // Apple puts the SHA-256 (hex) of the app's nonce in its ID tokens; the stand-in is asked for that.
-    { name: 'apple', issuer: apple.issuer, clientIds: [DEV_IDP_CLIENT], nonce: 'sha256' },
+    { name: 'apple', issuer: apple.issuer, clientIds: [DEV_IDP_CLIENT, DEV_IDP_NATIVE_CLIENT], nonce: 'sha256' },
   ])
   console.log(`Development sign-in stand-ins (any login name signs in): Google ${google.issuer}, Apple ${apple.issuer}`)
 }
