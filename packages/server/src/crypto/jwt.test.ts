@@ -90,3 +90,25 @@ describe('InvalidAccessTokenError says why by a stable code', () => {
     expect(await codeOf(none)).toBe('algorithm_not_allowed')
   })
 })
+
+describe('signAccessToken (node:crypto, synchronous ES256)', () => {
+  test('a JWS any JOSE library verifies: ES256 R||S (RFC 7518 §3.4), the header and claims as issued', async () => {
+    const { createPrivateKey } = await import('node:crypto')
+    const { jwtVerify, decodeProtectedHeader } = await import('jose')
+    const { signAccessToken } = await import('./jwt.js')
+    const privateJwk = await exportJWK(key)
+    const keys = { signingKey: async () => ({ kid: 'k1', key, keyObject: createPrivateKey({ key: privateJwk as import('node:crypto').JsonWebKey, format: 'jwk' }) }) }
+    const token = await signAccessToken(keys as never, { issuer: ISS, audience: AUD, userId: 'user', sessionId: 'session', roles: ['admin'], emailVerified: true, ttlSeconds: 600, now: NOW, dpopJkt: 'thumb' })
+    expect(decodeProtectedHeader(token)).toEqual({ alg: 'ES256', kid: 'k1', typ: 'at+jwt' })
+    expect(Buffer.from(token.split('.')[2]!, 'base64url')).toHaveLength(64)
+    const { payload } = await jwtVerify(token, getKey, { issuer: ISS, audience: AUD, currentDate: NOW, typ: 'at+jwt' })
+    expect(payload).toMatchObject({ sub: 'user', sid: 'session', roles: ['admin'], email_verified: true, cnf: { jkt: 'thumb' }, iat, exp: iat + 600 })
+    expect(payload.jti).toMatch(/^[A-Za-z0-9_-]{22}$/)
+    expect(await codeOf(token)).toBe('accepted')
+    // One bit of the signature changed: refused.
+    const [h, p, s] = token.split('.') as [string, string, string]
+    const bytes = Buffer.from(s, 'base64url')
+    bytes[10] = bytes[10]! ^ 1
+    expect(await codeOf(`${h}.${p}.${bytes.toString('base64url')}`)).toBe('invalid_signature')
+  })
+})

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createPrivateKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto'
 import { exportJWK, generateKeyPair, importJWK, type JWK } from 'jose'
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Database } from '../db/schema.js'
@@ -206,13 +206,23 @@ export class KeyStore {
     if (Date.now() - this.#loadedAt > (this.opts.refreshMs ?? 60_000) || this.#keys.length === 0) await this.load()
   }
 
-  #signing: { kid: string; key: CryptoKeyLike } | undefined
+  #signing: { kid: string; key: CryptoKeyLike; keyObject: KeyObject } | undefined
 
-  async signingKey(): Promise<{ kid: string; key: CryptoKeyLike }> {
+  /**
+   * The current signing key: as a WebCrypto key (jose) and as a node:crypto KeyObject, which signs
+   * synchronously without a trip through the thread pool (crypto/jwt.ts `signAccessToken`).
+   */
+  async signingKey(): Promise<{ kid: string; key: CryptoKeyLike; keyObject: KeyObject }> {
     await this.#fresh()
     const current = this.#keys.find((k) => k.status === 'current')
     if (!current) throw new Error('no current signing key')
-    if (this.#signing?.kid !== current.kid) this.#signing = { kid: current.kid, key: await importJWK(current.privateJwk, ACCESS_TOKEN_ALG) }
+    if (this.#signing?.kid !== current.kid) {
+      this.#signing = {
+        kid: current.kid,
+        key: await importJWK(current.privateJwk, ACCESS_TOKEN_ALG),
+        keyObject: createPrivateKey({ key: current.privateJwk as import('node:crypto').JsonWebKey, format: 'jwk' }),
+      }
+    }
     return this.#signing
   }
 
