@@ -9,14 +9,10 @@ import { followRevocations, type RevocationFollower } from './resource-revocatio
 import type { RunningServer } from './server.js'
 import { createPostgresDatabase, type TestDatabase } from './test-support/databases.js'
 import { postForm, signUp, startTestServer } from './test-support/server.js'
+import { until } from './test-support/until.js'
 
 const API = 'https://orders.example'
 const postgresUrl = process.env.LATCHKEY_TEST_DATABASE_URL
-
-/** Resolves once `condition` holds, asking again every few ms (no time bound: the test's own timeout is the bound). */
-async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await condition())) await new Promise((r) => setTimeout(r, 5))
-}
 
 describe.runIf(postgresUrl)('a resource server following the revocation feed (PostgreSQL)', () => {
   let tdb: TestDatabase

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { createPostgresDatabase, type TestDatabase } from './test-support/databases.js'
 import { cliPath, ensureBuilt, spawnServer, type ServerProcess } from './test-support/process.js'
 import { getMe, postJson, sidOf, signUp, type Pair } from './test-support/server.js'
+import { until } from './test-support/until.js'
 
 const pgUrl = process.env.LATCHKEY_TEST_DATABASE_URL
 /** How long a server process may take to become ready on a loaded machine (not a speed check). */
@@ -14,11 +15,6 @@ const STARTUP_BOUND_MS = 170_000
 
 const bearer = (p: Pair) => ({ authorization: `Bearer ${p.access_token}` })
 const count = (text: string, needle: string) => text.split(needle).length - 1
-
-/** Resolves once `condition` holds, asking again every few ms (no time bound: the test's own timeout is the bound). */
-async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await condition())) await new Promise((r) => setTimeout(r, 5))
-}
 
 describe.skipIf(!pgUrl)('revocation feed: two server processes on one PostgreSQL', () => {
   let tdb: TestDatabase

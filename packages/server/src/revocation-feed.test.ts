@@ -12,13 +12,9 @@ import { startRevocationFeed, type RevocationFeed } from './feed/revocation-feed
 import { createPostgresDatabase, testBackends, type TestDatabase } from './test-support/databases.js'
 import { TestClock, getMe, postJson, refresh, serverForSuite, sidOf, signUp, startTestServer, type Pair } from './test-support/server.js'
 import type { RunningServer } from './server.js'
+import { until } from './test-support/until.js'
 
 const bearer = (p: Pair) => ({ authorization: `Bearer ${p.access_token}` })
-
-/** Resolves once `condition` holds, asking again on every turn of the event loop (no time bound: the test's own timeout is the bound). */
-async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await condition())) await new Promise((r) => setTimeout(r, 5))
-}
 
 describe('RecentlyEnded', () => {
   test('remembers an ended session for as long as a token of it can live, then forgets it; hearing it again starts over', () => {

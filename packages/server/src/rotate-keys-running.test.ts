@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { createPostgresDatabase, type TestDatabase } from './test-support/databases.js'
 import { cliPath, ensureBuilt, repoRoot, spawnServer, type ServerProcess } from './test-support/process.js'
 import { getMe, signUp } from './test-support/server.js'
+import { until } from './test-support/until.js'
 
 // Security review finding 7: `rotate-keys` on the default PGlite folder silently did nothing while
 // the server ran (two processes wrote one data folder; the new key vanished on restart).
@@ -131,11 +132,6 @@ describe('finding 7: one process per PGlite data folder; rotate-keys reaches the
 })
 
 const pgUrl = process.env.LATCHKEY_TEST_DATABASE_URL
-
-/** Polls a condition on the servers' answers: the servers learn of the rotation by an event, the test only looks. */
-async function until(check: () => Promise<boolean>): Promise<void> {
-  while (!(await check())) await new Promise((r) => setTimeout(r, 50))
-}
 
 describe.skipIf(!pgUrl)('finding 7: rotate-keys on PostgreSQL reaches every running server', () => {
   let tdb: TestDatabase

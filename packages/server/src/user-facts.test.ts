@@ -11,6 +11,7 @@ import { grantRole, revokeRole } from './roles/store.js'
 import { AuthService } from './service.js'
 import { testBackends } from './test-support/databases.js'
 import { getMe, serverForSuite, signUp } from './test-support/server.js'
+import { until } from './test-support/until.js'
 
 class StatementCounter implements KyselyPlugin {
   kinds: string[] = []
@@ -21,11 +22,6 @@ class StatementCounter implements KyselyPlugin {
   async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
     return args.result
   }
-}
-
-/** Resolves once `condition` holds (no time bound: the test's timeout is the bound). */
-async function until(condition: () => Promise<boolean>): Promise<void> {
-  while (!(await condition())) await new Promise((r) => setTimeout(r, 5))
 }
 
 const meOf = async (base: string, token: string) => (await (await getMe(base, token)).json()) as { id: string; email: string; email_verified: boolean; roles: string[] }

@@ -5,6 +5,7 @@ import { createPasswordHasher, hashPassword, verifyPassword } from '../crypto/pa
 import { listAuditEvents } from '../store/audit.js'
 import { testBackends, type TestDatabase } from '../test-support/databases.js'
 import { PASSWORD, TestClock, getMe, postForm, postJson, refresh, serverForSuite, sidOf, signUp, startTestServer, uniqueEmail, type Pair } from '../test-support/server.js'
+import { until } from '../test-support/until.js'
 
 const NEW_PASSWORD = 'purple elephants juggle quietly'
 const bearer = (p: Pair) => ({ authorization: `Bearer ${p.access_token}` })
@@ -15,11 +16,6 @@ const pairOf = async (res: Response) => {
 }
 const changePassword = (base: string, p: Pair, body: Record<string, unknown>) => postJson(base, '/auth/change-password', body, bearer(p))
 const deleteAccount = (base: string, p: Pair, body: Record<string, unknown>) => postJson(base, '/auth/delete-account', body, bearer(p))
-
-/** Resolves once `condition` holds (no time bound: the test's timeout is the bound). */
-async function until(condition: () => Promise<boolean>): Promise<void> {
-  while (!(await condition())) await new Promise((r) => setTimeout(r, 5))
-}
 
 describe.each(testBackends())('accounts on $name', (backend) => {
   describe('without rate limits', () => {

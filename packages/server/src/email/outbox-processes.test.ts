@@ -7,13 +7,10 @@ import { createPostgresDatabase, type TestDatabase } from '../test-support/datab
 import { cliPath, ensureBuilt, spawnServer, type ServerProcess } from '../test-support/process.js'
 import { PASSWORD, postJson, uniqueEmail } from '../test-support/server.js'
 import { TestSmtp } from '../test-support/smtp.js'
+import { until } from '../test-support/until.js'
 
 const pgUrl = process.env.LATCHKEY_TEST_DATABASE_URL
 const STARTUP_BOUND_MS = 170_000
-
-async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await condition())) await new Promise((r) => setTimeout(r, 50))
-}
 
 describe.skipIf(!pgUrl)('email outbox: two server processes on one PostgreSQL', () => {
   let tdb: TestDatabase

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { createPgliteDir, createPostgresDatabase, type TestDatabase } from '../test-support/databases.js'
 import { cliPath, ensureBuilt, spawnServer, type ServerProcess } from '../test-support/process.js'
 import { getMe, signUp } from '../test-support/server.js'
+import { until } from '../test-support/until.js'
 
 const pgUrl = process.env.LATCHKEY_TEST_DATABASE_URL
 /** How long a server process may take to become ready on a loaded machine (not a speed check). */
@@ -21,11 +22,6 @@ function cli(env: Record<string, string | undefined>, ...args: string[]): Promis
 }
 
 const rolesOnMe = async (base: string, token: string) => ((await (await getMe(base, token)).json()) as { roles: string[] }).roles
-
-/** Resolves once `condition` holds (no time bound: the test's timeout is the bound). */
-async function until(condition: () => Promise<boolean>): Promise<void> {
-  while (!(await condition())) await new Promise((r) => setTimeout(r, 5))
-}
 
 const adminUsers = (base: string, token: string) => fetch(`${base}/admin/users`, { headers: { authorization: `Bearer ${token}` } })
 
