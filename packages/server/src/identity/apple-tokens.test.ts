@@ -143,6 +143,24 @@ for (const backend of testBackends()) {
       expect((await postJson(server.url, '/auth/id-token', await appleSignIn(sub, email))).status).toBe(201)
     })
 
+    test("Apple refusing the server's client secret (a wrong key) is a 503 and an error for the operator, not the user's 400", async () => {
+      const email = uniqueEmail('apple-key')
+      const db2 = await backend.create()
+      const other = await startTestServer(db2, { ...options(), appleTokens: { ...options().appleTokens, keyId: 'WRONGKEY00' } })
+      try {
+        const r = await postJson(other.url, '/auth/id-token', await appleSignIn(`apple-${email}`, email))
+        expect(r.status).toBe(503)
+        expect(await r.json()).toMatchObject({ error: 'identity_provider_unavailable' })
+        expect(logs.some((l) => /refused the client secret/.test(l))).toBe(true)
+        expect(await other.db.selectFrom('users').select('id').where('email', '=', email).execute()).toHaveLength(0)
+      } finally {
+        await other.close()
+        await db2.cleanup()
+      }
+      // The stand-in refused that secret as Apple would; the other tests expect none refused.
+      expect(apple.refusals.splice(0)).toEqual(['/auth/token: kid'])
+    })
+
     test('Apple unreachable at sign-in is a 503 (try again), and no account is made', async () => {
       const email = uniqueEmail('apple-503')
       const body = await appleSignIn(`apple-${email}`, email)

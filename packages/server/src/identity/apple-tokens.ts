@@ -46,7 +46,7 @@ export class AppleTokens {
 
   constructor(
     readonly config: AppleTokenConfig,
-    private readonly o: { secret: string | undefined; now: () => Date; fetch?: typeof fetch; timeoutMs?: number },
+    private readonly o: { secret: string | undefined; now: () => Date; fetch?: typeof fetch; timeoutMs?: number; logger?: Logger },
   ) {
     this.#cipher = o.secret ? new KeyCipher(o.secret, CIPHER_INFO) : undefined
   }
@@ -87,6 +87,12 @@ export class AppleTokens {
     }
     const answer = (await res.json().catch(() => undefined)) as { refresh_token?: unknown; id_token?: unknown; error?: unknown } | undefined
     if (res.status >= 500 || answer === undefined) throw new HttpError(503, 'identity_provider_unavailable', `Apple's token endpoint answered ${res.status}; try again`)
+    if (answer.error === 'invalid_client') {
+      // Our client secret was refused (team id, key id or key wrong, or the client id not this
+      // team's): the operator's to fix, not the user's; no account is made meanwhile.
+      this.o.logger?.error('Apple refused the client secret at its token endpoint: check LATCHKEY_APPLE_TEAM_ID, LATCHKEY_APPLE_KEY_ID, LATCHKEY_APPLE_PRIVATE_KEY and the client ids')
+      throw new HttpError(503, 'identity_provider_unavailable', 'Sign in with Apple is misconfigured on this server; try again later')
+    }
     if (res.status !== 200) {
       // invalid_grant: expired (Apple's codes last five minutes), used, or not this app's.
       throw new HttpError(400, 'invalid_grant', 'Apple refused the authorization code; sign in with Apple again')

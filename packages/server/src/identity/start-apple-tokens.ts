@@ -11,7 +11,7 @@ import { AppleTokens, ProviderTokenRevoker, queueRevocations } from './apple-tok
 export function startProviderTokens(o: { service: AuthService; config: ServerConfig; logger: Logger }): { providerTokens: ProviderTokens; revoker: ProviderTokenRevoker } | undefined {
   const { service, config, logger } = o
   if (!config.appleTokens) return undefined
-  const tokens = new AppleTokens(config.appleTokens, { secret: config.secret, now: service.o.now })
+  const tokens = new AppleTokens(config.appleTokens, { secret: config.secret, now: service.o.now, logger })
   const revoker = new ProviderTokenRevoker({ db: service.o.db, tokens, now: service.o.now, logger })
   revoker.start()
   service.onAccountDeleted = {
