@@ -148,6 +148,8 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
     })
     const email = startEmail({ service, config, logger })
     const apple = startProviderTokens({ service, config, logger })
+    // Work queued by another process (PostgreSQL NOTIFY, migration 11) is sent at once; polling stays.
+    feed.onJobsQueued((table) => (table === 'email_outbox' ? email.outbox.wake() : apple?.revoker.wake()))
     const app = buildRoutes(service, config, audiences, logger, email, apple?.providerTokens)
     const stopPruning = schedulePrune(service, config.pruneInterval, logger)
     const close = async () => {

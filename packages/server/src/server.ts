@@ -32,6 +32,8 @@ export interface RunningServer {
   email: LatchkeyApp['email']
   /** The worker revoking Sign in with Apple tokens (issue 15), when configured. */
   providerTokenRevoker: LatchkeyApp['providerTokenRevoker']
+  /** What this process hears of other processes' changes (feed/revocation-feed.ts). */
+  revocations: LatchkeyApp['revocations']
   /** Stops accepting connections, lets requests in flight finish, then closes the database. */
   close(): Promise<void>
 }
@@ -103,5 +105,5 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       await admin?.close()
       await built.close()
     })())
-  return { url, port, issuer: service.o.issuer, db, app, service, email: built.email, providerTokenRevoker: built.providerTokenRevoker, close }
+  return { url, port, issuer: service.o.issuer, db, app, service, email: built.email, providerTokenRevoker: built.providerTokenRevoker, revocations: built.revocations, close }
 }

@@ -92,6 +92,7 @@ class StubFeed implements RevocationFeed {
   usersChanged(ids: readonly string[]) {
     for (const l of this.listeners) l(ids)
   }
+  onJobsQueued = () => () => undefined
   close = async () => undefined
 }
 

@@ -261,6 +261,21 @@ export const MIGRATIONS: Migration[] = [
     },
   },
   {
+    version: 11,
+    name: 'work queue notifications',
+    async up(db) {
+      // Issue 13/15: a process that queues mail or a token revocation wakes its own worker; the
+      // others hear of it here (store/jobs-queued.ts), once per inserting statement, on commit.
+      await sql`
+        create function latchkey_jobs_queued() returns trigger language plpgsql as $$
+        begin
+          perform pg_notify('latchkey_jobs_queued', tg_table_name);
+          return null;
+        end $$`.execute(db)
+      await sql`create trigger email_outbox_queued after insert on email_outbox for each statement execute function latchkey_jobs_queued()`.execute(db)
+    },
+  },
+  {
     version: 12,
     name: 'provider token revocations',
     async up(db) {
@@ -285,6 +300,7 @@ export const MIGRATIONS: Migration[] = [
           failed_at timestamptz
         )`.execute(db)
       await sql`create index provider_token_revocations_due on provider_token_revocations (next_attempt_at) where failed_at is null`.execute(db)
+      await sql`create trigger provider_token_revocations_queued after insert on provider_token_revocations for each statement execute function latchkey_jobs_queued()`.execute(db)
     },
   },
 ]

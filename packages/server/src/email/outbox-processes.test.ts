@@ -56,3 +56,42 @@ describe.skipIf(!pgUrl)('email outbox: two server processes on one PostgreSQL', 
     expect(new Set(ids).size).toBe(2 * emails.length)
   })
 })
+
+describe.skipIf(!pgUrl)('email outbox: another process wakes at once (NOTIFY, migration 11)', () => {
+  test("mail queued by a process that cannot send is sent by the other one, woken by the queue's notification", async () => {
+    const { createPostgresDatabase: create } = await import('../test-support/databases.js')
+    const { startTestServer } = await import('../test-support/server.js')
+    const smtp = new TestSmtp()
+    await smtp.start()
+    const db = await create(pgUrl!)
+    const common = { rateLimit: false as const, smtpUrl: smtp.url, mailFrom: 'Latchkey <no-reply@example.test>' }
+    const a = await startTestServer(db, common)
+    const b = await startTestServer(db, common)
+    try {
+      // A's sender is stopped: whatever A queues now can only be sent by B.
+      await a.email.outbox.close()
+      let wakes = 0
+      const wake = b.email.outbox.wake.bind(b.email.outbox)
+      b.email.outbox.wake = () => {
+        wakes++
+        wake()
+      }
+      // B's feed hears the insert's notification; the server's own listener (registered first)
+      // has woken the worker by the time this one runs.
+      const heard: Array<{ table: string; wakes: number }> = []
+      b.revocations.onJobsQueued((table) => heard.push({ table, wakes }))
+      const email = uniqueEmail('woken')
+      expect((await postJson(a.url, '/auth/sign-up', { email, password: PASSWORD })).status).toBe(201)
+      await until(() => heard.length > 0)
+      expect(heard[0]).toEqual({ table: 'email_outbox', wakes: 1 })
+      await smtp.waitFor(email, 1)
+      await b.email.outbox.idle()
+      expect(smtp.to(email)).toHaveLength(1)
+    } finally {
+      await b.close()
+      await a.close()
+      await db.cleanup()
+      await smtp.stop()
+    }
+  })
+})

@@ -4,6 +4,7 @@ import type { Database } from '../db/schema.js'
 import type { Logger } from '../service.js'
 import { SESSIONS_ENDED_CHANNEL, parseSessionsEnded, sessionsRevokedSince } from '../store/sessions-ended.js'
 import { USERS_CHANGED_CHANNEL } from '../store/users-changed.js'
+import { JOBS_QUEUED_CHANNEL } from '../store/jobs-queued.js'
 import { RecentlyEnded } from './recently-ended.js'
 
 /**
@@ -53,6 +54,11 @@ export interface RevocationFeed {
   onUsersChanged(listener: (userIds: readonly string[]) => void): () => void
   /** Users this process has just changed (after the change committed): listeners learn it at once. */
   usersChanged(userIds: readonly string[]): void
+  /**
+   * Calls `listener` with a table's name when another process (PostgreSQL) committed new rows to a
+   * work queue (migration 11: `email_outbox`, `provider_token_revocations`), so its worker runs now.
+   */
+  onJobsQueued(listener: (table: string) => void): () => void
   close(): Promise<void>
 }
 
@@ -83,7 +89,12 @@ export async function startRevocationFeed(o: RevocationFeedOptions): Promise<Rev
   const usersChanged = (ids: readonly string[]) => {
     for (const l of userListeners) l(ids)
   }
+  const jobListeners = new Set<(table: string) => void>()
   const base = {
+    onJobsQueued: (listener: (table: string) => void) => {
+      jobListeners.add(listener)
+      return () => void jobListeners.delete(listener)
+    },
     hasEnded: (id: string) => recent.has(id),
     ended: (ids: readonly string[]) => recent.add(ids),
     onUsersChanged: (listener: (userIds: readonly string[]) => void) => {
@@ -135,12 +146,13 @@ export async function startRevocationFeed(o: RevocationFeedOptions): Promise<Rev
   const listener: Listener = await listen({
     databaseUrl: o.databaseUrl,
     channel: SESSIONS_ENDED_CHANNEL,
-    moreChannels: [USERS_CHANGED_CHANNEL],
+    moreChannels: [USERS_CHANGED_CHANNEL, JOBS_QUEUED_CHANNEL],
     applicationName: `latchkey-revocations-${process.pid}`,
     retryMs,
     onNotify: (payload, channel) => {
       if (!payload) return
       if (channel === USERS_CHANGED_CHANNEL) usersChanged([payload])
+      else if (channel === JOBS_QUEUED_CHANNEL) for (const l of jobListeners) l(payload)
       else recent.add(parseSessionsEnded(payload))
     },
     onState: (listening) => {
