@@ -32,6 +32,37 @@ describe('RecentlyEnded', () => {
   })
 })
 
+describe('RecentlyEnded over its cap', () => {
+  test('keeps at most maxEntries ids, and says it is not complete until every dropped id would have expired', () => {
+    let nowMs = 0
+    const set = new RecentlyEnded(1000, () => nowMs, 3)
+    set.add(['a', 'b'])
+    expect(set.complete).toBe(true)
+    nowMs = 100
+    set.add(['c', 'd', 'e'])
+    expect(set.size).toBe(3)
+    expect([set.has('a'), set.has('b'), set.has('e')]).toEqual([false, false, true])
+    expect(set.complete).toBe(false) // 'a' ended 100 ms ago and is no longer known: not to be trusted
+    nowMs = 1099
+    expect(set.complete).toBe(false)
+    nowMs = 1100
+    expect(set.complete).toBe(true)
+  })
+
+  test('a feed over its cap is not live (the session rows are read), and live again once the dropped ids expire', async () => {
+    const { startRevocationFeed } = await import('./feed/revocation-feed.js')
+    let nowMs = Date.UTC(2026, 0, 1)
+    const feed = await startRevocationFeed({ db: undefined as never, databaseUrl: undefined, accessTtl: 10, now: () => new Date(nowMs), logger: silentLogger, maxRemembered: 2 })
+    feed.ended(['s1', 's2'])
+    expect(feed.state()).toBe('live')
+    feed.ended(['s3'])
+    expect(feed.state()).not.toBe('live')
+    nowMs += (10 + 60) * 1000 // the access-token lifetime plus ENDED_LEEWAY_SECONDS
+    expect(feed.state()).toBe('live')
+    await feed.close()
+  })
+})
+
 const IDLE = 1000
 const MAX = 2500
 const TTL = 1200

@@ -21,6 +21,8 @@ export interface RevocationFeedOptions {
   accessTtl: number
   now: () => Date
   logger: Logger
+  /** Most ended session ids remembered (default 500 000, about 60 MB): beyond it the feed is not live until they expire. */
+  maxRemembered?: number
   /** Delay before reconnecting the LISTEN connection, and before retrying a failed catch-up (default 1 s). */
   retryMs?: number
   /**
@@ -84,7 +86,7 @@ export interface RevocationFeed {
  */
 export async function startRevocationFeed(o: RevocationFeedOptions): Promise<RevocationFeed> {
   const keepMs = (o.accessTtl + ENDED_LEEWAY_SECONDS) * 1000
-  const recent = new RecentlyEnded(keepMs, () => o.now().getTime())
+  const recent = new RecentlyEnded(keepMs, () => o.now().getTime(), o.maxRemembered)
   const userListeners = new Set<(userIds: readonly string[]) => void>()
   const usersChanged = (ids: readonly string[]) => {
     for (const l of userListeners) l(ids)
@@ -113,7 +115,8 @@ export async function startRevocationFeed(o: RevocationFeedOptions): Promise<Rev
       })
       await sql`listen latchkey_users_changed`.execute(o.db)
     }
-    return { ...base, state: () => 'live', epoch: () => 1, close: async () => stop?.() }
+    // Over the cap of remembered ids the feed is not live until they would have expired (rows are read).
+    return { ...base, state: () => (recent.complete ? 'live' : 'catching-up'), epoch: () => 1, close: async () => stop?.() }
   }
 
   const retryMs = o.retryMs ?? 1_000
@@ -175,7 +178,7 @@ export async function startRevocationFeed(o: RevocationFeedOptions): Promise<Rev
 
   return {
     ...base,
-    state: () => state,
+    state: () => (state === 'live' && !recent.complete ? 'catching-up' : state),
     epoch: () => epoch,
     async close() {
       closed = true
