@@ -1,21 +1,10 @@
-import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely'
 import { describe, expect, test } from 'vitest'
 import { AuthService } from './service.js'
 import { listAuditEvents } from './store/audit.js'
 import { testBackends } from './test-support/databases.js'
+import { StatementCounter } from './test-support/statement-counter.js'
 import { PASSWORD, serverForSuite, sidOf, signUp, uniqueEmail } from './test-support/server.js'
 
-/** Counts the statements sent through the Kysely instance it is plugged into. */
-class StatementCounter implements KyselyPlugin {
-  kinds: string[] = []
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    this.kinds.push(args.node.kind)
-    return args.node
-  }
-  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    return args.result
-  }
-}
 
 /**
  * Issue 14: database round trips per refresh (RFC 6749 §6 with rotation, RFC 9700 §4.14.2). The

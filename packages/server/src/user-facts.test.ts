@@ -3,26 +3,16 @@
 // request in the steady state, a change made by another connection (another process, the roles
 // command, an operator's SQL) shows once its notification arrives (PGlite: before its COMMIT
 // resolves), and while the feed is not live the rows are read.
-import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely'
 import { describe, expect, test } from 'vitest'
 import type { FeedState, RevocationFeed } from './feed/revocation-feed.js'
 import { UserFacts } from './feed/user-facts.js'
 import { grantRole, revokeRole } from './roles/store.js'
 import { AuthService } from './service.js'
 import { testBackends } from './test-support/databases.js'
+import { StatementCounter } from './test-support/statement-counter.js'
 import { getMe, serverForSuite, signUp } from './test-support/server.js'
 import { until } from './test-support/until.js'
 
-class StatementCounter implements KyselyPlugin {
-  kinds: string[] = []
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    this.kinds.push(args.node.kind)
-    return args.node
-  }
-  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    return args.result
-  }
-}
 
 const meOf = async (base: string, token: string) => (await (await getMe(base, token)).json()) as { id: string; email: string; email_verified: boolean; roles: string[] }
 

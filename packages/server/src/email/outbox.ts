@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Database } from '../db/schema.js'
-import { LeasedWorker, backoffMs } from '../jobs/leased-worker.js'
+import { LeasedWorker, backoffMs, type LeasedQueueOptions } from '../jobs/leased-worker.js'
 import type { Logger } from '../service.js'
 import type { MailTransport } from './transport.js'
 import type { Rendered } from './templates.js'
@@ -17,21 +17,12 @@ export async function enqueueMail(trx: Transaction<Database> | Kysely<Database>,
     .execute()
 }
 
-export interface OutboxOptions {
+/** Defaults: first retry after 2 s, at most 10 min apart, 30 attempts (about four hours), a 5-minute lease, a poll every 30 s. */
+export interface OutboxOptions extends LeasedQueueOptions {
   db: Kysely<Database>
   transport: MailTransport
   now: () => Date
   logger: Logger
-  /** First retry after this many ms, doubling each attempt (default 2 000). */
-  retryBaseMs?: number
-  /** Retries at most this far apart (default 10 min). */
-  retryMaxMs?: number
-  /** Attempts before a message is given up (`failed_at`; default 30: about four hours with the defaults). */
-  maxAttempts?: number
-  /** A claim lasts this long (default 5 min): longer than one SMTP attempt can take (email/transport.ts timeouts). */
-  leaseMs?: number
-  /** Looks for due messages at least this often (messages of other processes, retries; default 30 s). */
-  pollMs?: number
 }
 
 /**

@@ -2,13 +2,13 @@ import type { Kysely } from 'kysely'
 import type { AccessTokenClaims } from '../crypto/jwt.js'
 import type { Database } from '../db/schema.js'
 import { isLive, type Lifetimes } from '../store/sessions.js'
-import { findAccountOfLiveSession, findSessionWithEmail } from '../store/users.js'
+import { findAccountOfLiveSession, findSessionOfUser } from '../store/users.js'
 import type { RevocationFeed } from './revocation-feed.js'
 import { SessionFactsCache } from './session-facts.js'
 
+/** The session's user (what `/me` answers about the user comes from feed/user-facts.ts, which follows changes). */
 export interface Account {
   id: string
-  email: string
 }
 
 export interface LiveSessionCheckOptions {
@@ -30,7 +30,7 @@ export interface LiveSessionCheckOptions {
  *   `refreshGrace` of it (a grace pair), so `last_used_at ≥ iat − refreshGrace`; when that bound
  *   is inside the idle lifetime the session is not idle-expired. Otherwise the row decides.
  * While the feed is not live (disconnected, catching up) every check reads the row, as always.
- * The first check of a session in this process reads its row (and its user's email) once.
+ * The first check of a session in this process reads its row once.
  */
 export class LiveSessionCheck {
   readonly #facts: SessionFactsCache
@@ -46,9 +46,9 @@ export class LiveSessionCheck {
     const epoch = feed.epoch()
     let facts = this.#facts.get(claims.sid)
     if (!facts || facts.epoch !== epoch) {
-      const row = await findSessionWithEmail(db, claims.sid)
+      const row = await findSessionOfUser(db, claims.sid)
       if (!row || row.user_id !== claims.sub || !isLive(row, life, this.o.now())) return undefined
-      facts = { userId: row.user_id, email: row.email, createdAtMs: row.created_at.getTime(), epoch }
+      facts = { userId: row.user_id, createdAtMs: row.created_at.getTime(), epoch }
       this.#facts.set(claims.sid, facts)
     }
     // Asked after any await: the feed's state and knowledge as they are now.
@@ -57,7 +57,7 @@ export class LiveSessionCheck {
     const nowMs = this.o.now().getTime()
     if (facts.createdAtMs <= nowMs - life.max * 1000) return undefined
     if ((claims.iat - this.o.refreshGrace) * 1000 <= nowMs - life.idle * 1000) return this.#readRow(claims)
-    return { id: facts.userId, email: facts.email }
+    return { id: facts.userId }
   }
 
   #readRow(claims: Pick<AccessTokenClaims, 'sub' | 'sid'>): Promise<Account | undefined> {

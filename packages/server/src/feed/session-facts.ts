@@ -1,9 +1,8 @@
 import { BoundedMap } from '../bounded-map.js'
 
-/** What never changes about a session once it exists: its user, the user's email and when it began. */
+/** What never changes about a session once it exists: its user and when it began. */
 export interface SessionFacts {
   userId: string
-  email: string
   createdAtMs: number
   /** The revocation feed's epoch when these were read (RevocationFeed.epoch). */
   epoch: number

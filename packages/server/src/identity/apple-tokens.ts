@@ -4,7 +4,7 @@ import { sql, type Kysely, type Transaction } from 'kysely'
 import { KeyCipher } from '../crypto/keys.js'
 import type { Database } from '../db/schema.js'
 import { HttpError } from '../http/errors.js'
-import { LeasedWorker, backoffMs } from '../jobs/leased-worker.js'
+import { LeasedWorker, backoffMs, type LeasedQueueOptions } from '../jobs/leased-worker.js'
 import type { Logger } from '../service.js'
 import { APPLE_REVOKE_ENDPOINT, AppleRevocationError, appleClientSecret, revokeAppleToken } from './apple-revoke.js'
 
@@ -154,17 +154,12 @@ export async function queueRevocations(trx: Transaction<Database>, target: { use
   return rows.length
 }
 
-export interface ProviderTokenRevokerOptions {
+/** Defaults: first retry after 5 s, at most 6 h apart, 40 attempts (about four days), a 2-minute lease, a poll every minute. */
+export interface ProviderTokenRevokerOptions extends LeasedQueueOptions {
   db: Kysely<Database>
   tokens: AppleTokens
   now: () => Date
   logger: Logger
-  retryBaseMs?: number
-  retryMaxMs?: number
-  /** Attempts before a revocation is given up (`failed_at`, logged as an error; default 40: about four days with the defaults). */
-  maxAttempts?: number
-  leaseMs?: number
-  pollMs?: number
 }
 
 /**

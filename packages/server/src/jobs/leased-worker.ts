@@ -8,6 +8,20 @@ export interface LeasedWorkerOptions {
   pollMs: number
 }
 
+/** The retry and lease settings every leased queue takes (email/outbox.ts, identity/apple-tokens.ts). */
+export interface LeasedQueueOptions {
+  /** First retry after this many ms, doubling each attempt. */
+  retryBaseMs?: number
+  /** Retries at most this far apart. */
+  retryMaxMs?: number
+  /** Attempts before a row is given up (`failed_at`). */
+  maxAttempts?: number
+  /** A claim lasts this long: longer than one attempt can take. */
+  leaseMs?: number
+  /** Looks for due rows at least this often (other processes' rows, retries). */
+  pollMs?: number
+}
+
 /**
  * The scheduling of a durable work queue in a database table, shared by the email outbox
  * (email/outbox.ts) and the provider-token revocations (identity/apple-tokens.ts). A subclass

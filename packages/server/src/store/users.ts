@@ -43,15 +43,15 @@ export async function findAccountOfLiveSession(
     .executeTakeFirst()
 }
 
-/** A session row with its user's email (no liveness condition: the caller decides, see feed/live-session.ts). */
-export async function findSessionWithEmail(
+/** A session row whose user still exists (no liveness condition: the caller decides, see feed/live-session.ts). */
+export async function findSessionOfUser(
   db: Kysely<Database>,
   sessionId: string,
-): Promise<(Pick<SessionRow, 'user_id' | 'created_at' | 'last_used_at' | 'revoked_at'> & { email: string }) | undefined> {
+): Promise<Pick<SessionRow, 'user_id' | 'created_at' | 'last_used_at' | 'revoked_at'> | undefined> {
   return db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
-    .select(['sessions.user_id', 'sessions.created_at', 'sessions.last_used_at', 'sessions.revoked_at', 'users.email'])
+    .select(['sessions.user_id', 'sessions.created_at', 'sessions.last_used_at', 'sessions.revoked_at'])
     .where('sessions.id', '=', sessionId)
     .executeTakeFirst()
 }
