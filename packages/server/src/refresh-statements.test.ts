@@ -27,10 +27,10 @@ describe.each(testBackends())('statements per refresh ($name)', (backend) => {
     const { refresh_token, access_token } = await signUp(suite.server.url)
     const { counter, service } = counting()
     const first = await service.refresh(refresh_token, '192.0.2.7')
-    expect(counter.kinds).toEqual(['SelectQueryNode', 'SelectQueryNode'])
+    expect(counter.kinds).toEqual(['latchkey_select_session', 'latchkey_rotate_session'])
     counter.kinds = []
     const second = await service.refresh(first.refresh_token, '192.0.2.8')
-    expect(counter.kinds).toEqual(['SelectQueryNode'])
+    expect(counter.kinds).toEqual(['latchkey_rotate_session'])
     expect(second.refresh_token).not.toBe(first.refresh_token)
     const events = await listAuditEvents(suite.server.db, { sessionId: sidOf(access_token), type: 'refresh' })
     expect(events.map((e) => ({ ip: e.ip, detail: e.detail }))).toEqual([
@@ -45,7 +45,7 @@ describe.each(testBackends())('statements per refresh ($name)', (backend) => {
     const issued = await service.signUp({ email: uniqueEmail('stmts'), password: PASSWORD, device: null, ip: null })
     counter.kinds = []
     await service.refresh(issued.refresh_token, null)
-    expect(counter.kinds).toEqual(['SelectQueryNode'])
+    expect(counter.kinds).toEqual(['latchkey_rotate_session'])
   })
 
   test('a losing rotation writes no `refresh` row; grace and reuse keep their audit rows', async () => {
@@ -63,7 +63,7 @@ describe.each(testBackends())('statements per refresh ($name)', (backend) => {
     const { counter, service } = counting()
     const forge = (t: string) => t.slice(0, -2) + (t.endsWith('AA') ? 'AB' : 'AA')
     await expect(service.refresh(forge(refresh_token), null)).rejects.toMatchObject({ status: 400, error: 'invalid_grant' })
-    expect(counter.kinds).toEqual(['SelectQueryNode'])
+    expect(counter.kinds).toEqual(['latchkey_select_session'])
     const { refresh_token: current } = await service.refresh(refresh_token, null)
     counter.kinds = []
     await expect(service.refresh(forge(current), null)).rejects.toMatchObject({ status: 400, error: 'invalid_grant' })

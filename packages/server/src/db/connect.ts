@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs'
 import { PGlite } from '@electric-sql/pglite'
-import { Kysely, PostgresDialect } from 'kysely'
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely'
 import pg from 'pg'
 import { lockDataFolder } from './folder-lock.js'
 import { PGliteDialect } from './pglite-dialect.js'
+import { preparedName } from './prepared.js'
 import type { Database } from './schema.js'
 
 export interface DatabaseHandle {
@@ -45,7 +46,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       await pool.end().catch(() => undefined)
       throw new Error(`cannot connect to PostgreSQL at ${redactUrl(options.databaseUrl)}: ${(cause as Error).message}`, { cause })
     }
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: namingPool(pool) }) })
     return { db, kind: 'postgres', close: () => db.destroy() }
   }
   const dataDir = options.dataDir ?? 'memory://'
@@ -86,5 +87,31 @@ export function redactUrl(url: string): string {
     return u.toString()
   } catch {
     return '(unparseable URL)'
+  }
+}
+
+/**
+ * The pool as Kysely sees it: a registered statement (db/prepared.ts) is sent with its name, so
+ * each connection parses it once; any other query goes through unchanged. One wrapper per pooled
+ * client, so Kysely keeps one connection object per client as it does for the plain pool.
+ */
+function namingPool(pool: pg.Pool): PostgresPool {
+  const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>()
+  const wrap = (client: pg.PoolClient): PostgresPoolClient => ({
+    query: ((text: string, values?: unknown[]) => {
+      const name = typeof text === 'string' ? preparedName(text) : undefined
+      if (name !== undefined) return client.query({ name, text, values: values ?? [] })
+      return client.query(text, values)
+    }) as unknown as PostgresPoolClient['query'],
+    release: () => client.release(),
+  })
+  return {
+    async connect() {
+      const client = await pool.connect()
+      let wrapped = wrappers.get(client)
+      if (!wrapped) wrappers.set(client, (wrapped = wrap(client)))
+      return wrapped
+    },
+    end: () => pool.end(),
   }
 }

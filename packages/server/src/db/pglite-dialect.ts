@@ -1,4 +1,4 @@
-import type { PGlite } from '@electric-sql/pglite'
+import { parse, protocol, type PGlite } from '@electric-sql/pglite'
 import {
   CompiledQuery,
   PostgresAdapter,
@@ -14,6 +14,19 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely'
+import { preparedName } from './prepared.js'
+
+const { serialize } = protocol
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let offset = 0
+  for (const p of parts) {
+    out.set(p, offset)
+    offset += p.length
+  }
+  return out
+}
 
 /**
  * A Kysely dialect for PGlite (embedded PostgreSQL in WebAssembly). PGlite is one backend that
@@ -109,9 +122,14 @@ class PGliteDriver implements Driver {
 }
 
 class PGliteConnection implements DatabaseConnection {
+  /** Registered statements (db/prepared.ts) parsed in this backend, with their parameter types (a prepared statement outlives transactions). */
+  readonly #prepared = new Map<string, number[]>()
+
   constructor(private readonly pglite: PGlite) {}
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+    const name = preparedName(compiled.sql)
+    if (name !== undefined) return { rows: await this.#executePrepared<R>(name, compiled.sql, compiled.parameters) }
     const result = await this.pglite.query<R>(compiled.sql, [...compiled.parameters])
     const kind = compiled.query.kind
     const affected = result.affectedRows
@@ -119,6 +137,32 @@ class PGliteConnection implements DatabaseConnection {
       return { rows: result.rows, numAffectedRows: BigInt(affected) }
     }
     return { rows: result.rows }
+  }
+
+  /**
+   * A registered statement by name over PGlite's wire protocol, as `pg` does on PostgreSQL: Parse
+   * and Describe once (the parameter types, to serialize values as PGlite's own query does), then
+   * Bind, Describe, Execute and Sync in one message per run. Exclusive of PGlite's own queries.
+   */
+  async #executePrepared<R>(name: string, text: string, parameters: readonly unknown[]): Promise<R[]> {
+    const pglite = this.pglite
+    return pglite.runExclusive(async () => {
+      let types = this.#prepared.get(name)
+      if (types === undefined) {
+        try {
+          const described = await pglite.execProtocol(concat([serialize.parse({ name, text }), serialize.describe({ type: 'S', name }), serialize.sync()]))
+          types = parse.parseDescribeStatementResults(described.messages)
+        } catch (e) {
+          // E.g. inside a failed transaction: nothing may be left half-prepared under this name.
+          await pglite.execProtocol(concat([serialize.close({ type: 'S', name }), serialize.sync()]), { throwOnError: false })
+          throw e
+        }
+        this.#prepared.set(name, types)
+      }
+      const values = parameters.map((v, i) => (v === null || v === undefined ? null : (pglite.serializers[types[i]!] ?? String)(v)))
+      const run = await pglite.execProtocol(concat([serialize.bind({ statement: name, values }), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync()]))
+      return (parse.parseResults(run.messages, pglite.parsers)[0]?.rows ?? []) as R[]
+    })
   }
 
   // eslint-disable-next-line require-yield

@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono'
+import { setAnswerHeader } from './response-header.js'
 
 /**
  * Every answer's `Date` (RFC 9110 §6.6.1) is the server's own clock, the one that checks a DPoP
@@ -10,6 +11,6 @@ import type { MiddlewareHandler } from 'hono'
 export function dateFromServerClock(now: () => Date): MiddlewareHandler {
   return async function serverDate(c, next) {
     await next()
-    c.header('Date', now().toUTCString())
+    setAnswerHeader(c, 'Date', now().toUTCString())
   }
 }

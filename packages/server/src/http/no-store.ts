@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono'
+import { setAnswerHeader } from './response-header.js'
 
 /** Every answer under these is about the caller or carries credentials. */
 const PRIVATE_PREFIXES = ['/auth', '/oauth', '/me']
@@ -17,6 +18,6 @@ const isPrivatePath = (path: string) => PRIVATE_PREFIXES.some((p) => path === p 
 export function noStoreWhenAuthenticated(): MiddlewareHandler {
   return async function noStore(c, next) {
     await next()
-    if (isPrivatePath(c.req.path) || c.req.header('authorization') !== undefined) c.header('Cache-Control', 'no-store')
+    if (isPrivatePath(c.req.path) || c.req.header('authorization') !== undefined) setAnswerHeader(c, 'Cache-Control', 'no-store')
   }
 }

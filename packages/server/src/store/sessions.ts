@@ -1,5 +1,6 @@
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool, type Transaction } from 'kysely'
 import type { Database, SessionRow } from '../db/schema.js'
+import { preparedStatement } from '../db/prepared.js'
 import { newSessionId, newSessionSecret } from '../crypto/refresh-token.js'
 
 export interface Lifetimes {
@@ -30,8 +31,13 @@ export async function createSession(db: Kysely<Database>, input: { userId: strin
     .executeTakeFirstOrThrow()
 }
 
+/** Every column of `sessions`, named (a prepared statement must not say `*`: db/prepared.ts). */
+const SESSION_COLUMNS = 'id, user_id, counter, secret, device, created_at, last_used_at, rotated_at, revoked_at, revoke_reason, dpop_jkt'
+
+const selectSession = preparedStatement<SessionRow>('select_session', `select ${SESSION_COLUMNS} from sessions where id = $1`)
+
 export async function getSession(db: Kysely<Database>, id: string): Promise<SessionRow | undefined> {
-  return db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst()
+  return (await selectSession.rows(db, [id]))[0]
 }
 
 /**
@@ -62,53 +68,41 @@ export function liveSession(life: Lifetimes, now: Date) {
  * committed, so the second matches nothing. Returns the updated row, or undefined.
  *
  * The `refresh` audit event of a rotation is inserted by the same statement (a data-modifying
- * CTE: `WITH rotated AS (UPDATE … RETURNING *) INSERT INTO audit_events … SELECT … FROM rotated`),
+ * CTE: `WITH rotated AS (UPDATE … RETURNING …) INSERT INTO audit_events … SELECT … FROM rotated`),
  * so a refresh costs one round trip here instead of two, and a rotation cannot be committed
- * without its audit row. The INSERT sees only what the UPDATE returned: no rotation, no row.
+ * without its audit row. The INSERT sees only what the UPDATE returned: no rotation, no row. The
+ * same statement reads the new access token's facts (roles, `email_verified`). It is prepared
+ * (db/prepared.ts); its parameters:
+ * $1 id, $2 counter, $3 now, $4 idle limit, $5 absolute limit (`liveSession` as values), $6 the
+ * proof's key thumbprint or null (a bound session rotates only with a proof by its key; with null
+ * `dpop_jkt = $6` is never true), $7 ip.
  */
+const rotateStatement = preparedStatement<SessionRow & { roles: unknown; email_verified: unknown }>(
+  'rotate_session',
+  `with rotated as (
+  update sessions set counter = counter + 1, rotated_at = $3, last_used_at = $3
+  where id = $1 and counter = $2
+    and revoked_at is null and last_used_at > $4 and created_at > $5
+    and (dpop_jkt is null or dpop_jkt = $6::text)
+  returning ${SESSION_COLUMNS}
+), audited as (
+  insert into audit_events (type, user_id, session_id, ip, detail, created_at)
+  select 'refresh', rotated.user_id, rotated.id, $7::text, '{"counter":' || rotated.counter || '}', $3::timestamptz from rotated
+  returning audit_events.id
+)
+select ${SESSION_COLUMNS.split(', ').map((c) => `rotated.${c}`).join(', ')},
+  coalesce((select json_agg(r.role order by r.role) from user_roles r where r.user_id = rotated.user_id), '[]'::json) as roles,
+  (select u.email_verified from users u where u.id = rotated.user_id) as email_verified
+from rotated`,
+)
+
 export async function rotateSession(
   db: Kysely<Database>,
   input: { id: string; counter: number; now: Date; life: Lifetimes; ip: string | null; proofJkt?: string | undefined },
 ): Promise<(SessionRow & { roles: unknown; email_verified: unknown }) | undefined> {
-  const { now, life } = input
-  return db
-    .with('rotated', (qb) =>
-      qb
-        .updateTable('sessions')
-        .set((eb) => ({ counter: eb('counter', '+', 1), rotated_at: now, last_used_at: now }))
-        .where('id', '=', input.id)
-        .where('counter', '=', input.counter)
-        .where(liveSession(life, now))
-        // A DPoP-bound session rotates only with a proof by its key (refresh-rule.ts `unproven`).
-        .where((eb) => (input.proofJkt === undefined ? eb('dpop_jkt', 'is', null) : eb.or([eb('dpop_jkt', 'is', null), eb('dpop_jkt', '=', input.proofJkt)])))
-        .returningAll(),
-    )
-    .with('audited', (qb) =>
-      qb
-        .insertInto('audit_events')
-        .columns(['type', 'user_id', 'session_id', 'ip', 'detail', 'created_at'])
-        .expression((eb) =>
-          eb
-            .selectFrom('rotated')
-            .select([
-              sql<string>`${'refresh'}::text`.as('type'),
-              'rotated.user_id',
-              'rotated.id',
-              sql<string | null>`${input.ip}::text`.as('ip'),
-              // The same text as audit()'s JSON.stringify({ counter }).
-              sql<string>`'{"counter":' || rotated.counter || '}'`.as('detail'),
-              sql<Date>`${now}::timestamptz`.as('created_at'),
-            ]),
-        )
-        .returning('audit_events.id'),
-    )
-    .selectFrom('rotated')
-    .selectAll()
-    // Issue 15: the user's roles for the new access token, in the same statement (a refresh stays one).
-    .select(sql<unknown>`coalesce((select json_agg(r.role order by r.role) from user_roles r where r.user_id = rotated.user_id), '[]'::json)`.as('roles'))
-    // Issue 13: and whether the address was verified (the `email_verified` claim).
-    .select(sql<unknown>`(select u.email_verified from users u where u.id = rotated.user_id)`.as('email_verified'))
-    .executeTakeFirst()
+  const since = liveSince(input.life, input.now)
+  const rows = await rotateStatement.rows(db, [input.id, input.counter, input.now, since.lastUsedAfter, since.createdAfter, input.proofJkt ?? null, input.ip])
+  return rows[0]
 }
 
 /**
@@ -117,15 +111,16 @@ export async function rotateSession(
  * outlive what the session check infers from its `iat`, feed/live-session.ts). Returns the row.
  */
 export async function touchSession(db: Kysely<Database>, input: { id: string; counter: number; now: Date; life: Lifetimes }): Promise<SessionRow | undefined> {
-  return db
-    .updateTable('sessions')
-    .set({ last_used_at: input.now })
-    .where('id', '=', input.id)
-    .where('counter', '=', input.counter)
-    .where(liveSession(input.life, input.now))
-    .returningAll()
-    .executeTakeFirst()
+  const since = liveSince(input.life, input.now)
+  return (await touchStatement.rows(db, [input.id, input.counter, input.now, since.lastUsedAfter, since.createdAfter]))[0]
 }
+
+const touchStatement = preparedStatement<SessionRow>(
+  'touch_session',
+  `update sessions set last_used_at = $3
+  where id = $1 and counter = $2 and revoked_at is null and last_used_at > $4 and created_at > $5
+  returning ${SESSION_COLUMNS}`,
+)
 
 /** Revokes one session (no-op when already revoked). Returns true when this call revoked it. */
 export async function revokeSession(db: Kysely<Database>, id: string, reason: string, now: Date): Promise<boolean> {
