@@ -1,4 +1,4 @@
-import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool, type Transaction } from 'kysely'
+import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, type Transaction } from 'kysely'
 import type { Database, SessionRow } from '../db/schema.js'
 import { preparedStatement } from '../db/prepared.js'
 import { newSessionId, newSessionSecret } from '../crypto/refresh-token.js'
