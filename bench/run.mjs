@@ -2,7 +2,8 @@
 // Latchkey benchmarks: `npm run bench [-- --only NAME[,NAME]] [-- --quick]`.
 // Before/after: `npm run bench -- --only server-sign-in-flood --before DIR [--rounds N]` starts the
 // server of another checkout DIR (e.g. `git worktree add DIR <commit>`; built here if needed) and
-// this tree's, interleaved in one run (scenarios marked `before: true`).
+// this tree's, interleaved in one run (scenarios marked `before: true`). Without --only, the whole
+// run does that for those scenarios and runs the others as usual.
 // Builds the workspace packages when their dist is missing or stale, runs each scenario in its
 // own Node process (so servers, sockets and timers of one never leak into the next), prints one
 // JSON line per scenario to stdout, writes bench/results/latest.json, and a table to stderr.
@@ -65,10 +66,11 @@ function parseArgs(argv) {
     process.stderr.write('--rounds takes a positive integer\n')
     process.exit(2)
   }
-  if (args.before) {
-    const unsupported = (args.only ?? SCENARIOS.map((s) => s.name)).filter((n) => !SCENARIOS.find((s) => s.name === n).before)
+  if (args.before && args.only) {
+    // A whole run with --before compares the scenarios that can and runs the others as usual.
+    const unsupported = args.only.filter((n) => !SCENARIOS.find((s) => s.name === n).before)
     if (unsupported.length) {
-      process.stderr.write(`--before is supported by ${SCENARIOS.filter((s) => s.before).map((s) => s.name).join(', ')} only; add --only (not: ${unsupported.join(', ')})\n`)
+      process.stderr.write(`--before is supported by ${SCENARIOS.filter((s) => s.before).map((s) => s.name).join(', ')} only (not: ${unsupported.join(', ')}); without --only, a whole run compares those and runs the rest as usual\n`)
       process.exit(2)
     }
   }
@@ -191,8 +193,9 @@ async function main() {
     }
     process.stderr.write(`\n▶ ${s.name}\n`)
     // A comparison runs the scenario twice per round.
-    const timeoutS = (args.timeoutS ?? (args.quick ? 240 : 420)) * (before ? 2 * (args.rounds ?? 3) : 1)
-    const r = await runScenario(s.name, { quick: args.quick, timeoutS, before: before?.serverDir, rounds: args.rounds })
+    const compared = before && s.before ? before.serverDir : undefined
+    const timeoutS = (args.timeoutS ?? (args.quick ? 240 : 420)) * (compared ? 2 * (args.rounds ?? 3) : 1)
+    const r = await runScenario(s.name, { quick: args.quick, timeoutS, before: compared, rounds: args.rounds })
     if (r.ok) results.push({ ...r.result, seconds: r.seconds })
     else {
       failures.push({ bench: s.name, error: r.error })
@@ -202,8 +205,9 @@ async function main() {
 
   const doc = { ...machine, ...(before ? { before: { dir: before.serverDir, commit: before.commit } } : {}), loadAverageAtEnd: Math.round(os.loadavg()[0] * 100) / 100, quick: args.quick, totalSeconds: Math.round((Date.now() - started) / 1000), results, failures }
   mkdirSync(join(benchDir, 'results'), { recursive: true })
-  // A comparison is not the README's figures (bench/summary.mjs reads latest.json): its own file.
-  const resultsFile = before ? 'before-after.json' : 'latest.json'
+  // A comparison of some scenarios is not the README's figures (bench/summary.mjs reads
+  // latest.json): its own file. A whole run is, comparisons included.
+  const resultsFile = before && args.only ? 'before-after.json' : 'latest.json'
   writeFileSync(join(benchDir, 'results', resultsFile), `${JSON.stringify(doc, null, 2)}\n`)
 
   const { renderTable } = await import('./lib/table.mjs')

@@ -35,9 +35,29 @@ if (cr) {
   }
 }
 const sr = by['server-refresh']
-if (sr) {
+if (sr?.postgresx1?.afterGrantsPerSec !== undefined) {
+  // A whole run with --before: this tree's server against another commit's, interleaved rounds.
+  const label = { postgresx1: 'PostgreSQL, 1 process', postgresx2: 'PostgreSQL, 2 processes', pglitex1: 'PGlite, 1 process' }
+  for (const k of ['postgresx1', 'postgresx2', 'pglitex1']) {
+    const r = sr[k]
+    out.push(`| server-refresh, ${label[k]} (${sr.params.sessions} sessions, ${sr.params.connections} connections; median of ${sr.params.rounds} interleaved rounds) | ${r.afterGrantsPerSec} grants/s (server CPU ${r.afterCpuUsPerGrant} µs/grant) | ${doc.before?.commit ?? 'the --before checkout'}: ${r.beforeGrantsPerSec} grants/s (${r.beforeCpuUsPerGrant} µs/grant) | ${r.afterOverBefore}× |`)
+  }
+} else if (sr) {
   const row = (k) => (sr[k]?.grantsPerSec ? `${sr[k].grantsPerSec}/s (p50 ${sr[k].p50Ms} ms, p99 ${sr[k].p99Ms} ms)` : '—')
   out.push(`| server-refresh (${sr.params.sessions} sessions, ${sr.params.connections} connections) | PostgreSQL, 1 process: ${row('postgresx1')}; 2 processes: ${row('postgresx2')} | PGlite, 1 process: ${row('pglitex1')} | PostgreSQL / PGlite ${sr.postgresOverPglite}×; 2 / 1 processes ${sr.postgresTwoOverOne}× |`)
+}
+const po = by['peer-oidc-provider']
+if (po) {
+  const g = (k) => `${po[k].grantsPerSec} grants/s (p99 ${po[k].p99Ms} ms)`
+  out.push(`| peer-oidc-provider: refresh grant, PostgreSQL (${po.params.sessions} sessions, ${po.params.connections} connections; median of ${po.params.rounds} rounds) | ${g('latchkeyPostgres')} | oidc-provider on the bench's PostgreSQL adapter: ${g('oidcProviderPostgres')} | ${po.latchkeyPostgresOverOidcProviderPostgres}× |`)
+  out.push(`| peer-oidc-provider: Latchkey on PGlite vs oidc-provider in memory | ${g('latchkeyPglite')} | oidc-provider, in-memory adapter (no database): ${g('oidcProvider')} | ${po.latchkeyPgliteOverOidcProvider}× (Latchkey on PostgreSQL: ${po.latchkeyPostgresOverOidcProvider}×) |`)
+}
+const sd = by['server-dpop']
+if (sd) {
+  for (const e of ['pglite', 'postgres']) {
+    const r = sd[e]
+    out.push(`| server-dpop on ${e === 'pglite' ? 'PGlite' : 'PostgreSQL'} | DPoP-bound: refresh ${r.refreshDpop.grantsPerSec}/s, \`/me\` ${r.meDpop.perSec}/s | bearer: refresh ${r.refreshBearer.grantsPerSec}/s, \`/me\` ${r.meBearer.perSec}/s | refresh ${r.refreshDpopOverBearer}×, \`/me\` ${r.meDpopOverBearer}× |`)
+  }
 }
 const sv = by['server-verify']
 if (sv) {
@@ -45,6 +65,10 @@ if (sv) {
     const r = sv[e]
     out.push(`| server-verify on ${e === 'pglite' ? 'PGlite' : 'PostgreSQL'} | \`/me\` ${r.mePerSec}/s (p99 ${r.meP99Ms} ms) | \`/health\` ${r.healthPerSec}/s | ${r.meOverHealth}× |`)
   }
+}
+const rr = by['server-revocation-reach']
+if (rr) {
+  out.push(`| server-revocation-reach (${rr.params.processes} processes on PostgreSQL + a resource API following the feed; ${rr.params.rounds} rounds) | revoked on process A → first 401 at process B: p50 ${rr.otherProcess.p50Ms} ms, max ${rr.otherProcess.maxMs} ms; at the resource API: p50 ${rr.resourceApi.p50Ms} ms, max ${rr.resourceApi.maxMs} ms | goal: within 1 s | ${rr.withinOneSecond ? 'met' : '**not met**'} |`)
 }
 const si = by['server-sign-in']
 if (si) {

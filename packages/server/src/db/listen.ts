@@ -1,6 +1,13 @@
+import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 
 export interface Listener {
+  /**
+   * When (performance.now() ms) the newest self-notification heard was sent, or the LISTEN that
+   * opened the connection: every notification committed before that moment has been delivered.
+   * Undefined while the connection is down.
+   */
+  confirmedAt(): number | undefined
   close(): Promise<void>
 }
 
@@ -21,6 +28,11 @@ export interface ListenOptions {
   applicationName?: string
   /** Delay before reconnecting after the connection is lost (default 2 s). */
   retryMs?: number
+  /**
+   * Self-notifications on the connection every `everyMs` (default 250 ms); one unheard for
+   * `timeoutMs` (default 5 s) means the connection is lost, and it is closed and reopened.
+   */
+  confirm?: { everyMs?: number; timeoutMs?: number }
 }
 
 /**
@@ -30,13 +42,21 @@ export interface ListenOptions {
  */
 export async function listen(options: ListenOptions): Promise<Listener> {
   const { databaseUrl, channel, moreChannels = [], onNotify, onError, onState, applicationName, retryMs = 2_000 } = options
+  const confirmEveryMs = options.confirm?.everyMs ?? 250
+  const confirmTimeoutMs = options.confirm?.timeoutMs ?? 5_000
+  // This listener's own channel: only it hears its heartbeats.
+  const heartbeatChannel = `latchkey_heartbeat_${randomBytes(8).toString('hex')}`
   let closed = false
   let client: pg.Client | undefined
   let retry: NodeJS.Timeout | undefined
   let firstAttempt = true
+  let confirmedAt: number | undefined
+  let pending: { seq: number; sentAt: number } | undefined
+  let seq = 0
 
+  let connecting = false
   const scheduleRetry = () => {
-    if (closed || retry) return
+    if (closed || retry || connecting) return
     retry = setTimeout(() => {
       retry = undefined
       void connect()
@@ -45,41 +65,92 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   }
 
   const connect = async (): Promise<void> => {
+    connecting = true
+    try {
+      await open()
+    } finally {
+      connecting = false
+    }
+    if (!client) scheduleRetry() // the attempt failed
+  }
+
+  const open = async (): Promise<void> => {
     const first = firstAttempt
     firstAttempt = false
     // TCP keepalive: a connection that silently died is noticed (and reconnected) instead of deaf forever.
     const c = new pg.Client({ connectionString: databaseUrl, keepAlive: true, ...(applicationName ? { application_name: applicationName } : {}) })
     c.on('error', () => undefined) // followed by 'end'
     c.on('notification', (m) => {
+      if (m.channel === heartbeatChannel) {
+        // Notifications are delivered in commit order: everything committed before this one was sent is in.
+        if (client === c && pending && m.payload === String(pending.seq)) {
+          confirmedAt = pending.sentAt
+          pending = undefined
+        }
+        return
+      }
       if (m.channel === channel || moreChannels.includes(m.channel)) onNotify(m.payload, m.channel)
     })
-    c.on('end', () => {
-      if (client === c) {
-        client = undefined
-        if (!closed) onState?.(false)
-      }
-      scheduleRetry()
-    })
+    c.on('end', () => lost(c))
+    let listenedAt: number
     try {
       await c.connect()
+      listenedAt = performance.now()
       // The channel names are constants of ours, quoted as identifiers.
-      for (const ch of [channel, ...moreChannels]) await c.query(`listen "${ch.replace(/"/g, '""')}"`)
+      for (const ch of [channel, ...moreChannels, heartbeatChannel]) await c.query(`listen "${ch.replace(/"/g, '""')}"`)
     } catch (e) {
       onError(`cannot listen on ${channel}: ${(e as Error).message}`)
       await c.end().catch(() => undefined)
-      scheduleRetry()
       return
     }
     if (closed) return void (await c.end().catch(() => undefined))
     client = c
+    confirmedAt = listenedAt
+    pending = undefined
     onState?.(true)
     if (!first) onNotify(undefined)
   }
 
+  /** The connection `c` is gone (closed, or silent past the timeout): said once, then reopened. */
+  const lost = (c: pg.Client) => {
+    if (client !== c) {
+      // An older or failed connection closing: reopen only if none is up or on its way.
+      if (!client) scheduleRetry()
+      return
+    }
+    client = undefined
+    confirmedAt = undefined
+    pending = undefined
+    if (!closed) onState?.(false)
+    // A half-open connection may never close by itself: its socket is dropped here.
+    ;(c as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy()
+    scheduleRetry()
+  }
+
+  // A silent peer (a half-open connection: no RST, no data) otherwise passes for alive until TCP
+  // keepalive gives up, hours later, while the notifications it should carry are lost.
+  const heartbeat = setInterval(() => {
+    const c = client
+    if (!c) return
+    const at = performance.now()
+    if (pending) {
+      if (at - pending.sentAt > confirmTimeoutMs) {
+        onError(`no answer on the LISTEN connection for ${confirmTimeoutMs} ms; reconnecting`)
+        lost(c)
+      }
+      return
+    }
+    pending = { seq: ++seq, sentAt: at }
+    c.query('select pg_notify($1, $2)', [heartbeatChannel, String(seq)]).catch(() => undefined) // a failure ends the connection ('end')
+  }, confirmEveryMs)
+  heartbeat.unref()
+
   await connect()
   return {
+    confirmedAt: () => confirmedAt,
     async close() {
       closed = true
+      clearInterval(heartbeat)
       if (retry) clearTimeout(retry)
       await client?.end().catch(() => undefined)
     },

@@ -26,6 +26,12 @@ export interface RevocationFeedOptions {
   /** Delay before reconnecting the LISTEN connection, and before retrying a failed catch-up (default 1 s). */
   retryMs?: number
   /**
+   * PostgreSQL: the feed counts as live only while its connection has delivered a self-notification
+   * sent within this many ms (default 1000): a revocation committed before that is known here. Over
+   * it (a silent or slow connection) sessions are read from the table until one arrives.
+   */
+  maxStaleMs?: number
+  /**
    * PGlite (DatabaseHandle.onNotification): the in-process backend's notifications, so user
    * changes (migration 10's triggers) are heard whatever code path made them. Without it on
    * PGlite, user changes are not heard and `onUsersChanged` listeners learn only of `usersChanged`.
@@ -74,7 +80,9 @@ export interface RevocationFeed {
  * connection was (re)established: LISTEN first, then read the sessions revoked within the window
  * from the table, so a revocation is either heard or read. While it is not live, callers read
  * the session row as before (no window in which a revoked session passes). A lost connection is
- * noticed when its socket closes (TCP keepalive is on for a silent peer).
+ * noticed when its socket closes; a silent one (half-open: no RST, no data) by the self-notifications
+ * sent on it (db/listen.ts): the feed is live only while one sent within `maxStaleMs` (1 s) has come
+ * back, so a revocation is either known here or its session row is read, whatever the network does.
  *
  * PGlite is one process (the data folder is locked): every revocation is made here and reported
  * through `ended` once committed, so the feed is always live. In a PostgreSQL process `ended` makes
@@ -172,13 +180,21 @@ export async function startRevocationFeed(o: RevocationFeedOptions): Promise<Rev
       firstCatchUp ??= caught
     },
     onError: (message) => o.logger.warn('revocation feed unavailable; sessions are read from the database', { error: message }),
+    // Heartbeats four times per staleness bound; a connection silent for 5 s is reopened.
+    confirm: { everyMs: Math.max(10, Math.floor((o.maxStaleMs ?? 1_000) / 4)) },
   })
   // A server that says it is ready has caught up once (when the database let it).
   await firstCatchUp
 
+  const maxStaleMs = o.maxStaleMs ?? 1_000
+  const fresh = () => {
+    const at = listener.confirmedAt()
+    return at !== undefined && performance.now() - at <= maxStaleMs
+  }
   return {
     ...base,
-    state: () => (state === 'live' && !recent.complete ? 'catching-up' : state),
+    // Not live while over the cap of remembered ids, or while the connection has not proved recently that it delivers.
+    state: () => (state === 'live' && (!recent.complete || !fresh()) ? 'catching-up' : state),
     epoch: () => epoch,
     async close() {
       closed = true
