@@ -1,22 +1,11 @@
 // RFC 9449 §11.1: the database jti store keeps a proof single use across processes while
 // grouping concurrent uses into one insert (group commit).
-import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { openDatabase, type DatabaseHandle } from '../db/connect.js'
 import { migrate } from '../db/migrations.js'
 import { testBackends, type TestDatabase } from '../test-support/databases.js'
+import { StatementCounter } from '../test-support/statement-counter.js'
 import { DatabaseJtiStore } from './jti-store.js'
-
-class StatementCounter implements KyselyPlugin {
-  count = 0
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    this.count++
-    return args.node
-  }
-  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    return args.result
-  }
-}
 
 let seq = 0
 const key = () => `k-${process.pid}-${Date.now()}-${seq++}`
@@ -54,8 +43,17 @@ describe.each(testBackends())('DatabaseJtiStore ($name)', (backend) => {
     expect(results.slice(0, 40).every((r) => r)).toBe(true)
     expect(results[40]).toBe(false)
     // The first insert carries one jti; the 39 that queued behind it go 8 at a time.
-    expect(counter.count).toBe(1 + Math.ceil(39 / 8))
+    expect(counter.kinds).toEqual(Array(1 + Math.ceil(39 / 8)).fill('latchkey_insert_dpop_jtis'))
     expect((await Promise.all(keys.map((k) => store.use(k, expires(), new Date())))).some((r) => r)).toBe(false)
+  })
+
+  test('jtis are the client\'s own strings: quotes, commas, braces, backslashes and "NULL" go into the batch intact', async () => {
+    const store = new DatabaseJtiStore(handle.db)
+    const odd = ['a,b', 'say "hi"', '{x,y}', 'back\\slash\\', 'NULL', ' spaced ', 'ü-日本'].map((k) => `${key()}:${k}`)
+    expect(await Promise.all(odd.map((k) => store.use(k, expires(), new Date())))).toEqual(odd.map(() => true))
+    const stored = await handle.db.selectFrom('dpop_proofs').select('key').where('key', 'in', odd).execute()
+    expect(stored.map((r) => r.key).sort()).toEqual([...odd].sort())
+    expect(await Promise.all(odd.map((k) => store.use(k, expires(), new Date())))).toEqual(odd.map(() => false))
   })
 
   test('a failing insert fails its uses (the request errs; nothing is taken as fresh)', async () => {

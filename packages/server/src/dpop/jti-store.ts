@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import { preparedStatement } from '../db/prepared.js'
 import type { Database } from '../db/schema.js'
 import type { JtiStore } from './proof.js'
 
@@ -30,6 +31,12 @@ interface PendingUse {
  * presented twice within one batch is refused the second time without asking the database.
  * At low load nothing waits: the first use starts its insert at once.
  */
+/** One text for any batch size (arrays, not a VALUES list per size), so it is prepared once (db/prepared.ts). */
+const insertJtis = preparedStatement<{ key: string }>(
+  'insert_dpop_jtis',
+  'insert into dpop_proofs (key, expires_at) select * from unnest($1::text[], $2::timestamptz[]) on conflict (key) do nothing returning key',
+)
+
 export class DatabaseJtiStore implements JtiStore {
   readonly #pending = new Map<string, PendingUse>()
   #draining = false
@@ -58,12 +65,7 @@ export class DatabaseJtiStore implements JtiStore {
         }
         for (const [key] of batch) this.#pending.delete(key)
         try {
-          const rows = await this.db
-            .insertInto('dpop_proofs')
-            .values(batch.map(([key, u]) => ({ key, expires_at: u.expiresAt })))
-            .onConflict((oc) => oc.column('key').doNothing())
-            .returning('key')
-            .execute()
+          const rows = await insertJtis.rows(this.db, [batch.map(([key]) => key), batch.map(([, u]) => u.expiresAt)])
           const inserted = new Set(rows.map((r) => r.key))
           for (const [key, u] of batch) u.resolve(inserted.has(key))
         } catch (e) {
