@@ -101,7 +101,7 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
   const passwords =
     options.passwords ??
     createPasswordHasher({ concurrency: config.hashConcurrency, maxQueue: config.hashQueue, queueTimeoutMs: config.hashQueueTimeoutMs })
-  const handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
+  const handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, preparedStatements: config.preparedStatements })
   let keyRotation: KeyRotation | undefined
   let revocations: RevocationFeed | undefined
   try {

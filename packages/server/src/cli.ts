@@ -71,7 +71,7 @@ async function rotateKeys(): Promise<void> {
   const config = loadConfig()
   let handle: Awaited<ReturnType<typeof openDatabase>>
   try {
-    handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
+    handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, preparedStatements: config.preparedStatements })
   } catch (e) {
     if (!(e instanceof FolderLockedError)) throw e
     let answer: Record<string, unknown>

@@ -41,7 +41,7 @@ describe('loadConfig', () => {
       LATCHKEY_SECRET: 's'.repeat(32), LATCHKEY_STATIC_DIR: tmp, LATCHKEY_RATE_LIMIT: 'off', LATCHKEY_TRUST_PROXY: 'on', LATCHKEY_TRUSTED_HOPS: '2',
       LATCHKEY_SESSION_CHECK: 'off', LATCHKEY_CORS_ORIGINS: 'https://app.example.com, http://localhost:8081/', LATCHKEY_KEY_ROTATION: '30d',
       LATCHKEY_RESOURCES: 'https://orders.example.com, urn:example:billing,https://orders.example.com',
-      LATCHKEY_PASSWORD_MIN_LENGTH: '15', LATCHKEY_PASSWORD_MAX_LENGTH: '128', LATCHKEY_APP_NAME: 'Acme', LATCHKEY_DPOP_NONCE: 'off',
+      LATCHKEY_PASSWORD_MIN_LENGTH: '15', LATCHKEY_PASSWORD_MAX_LENGTH: '128', LATCHKEY_APP_NAME: 'Acme', LATCHKEY_DPOP_NONCE: 'off', LATCHKEY_DB_PREPARED: 'off',
       SMTP_URL: 'smtps://user:pw@smtp.example.com:465', MAIL_FROM: 'Acme <no-reply@acme.example>', LATCHKEY_REQUIRE_EMAIL_VERIFICATION: 'on',
     })
     expect(c).toEqual({
@@ -50,7 +50,7 @@ describe('loadConfig', () => {
       staticDir: tmp, rateLimit: false, trustProxy: true, trustedHops: 2, checkSessionOnAccess: false, corsOrigins: ['https://app.example.com', 'http://localhost:8081'],
       resources: ['https://orders.example.com', 'urn:example:billing'],
       maxBodyBytes: DEFAULTS.maxBodyBytes, pruneInterval: DEFAULTS.pruneInterval, keyRotation: 2592000, shutdownTimeoutMs: DEFAULTS.shutdownTimeoutMs,
-      passwordMinLength: 15, passwordMaxLength: 128, appName: 'Acme', dpopNonce: false, identityProviders: [],
+      passwordMinLength: 15, passwordMaxLength: 128, appName: 'Acme', dpopNonce: false, preparedStatements: false, identityProviders: [],
       smtpUrl: 'smtps://user:pw@smtp.example.com:465', mailFrom: 'Acme <no-reply@acme.example>', requireEmailVerification: true,
     })
   })
@@ -59,7 +59,8 @@ describe('loadConfig', () => {
     ['on', true], ['ON', true], ['1', true], ['true', true], ['yes', true],
     ['off', false], ['Off', false], ['0', false], ['false', false], ['no', false],
   ])('on/off switches accept %s', (value, on) => {
-    const c = loadConfig({ LATCHKEY_RATE_LIMIT: value, LATCHKEY_TRUST_PROXY: value, LATCHKEY_SESSION_CHECK: value })
+    const c = loadConfig({ LATCHKEY_RATE_LIMIT: value, LATCHKEY_TRUST_PROXY: value, LATCHKEY_SESSION_CHECK: value, LATCHKEY_DB_PREPARED: value })
+    expect(c.preparedStatements).toBe(on)
     expect(c.rateLimit).toEqual(on ? DEFAULT_RATE_LIMITS : false)
     expect(c.trustProxy).toBe(on)
     expect(c.checkSessionOnAccess).toBe(on)
@@ -71,6 +72,7 @@ describe('loadConfig', () => {
 
   test.each([
     [{ PORT: 'abc' }, /PORT/],
+    [{ LATCHKEY_DB_PREPARED: 'sometimes' }, /LATCHKEY_DB_PREPARED must be on or off/],
     [{ PORT: '70000' }, /PORT/],
     [{ LATCHKEY_ACCESS_TTL: '-1' }, /LATCHKEY_ACCESS_TTL/],
     [{ LATCHKEY_ACCESS_TTL: '0' }, /LATCHKEY_ACCESS_TTL/],

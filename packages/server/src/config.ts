@@ -90,6 +90,13 @@ export interface ServerConfig {
    */
   dpopNonce: boolean
   /**
+   * `LATCHKEY_DB_PREPARED`: on PostgreSQL the hot statements (a refresh, a session read, DPoP jtis)
+   * are named prepared statements, parsed once per connection (db/prepared.ts). `off` sends them
+   * unnamed, for a connection pooler that hands one client's statements to several server
+   * connections (PgBouncer in transaction mode before 1.21 or without `max_prepared_statements`).
+   */
+  preparedStatements: boolean
+  /**
    * `LATCHKEY_CORS_ORIGINS`: origins allowed to call the API from a browser with credentials (CORS).
    * Unset: none, except in local development (`production` false and a plain-http loopback
    * server), where the Expo dev server's http://localhost:8081 and http://127.0.0.1:8081 are.
@@ -213,6 +220,7 @@ export const DEFAULTS = {
   trustedHops: 1,
   checkSessionOnAccess: true,
   dpopNonce: true,
+  preparedStatements: true,
   maxBodyBytes: 64 * 1024,
   pruneInterval: 3600,
   keyRotation: 90 * DAY,
@@ -260,6 +268,7 @@ export function resolveConfig(options: ConfigOptions = {}): ServerConfig {
     trustedHops: o.trustedHops ?? DEFAULTS.trustedHops,
     checkSessionOnAccess: o.checkSessionOnAccess ?? DEFAULTS.checkSessionOnAccess,
     dpopNonce: o.dpopNonce ?? DEFAULTS.dpopNonce,
+    preparedStatements: o.preparedStatements ?? DEFAULTS.preparedStatements,
     corsOrigins: o.corsOrigins ?? defaultCorsOrigins({ production: o.production ?? false, issuer: o.issuer || undefined, host: o.host ?? DEFAULTS.host }),
     maxBodyBytes: o.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
     pruneInterval: o.pruneInterval ?? DEFAULTS.pruneInterval,
@@ -374,6 +383,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustedHops: hopsRaw === undefined ? undefined : Number(hopsRaw),
     checkSessionOnAccess: flag('LATCHKEY_SESSION_CHECK', DEFAULTS.checkSessionOnAccess),
     dpopNonce: flag('LATCHKEY_DPOP_NONCE', DEFAULTS.dpopNonce),
+    preparedStatements: flag('LATCHKEY_DB_PREPARED', DEFAULTS.preparedStatements),
     corsOrigins: parseOrigins(get('LATCHKEY_CORS_ORIGINS')),
     production: env.NODE_ENV?.trim() === 'production',
     resources: parseResources('LATCHKEY_RESOURCES', get('LATCHKEY_RESOURCES')?.split(',') ?? []),

@@ -25,6 +25,8 @@ export interface DatabaseOptions {
   dataDir?: string | undefined
   /** pg pool size (default 10). */
   poolSize?: number
+  /** PostgreSQL: registered statements go by name, prepared once per connection (default true; db/prepared.ts). */
+  preparedStatements?: boolean
 }
 
 /**
@@ -46,7 +48,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       await pool.end().catch(() => undefined)
       throw new Error(`cannot connect to PostgreSQL at ${redactUrl(options.databaseUrl)}: ${(cause as Error).message}`, { cause })
     }
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: namingPool(pool) }) })
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: options.preparedStatements === false ? pool : namingPool(pool) }) })
     return { db, kind: 'postgres', close: () => db.destroy() }
   }
   const dataDir = options.dataDir ?? 'memory://'

@@ -94,6 +94,20 @@ describe.each(testBackends())('prepared statements on $name', (backend) => {
     await sql`alter table sessions drop column extra_probe`.execute(h.db)
   })
 
+  test('switched off (LATCHKEY_DB_PREPARED=off, for a transaction-mode pooler), the same statements go unnamed on PostgreSQL', async () => {
+    if (!tdb.databaseUrl) return // PGlite is in-process: nothing between it and us to be confused by names
+    const unnamed = await openDatabase({ databaseUrl: tdb.databaseUrl, preparedStatements: false })
+    try {
+      await unnamed.db.transaction().execute(async (trx) => {
+        expect(await bumpProbe.rows(trx, ['nobody', 0, new Date()])).toEqual([])
+        expect(await insertProbe.rows(trx, ['d', 1, new Date(), null, 'unnamed'])).toMatchObject([{ id: 'd', note: 'unnamed' }])
+        expect(await preparedHere(trx)).toEqual([])
+      })
+    } finally {
+      await unnamed.close()
+    }
+  })
+
   test('a failing run throws the database error and the connection goes on; so does a first run inside a failed transaction', async () => {
     await insertProbe.rows(h.db, ['c', 1, new Date(), null, null])
     await expect(insertProbe.rows(h.db, ['c', 1, new Date(), null, null])).rejects.toMatchObject({ code: '23505' })

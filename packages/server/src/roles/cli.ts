@@ -17,7 +17,7 @@ export async function rolesCli(config: ServerConfig, argv: readonly string[]): P
   const cmd = rolesCommandFromArgv(argv)
   let handle: Awaited<ReturnType<typeof openDatabase>>
   try {
-    handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
+    handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, preparedStatements: config.preparedStatements })
   } catch (e) {
     if (!(e instanceof FolderLockedError)) throw e
     try {
