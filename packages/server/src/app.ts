@@ -122,10 +122,10 @@ export async function createApp(options: AppOptions): Promise<LatchkeyApp> {
     const keys = new KeyStore(handle.db, cipher ? { cipher } : {})
     await keys.load()
     // Finding 7: rotations by another process (PostgreSQL) are heard at once; a schedule rotates too.
-    keyRotation = await startKeyRotation({ db: handle.db, keys, cipher, databaseUrl: config.databaseUrl, rotateAfter: config.keyRotation, now, logger })
+    keyRotation = await startKeyRotation({ db: handle.db, keys, cipher, databaseUrl: config.listenDatabaseUrl, rotateAfter: config.keyRotation, now, logger })
     const rotation = keyRotation
     // Issue 14: every process hears every revocation (PostgreSQL LISTEN), so the session check needs no read.
-    revocations = await startRevocationFeed({ db: handle.db, databaseUrl: config.databaseUrl, accessTtl: config.accessTtl, now, logger, onNotification: handle.onNotification })
+    revocations = await startRevocationFeed({ db: handle.db, databaseUrl: config.listenDatabaseUrl, accessTtl: config.accessTtl, now, logger, onNotification: handle.onNotification })
     const feed = revocations
     const service = new AuthService({
       db: handle.db,

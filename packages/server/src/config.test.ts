@@ -36,7 +36,7 @@ describe('loadConfig', () => {
 
   test('reads every variable', () => {
     const c = loadConfig({
-      PORT: '9000', HOST: '0.0.0.0', DATA_DIR: '/tmp/x', DATABASE_URL: 'postgres://u@h/db', LATCHKEY_ISSUER: 'https://auth.example.com/',
+      PORT: '9000', HOST: '0.0.0.0', DATA_DIR: '/tmp/x', DATABASE_URL: 'postgres://u@h/db', LATCHKEY_LISTEN_URL: 'postgres://u@direct/db', LATCHKEY_ISSUER: 'https://auth.example.com/',
       LATCHKEY_ACCESS_TTL: '5m', LATCHKEY_REFRESH_GRACE: '3', LATCHKEY_SESSION_IDLE: '1d', LATCHKEY_SESSION_MAX: '12h', LATCHKEY_RETENTION: '30d', LATCHKEY_HASH_CONCURRENCY: '3',
       LATCHKEY_SECRET: 's'.repeat(32), LATCHKEY_STATIC_DIR: tmp, LATCHKEY_RATE_LIMIT: 'off', LATCHKEY_TRUST_PROXY: 'on', LATCHKEY_TRUSTED_HOPS: '2',
       LATCHKEY_SESSION_CHECK: 'off', LATCHKEY_CORS_ORIGINS: 'https://app.example.com, http://localhost:8081/', LATCHKEY_KEY_ROTATION: '30d',
@@ -45,7 +45,7 @@ describe('loadConfig', () => {
       SMTP_URL: 'smtps://user:pw@smtp.example.com:465', MAIL_FROM: 'Acme <no-reply@acme.example>', LATCHKEY_REQUIRE_EMAIL_VERIFICATION: 'on',
     })
     expect(c).toEqual({
-      port: 9000, host: '0.0.0.0', dataDir: '/tmp/x', databaseUrl: 'postgres://u@h/db', issuer: 'https://auth.example.com', audience: undefined,
+      port: 9000, host: '0.0.0.0', dataDir: '/tmp/x', databaseUrl: 'postgres://u@h/db', listenDatabaseUrl: 'postgres://u@direct/db', issuer: 'https://auth.example.com', audience: undefined,
       accessTtl: 300, refreshGrace: 3, sessionIdle: 86400, sessionMax: 43200, retention: 2592000, hashConcurrency: 3, secret: 's'.repeat(32),
       staticDir: tmp, rateLimit: false, trustProxy: true, trustedHops: 2, checkSessionOnAccess: false, corsOrigins: ['https://app.example.com', 'http://localhost:8081'],
       resources: ['https://orders.example.com', 'urn:example:billing'],
@@ -73,6 +73,8 @@ describe('loadConfig', () => {
   test.each([
     [{ PORT: 'abc' }, /PORT/],
     [{ LATCHKEY_DB_PREPARED: 'sometimes' }, /LATCHKEY_DB_PREPARED must be on or off/],
+    [{ DATABASE_URL: 'postgres://u@h/db', LATCHKEY_LISTEN_URL: 'http://h/db' }, /LATCHKEY_LISTEN_URL/],
+    [{ LATCHKEY_LISTEN_URL: 'postgres://u@h/db' }, /set DATABASE_URL too/],
     [{ PORT: '70000' }, /PORT/],
     [{ LATCHKEY_ACCESS_TTL: '-1' }, /LATCHKEY_ACCESS_TTL/],
     [{ LATCHKEY_ACCESS_TTL: '0' }, /LATCHKEY_ACCESS_TTL/],
@@ -146,5 +148,12 @@ describe('loadConfig', () => {
   test('durations', () => {
     expect(parseDuration('X', '30d')).toBe(2592000)
     expect(parseDuration('X', '10')).toBe(10)
+  })
+})
+
+describe('LATCHKEY_LISTEN_URL', () => {
+  test('defaults to DATABASE_URL on PostgreSQL, and is unset on PGlite', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db' }).listenDatabaseUrl).toBe('postgres://u@h/db')
+    expect(loadConfig({}).listenDatabaseUrl).toBeUndefined()
   })
 })

@@ -23,6 +23,12 @@ export interface ServerConfig {
   /** `DATABASE_URL`: PostgreSQL connection string; when set, PGlite is not used. */
   databaseUrl: string | undefined
   /**
+   * `LATCHKEY_LISTEN_URL`: PostgreSQL connection string of the LISTEN connections (the revocation
+   * feed, signing-key rotations); default `databaseUrl`. A transaction-mode pooler cannot keep a
+   * LISTEN: behind one, point this at a direct (or session-mode) connection to the same database.
+   */
+  listenDatabaseUrl: string | undefined
+  /**
    * `LATCHKEY_ISSUER`: `iss` of access tokens and the RFC 8414 `issuer`. Unset: `http://host:port`
    * with the port actually bound (startServer), so `PORT=0` still names a reachable issuer.
    */
@@ -250,6 +256,7 @@ export function resolveConfig(options: ConfigOptions = {}): ServerConfig {
     host: o.host ?? DEFAULTS.host,
     dataDir: resolveDataDir(o.dataDir ?? DEFAULTS.dataDir),
     databaseUrl: o.databaseUrl || undefined,
+    listenDatabaseUrl: o.databaseUrl ? o.listenDatabaseUrl || o.databaseUrl : undefined,
     issuer: o.issuer === undefined || o.issuer === '' ? undefined : normalizeIssuer(o.issuer),
     audience: o.audience || undefined,
     resources: parseResources('resources', o.resources ?? []),
@@ -323,6 +330,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const port = get('PORT') !== undefined ? parsePort(get('PORT')!) : undefined
   const databaseUrl = get('DATABASE_URL')
   if (databaseUrl !== undefined) parseUrl('DATABASE_URL', databaseUrl, ['postgres:', 'postgresql:'])
+  const listenDatabaseUrl = get('LATCHKEY_LISTEN_URL')
+  if (listenDatabaseUrl !== undefined) {
+    parseUrl('LATCHKEY_LISTEN_URL', listenDatabaseUrl, ['postgres:', 'postgresql:'])
+    if (databaseUrl === undefined) throw new ConfigError('LATCHKEY_LISTEN_URL is for PostgreSQL: set DATABASE_URL too (PGlite needs no LISTEN connection)')
+  }
   const issuer = get('LATCHKEY_ISSUER')
   if (issuer !== undefined) parseUrl('LATCHKEY_ISSUER', issuer, ['http:', 'https:'])
   const int = (name: string) => {
@@ -368,6 +380,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: get('HOST'),
     dataDir: get('DATA_DIR'),
     databaseUrl,
+    listenDatabaseUrl,
     issuer,
     accessTtl,
     keyRotation,

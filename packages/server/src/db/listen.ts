@@ -3,9 +3,9 @@ import pg from 'pg'
 
 export interface Listener {
   /**
-   * When (performance.now() ms) the newest self-notification heard was sent, or the LISTEN that
-   * opened the connection: every notification committed before that moment has been delivered.
-   * Undefined while the connection is down.
+   * When (performance.now() ms) the newest heartbeat heard was sent: every notification committed
+   * before that moment has been delivered. Undefined while the connection is down, and after it
+   * opens until its first heartbeat comes back.
    */
   confirmedAt(): number | undefined
   close(): Promise<void>
@@ -33,6 +33,13 @@ export interface ListenOptions {
    * `timeoutMs` (default 5 s) means the connection is lost, and it is closed and reopened.
    */
   confirm?: { everyMs?: number; timeoutMs?: number }
+  /**
+   * Sends a heartbeat notification from another connection (the pool). Unset: from the listening
+   * connection itself. From elsewhere is the stronger proof: the heartbeat then travels the path
+   * every other process's notifications travel (a commit elsewhere, then delivery here), which a
+   * pooler between us and PostgreSQL, or a LISTEN lost to it, breaks for both alike.
+   */
+  sendHeartbeat?: (channel: string, payload: string) => Promise<unknown>
 }
 
 /**
@@ -92,10 +99,8 @@ export async function listen(options: ListenOptions): Promise<Listener> {
       if (m.channel === channel || moreChannels.includes(m.channel)) onNotify(m.payload, m.channel)
     })
     c.on('end', () => lost(c))
-    let listenedAt: number
     try {
       await c.connect()
-      listenedAt = performance.now()
       // The channel names are constants of ours, quoted as identifiers.
       for (const ch of [channel, ...moreChannels, heartbeatChannel]) await c.query(`listen "${ch.replace(/"/g, '""')}"`)
     } catch (e) {
@@ -105,8 +110,10 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     }
     if (closed) return void (await c.end().catch(() => undefined))
     client = c
-    confirmedAt = listenedAt
+    // Nothing is confirmed until a heartbeat comes back (a LISTEN answered through a pooler proves nothing): the first goes now.
+    confirmedAt = undefined
     pending = undefined
+    beat()
     onState?.(true)
     if (!first) onNotify(undefined)
   }
@@ -129,20 +136,23 @@ export async function listen(options: ListenOptions): Promise<Listener> {
 
   // A silent peer (a half-open connection: no RST, no data) otherwise passes for alive until TCP
   // keepalive gives up, hours later, while the notifications it should carry are lost.
-  const heartbeat = setInterval(() => {
+  const beat = () => {
     const c = client
     if (!c) return
     const at = performance.now()
     if (pending) {
       if (at - pending.sentAt > confirmTimeoutMs) {
-        onError(`no answer on the LISTEN connection for ${confirmTimeoutMs} ms; reconnecting`)
+        onError(`no heartbeat came back on the LISTEN connection for ${confirmTimeoutMs} ms (a silent connection, or a transaction-mode pooler in the way: LISTEN needs a direct connection, LATCHKEY_LISTEN_URL); reconnecting`)
         lost(c)
       }
       return
     }
     pending = { seq: ++seq, sentAt: at }
-    c.query('select pg_notify($1, $2)', [heartbeatChannel, String(seq)]).catch(() => undefined) // a failure ends the connection ('end')
-  }, confirmEveryMs)
+    const payload = String(seq)
+    // A failure is an unanswered heartbeat (and on the listening connection ends it: 'end').
+    ;(options.sendHeartbeat ? options.sendHeartbeat(heartbeatChannel, payload) : c.query('select pg_notify($1, $2)', [heartbeatChannel, payload])).catch(() => undefined)
+  }
+  const heartbeat = setInterval(beat, confirmEveryMs)
   heartbeat.unref()
 
   await connect()

@@ -182,6 +182,8 @@ export async function startRevocationFeed(o: RevocationFeedOptions): Promise<Rev
     onError: (message) => o.logger.warn('revocation feed unavailable; sessions are read from the database', { error: message }),
     // Heartbeats four times per staleness bound; a connection silent for 5 s is reopened.
     confirm: { everyMs: Math.max(10, Math.floor((o.maxStaleMs ?? 1_000) / 4)) },
+    // Sent through the pool: heard only if a commit made elsewhere reaches this connection.
+    sendHeartbeat: (channel, payload) => sql`select pg_notify(${channel}, ${payload})`.execute(o.db),
   })
   // A server that says it is ready has caught up once (when the database let it).
   await firstCatchUp
